@@ -1,0 +1,1 @@
+"""Authorized access: credentials, OpenID Connect tokens, and the tamper-evident disclosure log."""

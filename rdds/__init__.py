@@ -1,0 +1,1 @@
+"""Composition root: configuration, startup, and the rdds command."""

@@ -1,0 +1,1 @@
+"""Registry model and names: pure vocabulary shared by every layer. No I/O."""

@@ -1,0 +1,1 @@
+"""The replica: the only code that touches SQLite (read-only store, schema, import, demo data)."""
