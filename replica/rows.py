@@ -1,0 +1,197 @@
+"""Model -> replica row encoders and the upsert/delete statements every writer uses.
+
+The demo generator and the escrow importer both write through these, so the reader in
+`replica.store` sees the same encoding whichever produced the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+from registry.model import Contact, ContactRole, Domain, Host, Registrar, Tld
+from replica.schema import format_time
+
+
+def _t(value: dt.datetime | None) -> str | None:
+    return format_time(value) if value is not None else None
+
+
+def tld_row(t: Tld) -> tuple[Any, ...]:
+    return (t.name, t.kind.value, t.policy, t.roid_suffix, int(t.disclose_default))
+
+
+UPSERT_TLD = "INSERT OR REPLACE INTO tld VALUES (?, ?, ?, ?, ?)"
+
+
+def registrar_row(r: Registrar) -> tuple[Any, ...]:
+    return (
+        r.id,
+        r.name,
+        r.iana_id,
+        r.status,
+        json.dumps(list(r.street), ensure_ascii=False),
+        r.city,
+        r.sp,
+        r.pc,
+        r.cc,
+        r.voice,
+        r.fax,
+        r.email,
+        r.url,
+        r.whois_server,
+        r.abuse_email,
+        r.abuse_phone,
+        _t(r.created),
+        _t(r.updated),
+    )
+
+
+UPSERT_REGISTRAR = "INSERT OR REPLACE INTO registrar VALUES (" + ", ".join("?" * 18) + ")"
+
+
+def contact_row(c: Contact) -> tuple[Any, ...]:
+    postal = [
+        {
+            "type": p.type,
+            "name": p.name,
+            "org": p.org,
+            "street": list(p.street),
+            "city": p.city,
+            "sp": p.sp,
+            "pc": p.pc,
+            "cc": p.cc,
+        }
+        for p in c.postal
+    ]
+    return (
+        c.handle,
+        c.roid,
+        c.kind.value,
+        int(c.at_risk),
+        int(c.verified),
+        json.dumps(postal, ensure_ascii=False, separators=(",", ":")),
+        c.voice,
+        c.voice_ext,
+        c.fax,
+        c.fax_ext,
+        c.email,
+        " ".join(sorted(c.disclose_yes)),
+        " ".join(sorted(c.disclose_no)),
+        c.registrar,
+        " ".join(c.statuses),
+        _t(c.created),
+        _t(c.updated),
+    )
+
+
+UPSERT_CONTACT = "INSERT OR REPLACE INTO contact VALUES (" + ", ".join("?" * 17) + ")"
+
+
+def host_rows(h: Host) -> tuple[tuple[Any, ...], list[tuple[str, str, int]]]:
+    """The host row and its address rows (canonical addresses, RFC 5952 for IPv6)."""
+    row = (h.name, h.roid, " ".join(h.statuses), h.registrar, _t(h.created), _t(h.updated))
+    addrs = [(h.name, str(ipaddress.ip_address(a)), 4) for a in h.v4]
+    addrs += [(h.name, str(ipaddress.ip_address(a)), 6) for a in h.v6]
+    return row, addrs
+
+
+UPSERT_HOST = "INSERT OR REPLACE INTO host VALUES (?, ?, ?, ?, ?, ?)"
+INSERT_HOST_ADDR = "INSERT OR REPLACE INTO host_addr VALUES (?, ?, ?)"
+
+
+def domain_row(d: Domain) -> tuple[Any, ...]:
+    return (
+        d.name,
+        d.roid,
+        d.unicode_name,
+        d.tld,
+        " ".join(d.statuses),
+        " ".join(d.rgp_statuses),
+        d.registrant,
+        d.registrar,
+        format_time(d.created),
+        _t(d.expires),
+        _t(d.updated),
+        _t(d.transferred),
+        d.idn_table,
+        d.coop_category.value if d.coop_category else None,
+        None if d.coop_certified is None else int(d.coop_certified),
+        d.suspension_reason,
+    )
+
+
+UPSERT_DOMAIN = "INSERT OR REPLACE INTO domain VALUES (" + ", ".join("?" * 16) + ")"
+
+
+def write_domain(
+    conn: sqlite3.Connection,
+    d: Domain,
+    host_attrs: dict[str, tuple[str, ...]] | None = None,
+) -> None:
+    """Replace a domain and its child rows (contacts, nameservers, DS) as one snapshot.
+
+    `host_attrs` maps a nameserver name to its addresses when the domain uses RFC 5731 host
+    attributes instead of host objects.
+    """
+    delete_domain(conn, d.name)
+    conn.execute(UPSERT_DOMAIN, domain_row(d))
+    conn.executemany(
+        "INSERT OR IGNORE INTO domain_contact VALUES (?, ?, ?)",
+        [
+            (d.name, role.value, handle)
+            for role, handle in d.contacts
+            if role is not ContactRole.REGISTRANT
+        ],
+    )
+    attrs = host_attrs or {}
+    conn.executemany(
+        "INSERT OR IGNORE INTO domain_ns VALUES (?, ?, ?, ?)",
+        [
+            (d.name, ns, pos, json.dumps(list(attrs[ns])) if ns in attrs else None)
+            for pos, ns in enumerate(d.nameservers)
+        ],
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO domain_ds VALUES (?, ?, ?, ?, ?)",
+        [(d.name, s.key_tag, s.algorithm, s.digest_type, s.digest) for s in d.ds_data],
+    )
+
+
+def delete_domain(conn: sqlite3.Connection, name: str) -> None:
+    """Remove a domain and its child rows."""
+    for table, column in (
+        ("domain_contact", "domain"),
+        ("domain_ns", "domain"),
+        ("domain_ds", "domain"),
+        ("domain", "name"),
+    ):
+        conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (name,))
+
+
+def write_host(conn: sqlite3.Connection, h: Host) -> None:
+    """Replace a host object and its addresses."""
+    row, addrs = host_rows(h)
+    conn.execute("DELETE FROM host_addr WHERE host = ?", (h.name,))
+    conn.execute(UPSERT_HOST, row)
+    conn.executemany(INSERT_HOST_ADDR, addrs)
+
+
+def delete_host(conn: sqlite3.Connection, name: str) -> None:
+    """Remove a host object and its addresses."""
+    conn.execute("DELETE FROM host_addr WHERE host = ?", (name,))
+    conn.execute("DELETE FROM host WHERE name = ?", (name,))
+
+
+def write_contacts(conn: sqlite3.Connection, contacts: Iterable[Contact]) -> None:
+    """Replace contacts."""
+    conn.executemany(UPSERT_CONTACT, [contact_row(c) for c in contacts])
+
+
+def write_registrars(conn: sqlite3.Connection, registrars: Iterable[Registrar]) -> None:
+    """Replace registrars."""
+    conn.executemany(UPSERT_REGISTRAR, [registrar_row(r) for r in registrars])

@@ -1,0 +1,222 @@
+"""The replica's SQLite schema, and the row codecs shared by its writers and its reader.
+
+Writers (the demo generator, the escrow importer) and the reader (`replica.store`) agree on
+this file only. Every lookup and search path has an index (DESIGN.md: never scan).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- TLDs served, the policy section that governs each, and the disclose default that the
+-- deposit's eppParams data collection policy sets (1 = publish unless flagged otherwise).
+CREATE TABLE IF NOT EXISTS tld (
+    name             TEXT PRIMARY KEY,          -- A-label
+    kind             TEXT NOT NULL,             -- gtld | sponsored | cctld
+    policy           TEXT NOT NULL,             -- policy section name
+    roid_suffix      TEXT NOT NULL,
+    disclose_default INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS registrar (
+    id           TEXT PRIMARY KEY,              -- RDE registrar id (clID)
+    name         TEXT NOT NULL,
+    iana_id      INTEGER,
+    status       TEXT NOT NULL DEFAULT 'ok',
+    street       TEXT NOT NULL DEFAULT '[]',    -- JSON array
+    city         TEXT NOT NULL DEFAULT '',
+    sp           TEXT,
+    pc           TEXT,
+    cc           TEXT NOT NULL DEFAULT '',
+    voice        TEXT,
+    fax          TEXT,
+    email        TEXT NOT NULL DEFAULT '',
+    url          TEXT,
+    whois_server TEXT,
+    abuse_email  TEXT,
+    abuse_phone  TEXT,
+    created      TEXT,
+    updated      TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS registrar_iana ON registrar(iana_id) WHERE iana_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS registrar_name ON registrar(name COLLATE NOCASE);
+
+CREATE TABLE IF NOT EXISTS contact (
+    id           TEXT PRIMARY KEY,
+    roid         TEXT NOT NULL,
+    kind         TEXT NOT NULL DEFAULT 'natural',   -- natural | legal
+    at_risk      INTEGER NOT NULL DEFAULT 0,
+    verified     INTEGER NOT NULL DEFAULT 0,
+    postal       TEXT NOT NULL,                     -- JSON: [{type,name,org,street,city,sp,pc,cc}]
+    voice        TEXT,
+    voice_ext    TEXT,
+    fax          TEXT,
+    fax_ext      TEXT,
+    email        TEXT NOT NULL DEFAULT '',
+    disclose_yes TEXT NOT NULL DEFAULT '',          -- space-separated element names
+    disclose_no  TEXT NOT NULL DEFAULT '',
+    registrar    TEXT NOT NULL DEFAULT '',
+    statuses     TEXT NOT NULL DEFAULT 'ok',
+    created      TEXT,
+    updated      TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS contact_roid ON contact(roid);
+
+CREATE TABLE IF NOT EXISTS host (
+    name      TEXT PRIMARY KEY,                     -- A-label
+    roid      TEXT,
+    statuses  TEXT NOT NULL DEFAULT 'ok',
+    registrar TEXT NOT NULL DEFAULT '',
+    created   TEXT,
+    updated   TEXT
+);
+CREATE INDEX IF NOT EXISTS host_registrar ON host(registrar);
+
+CREATE TABLE IF NOT EXISTS host_addr (
+    host    TEXT NOT NULL,
+    ip      TEXT NOT NULL,                          -- canonical (RFC 5952 for v6)
+    version INTEGER NOT NULL,                       -- 4 | 6
+    PRIMARY KEY (host, ip)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS host_addr_ip ON host_addr(ip);
+
+CREATE TABLE IF NOT EXISTS domain (
+    name              TEXT PRIMARY KEY,             -- lower-case A-label
+    roid              TEXT NOT NULL,
+    uname             TEXT,                         -- U-label form for IDNs
+    tld               TEXT NOT NULL,
+    statuses          TEXT NOT NULL,                -- space-separated EPP statuses
+    rgp               TEXT NOT NULL DEFAULT '',     -- space-separated RGP statuses
+    registrant        TEXT,
+    registrar         TEXT NOT NULL,
+    created           TEXT NOT NULL,
+    expires           TEXT,
+    updated           TEXT,
+    transferred       TEXT,
+    idn_table         TEXT,
+    coop_category     TEXT,                         -- COOP | CA | CC | CS
+    coop_certified    INTEGER,                      -- X-COOP-ELIGIBILITY
+    suspension_reason TEXT                          -- e.g. acceptable-use
+);
+CREATE UNIQUE INDEX IF NOT EXISTS domain_roid ON domain(roid);
+CREATE INDEX IF NOT EXISTS domain_uname ON domain(uname) WHERE uname IS NOT NULL;
+CREATE INDEX IF NOT EXISTS domain_registrant ON domain(registrant);
+CREATE INDEX IF NOT EXISTS domain_registrar ON domain(registrar);
+CREATE INDEX IF NOT EXISTS domain_tld_name ON domain(tld, name);
+
+CREATE TABLE IF NOT EXISTS domain_contact (
+    domain  TEXT NOT NULL,
+    role    TEXT NOT NULL,                          -- administrative | technical | billing
+    contact TEXT NOT NULL,
+    PRIMARY KEY (domain, role, contact)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS domain_contact_contact ON domain_contact(contact);
+
+-- Nameservers of a domain. `addrs` is NULL for host objects (addresses live in host_addr)
+-- and a JSON array of addresses for RFC 5731 host attributes.
+CREATE TABLE IF NOT EXISTS domain_ns (
+    domain TEXT NOT NULL,
+    host   TEXT NOT NULL,
+    pos    INTEGER NOT NULL DEFAULT 0,
+    addrs  TEXT,
+    PRIMARY KEY (domain, host)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS domain_ns_host ON domain_ns(host);
+
+CREATE TABLE IF NOT EXISTS domain_ds (
+    domain      TEXT NOT NULL,
+    key_tag     INTEGER NOT NULL,
+    algorithm   INTEGER NOT NULL,
+    digest_type INTEGER NOT NULL,
+    digest      TEXT NOT NULL,
+    PRIMARY KEY (domain, key_tag, algorithm, digest_type, digest)
+) WITHOUT ROWID;
+
+-- The deposit chain (RFC 8909): one row per applied deposit, in order.
+CREATE TABLE IF NOT EXISTS deposit (
+    seq       INTEGER PRIMARY KEY,
+    id        TEXT NOT NULL,
+    type      TEXT NOT NULL,                        -- FULL | DIFF | INCR
+    prev_id   TEXT,
+    watermark TEXT NOT NULL,
+    resend    INTEGER NOT NULL DEFAULT 0,
+    digest    TEXT NOT NULL,
+    applied   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deposit_id ON deposit(id);
+
+-- Reserved / blocked names (RFC 9022 NNDN) and IDN table references.
+CREATE TABLE IF NOT EXISTS nndn (
+    aname       TEXT PRIMARY KEY,
+    uname       TEXT,
+    state       TEXT NOT NULL,                      -- blocked | withheld | mirrored
+    tld         TEXT,
+    created     TEXT
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS idn_table (
+    id   TEXT PRIMARY KEY,
+    url  TEXT,
+    urlPolicy TEXT
+) WITHOUT ROWID;
+"""
+
+META_GENERATION = "generation"
+META_WATERMARK = "watermark"
+META_SCHEMA = "schema_version"
+
+
+def create(conn: sqlite3.Connection) -> None:
+    """Create every table and index (idempotent) and stamp the schema version."""
+    conn.executescript(SCHEMA)
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING",
+        (META_SCHEMA, str(SCHEMA_VERSION)),
+    )
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?, '0') ON CONFLICT(key) DO NOTHING",
+        (META_GENERATION,),
+    )
+
+
+def bump_generation(conn: sqlite3.Connection, watermark: dt.datetime) -> int:
+    """Advance the generation serial and set the watermark; call inside the write transaction."""
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (META_GENERATION,)).fetchone()
+    generation = (int(row[0]) if row else 0) + 1
+    conn.executemany(
+        "INSERT INTO meta(key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [(META_GENERATION, str(generation)), (META_WATERMARK, format_time(watermark))],
+    )
+    return generation
+
+
+def format_time(value: dt.datetime) -> str:
+    """Store instants as RFC 3339 UTC with a Z, to the second."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: str | None) -> dt.datetime | None:
+    """Inverse of `format_time` (also accepts fractional seconds and offsets)."""
+    if not value:
+        return None
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
+
+
+def split_words(value: str | None) -> tuple[str, ...]:
+    """Space-separated column -> tuple."""
+    return tuple(value.split()) if value else ()

@@ -1,0 +1,418 @@
+"""Read-only replica store: a small aiosqlite connection pool and indexed point queries.
+
+The servers' only access to registry data. Each lookup runs inside one read transaction, so
+it sees one consistent snapshot even while the importer commits a deposit (SQLite WAL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import ipaddress
+import json
+import os
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import aiosqlite
+
+from registry.errors import ReplicaError
+from registry.model import (
+    Contact,
+    ContactRecord,
+    ContactRole,
+    CoopCategory,
+    Domain,
+    DomainRecord,
+    DsData,
+    Host,
+    HostRecord,
+    PersonKind,
+    PostalInfo,
+    Registrar,
+    RegistrarRecord,
+    ReplicaInfo,
+    Tld,
+    TldKind,
+)
+from replica.schema import META_GENERATION, META_WATERMARK, parse_time, split_words
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+class Store(Protocol):
+    """What the front-ends need from the replica."""
+
+    @property
+    def info(self) -> ReplicaInfo: ...
+
+    async def refresh(self) -> bool: ...
+
+    async def tlds(self) -> dict[str, Tld]: ...
+
+    async def domain(self, ldh: str) -> DomainRecord | None: ...
+
+    async def host(self, ldh: str) -> HostRecord | None: ...
+
+    async def hosts_by_ip(self, ip: str, limit: int = 50) -> list[HostRecord]: ...
+
+    async def registrar_by_iana(self, iana_id: int) -> RegistrarRecord | None: ...
+
+    async def registrars_by_name(self, name: str) -> list[RegistrarRecord]: ...
+
+    async def contact(self, handle: str) -> ContactRecord | None: ...
+
+
+def check_readable(path: Path) -> None:
+    """Raise ReplicaError with a one-line reason unless `path` is a readable rdds replica."""
+    if not path.exists():
+        raise ReplicaError(f"replica {path}: no such file")
+    if not path.is_file():
+        raise ReplicaError(f"replica {path}: not a regular file")
+    if not os.access(path, os.R_OK):
+        raise ReplicaError(f"replica {path}: permission denied")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise ReplicaError(f"replica {path}: not an rdds replica ({exc})") from None
+    if row is None:
+        raise ReplicaError(f"replica {path}: not an rdds replica (no schema version)")
+
+
+class SqliteStore:
+    """The replica on disk, opened read-only through a pool of aiosqlite connections."""
+
+    def __init__(self, path: Path, pool_size: int = 4) -> None:
+        self.path = path
+        self._pool_size = pool_size
+        self._pool: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._all: list[aiosqlite.Connection] = []
+        self._info = ReplicaInfo(0, _EPOCH)
+        self._tlds: dict[str, Tld] = {}
+
+    @property
+    def info(self) -> ReplicaInfo:
+        """The generation and watermark last seen by `refresh`."""
+        return self._info
+
+    async def open(self) -> None:
+        """Open the pool (read-only) and read the replica metadata."""
+        check_readable(self.path)
+        uri = f"{self.path.resolve().as_uri()}?mode=ro"
+        for _ in range(self._pool_size):
+            conn = await aiosqlite.connect(uri, uri=True, isolation_level=None)
+            await conn.execute("PRAGMA query_only = ON")  # defence in depth: never write
+            self._all.append(conn)
+            self._pool.put_nowait(conn)
+        await self.refresh()
+
+    async def close(self) -> None:
+        """Close every connection."""
+        for conn in self._all:
+            await conn.close()
+        self._all.clear()
+
+    @contextlib.asynccontextmanager
+    async def _snapshot(self) -> AsyncIterator[aiosqlite.Connection]:
+        conn = await self._pool.get()
+        try:
+            await conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                await conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise ReplicaError() from exc
+        finally:
+            self._pool.put_nowait(conn)
+
+    async def refresh(self) -> bool:
+        """Re-read generation and watermark; True when the generation changed."""
+        async with self._snapshot() as conn:
+            meta: dict[str, str] = {
+                r[0]: r[1]
+                for r in await _all(
+                    conn,
+                    "SELECT key, value FROM meta WHERE key IN (?, ?)",
+                    (META_GENERATION, META_WATERMARK),
+                )
+            }
+            generation = int(meta.get(META_GENERATION, "0"))
+            if generation == self._info.generation and self._tlds:
+                return False
+            rows = await _all(conn, "SELECT * FROM tld", ())
+        self._tlds = {row["name"]: _tld(row) for row in rows}
+        self._info = ReplicaInfo(generation, parse_time(meta.get(META_WATERMARK)) or _EPOCH)
+        return True
+
+    async def tlds(self) -> dict[str, Tld]:
+        """The TLDs this replica serves, by A-label."""
+        return self._tlds
+
+    async def domain(self, ldh: str) -> DomainRecord | None:
+        """A domain by lower-case A-label, with everything it references."""
+        async with self._snapshot() as conn:
+            row = await _one(conn, "SELECT * FROM domain WHERE name = ?", (ldh,))
+            if row is None:
+                return None
+            contact_rows = await _all(
+                conn, "SELECT role, contact FROM domain_contact WHERE domain = ?", (ldh,)
+            )
+            ns_rows = await _all(
+                conn, "SELECT host, addrs FROM domain_ns WHERE domain = ? ORDER BY pos", (ldh,)
+            )
+            ds_rows = await _all(conn, "SELECT * FROM domain_ds WHERE domain = ?", (ldh,))
+            roles: list[tuple[ContactRole, str]] = []
+            if row["registrant"]:
+                roles.append((ContactRole.REGISTRANT, row["registrant"]))
+            order = list(ContactRole)
+            for crow in sorted(contact_rows, key=lambda r: (order.index(ContactRole(r[0])), r[1])):
+                roles.append((ContactRole(crow[0]), crow[1]))
+            contacts: list[tuple[ContactRole, Contact]] = []
+            cache: dict[str, Contact | None] = {}
+            for role, handle in roles:
+                if handle not in cache:
+                    crow2 = await _one(conn, "SELECT * FROM contact WHERE id = ?", (handle,))
+                    cache[handle] = _contact(crow2) if crow2 else None
+                found = cache[handle]
+                if found is not None:
+                    contacts.append((role, found))
+            hosts = [await _host_for_domain(conn, r["host"], r["addrs"]) for r in ns_rows]
+            rr = await _one(conn, "SELECT * FROM registrar WHERE id = ?", (row["registrar"],))
+        domain = _domain(row, roles, tuple(r["host"] for r in ns_rows), ds_rows)
+        tld = self._tlds.get(domain.tld)
+        if tld is None or rr is None:
+            # A domain whose TLD or sponsor is missing is an import defect; never half-render.
+            raise ReplicaError()
+        return DomainRecord(
+            domain=domain,
+            tld=tld,
+            registrar=_registrar(rr),
+            contacts=tuple(contacts),
+            hosts=tuple(h for h in hosts if h is not None),
+            info=self._info,
+        )
+
+    async def host(self, ldh: str) -> HostRecord | None:
+        """A host object by lower-case A-label."""
+        async with self._snapshot() as conn:
+            host = await _host_object(conn, ldh)
+            if host is None:
+                return None
+            rr = await _one(conn, "SELECT * FROM registrar WHERE id = ?", (host.registrar,))
+        return HostRecord(host=host, registrar=_registrar(rr) if rr else None, info=self._info)
+
+    async def hosts_by_ip(self, ip: str, limit: int = 50) -> list[HostRecord]:
+        """Host objects with this address (canonical form), at most `limit`."""
+        canonical = str(ipaddress.ip_address(ip))
+        async with self._snapshot() as conn:
+            names = await _all(
+                conn,
+                "SELECT host FROM host_addr WHERE ip = ? ORDER BY host LIMIT ?",
+                (canonical, limit),
+            )
+            out: list[HostRecord] = []
+            for (name,) in names:
+                host = await _host_object(conn, name)
+                if host is None:
+                    continue
+                rr = await _one(conn, "SELECT * FROM registrar WHERE id = ?", (host.registrar,))
+                out.append(
+                    HostRecord(host=host, registrar=_registrar(rr) if rr else None, info=self._info)
+                )
+        return out
+
+    async def registrar_by_iana(self, iana_id: int) -> RegistrarRecord | None:
+        """A registrar by IANA Registrar ID."""
+        async with self._snapshot() as conn:
+            row = await _one(conn, "SELECT * FROM registrar WHERE iana_id = ?", (iana_id,))
+        return RegistrarRecord(_registrar(row), self._info) if row else None
+
+    async def registrar_by_id(self, rid: str) -> RegistrarRecord | None:
+        """A registrar by its registry id (clID)."""
+        async with self._snapshot() as conn:
+            row = await _one(conn, "SELECT * FROM registrar WHERE id = ?", (rid,))
+        return RegistrarRecord(_registrar(row), self._info) if row else None
+
+    async def registrars_by_name(self, name: str) -> list[RegistrarRecord]:
+        """Registrars whose name matches exactly, ignoring case."""
+        async with self._snapshot() as conn:
+            rows = await _all(
+                conn,
+                "SELECT * FROM registrar WHERE name = ? COLLATE NOCASE ORDER BY id LIMIT 10",
+                (name,),
+            )
+        return [RegistrarRecord(_registrar(r), self._info) for r in rows]
+
+    async def contact(self, handle: str) -> ContactRecord | None:
+        """A contact by handle (exact, case-sensitive as EPP ids are)."""
+        async with self._snapshot() as conn:
+            row = await _one(conn, "SELECT * FROM contact WHERE id = ?", (handle,))
+        return ContactRecord(_contact(row), self._info) if row else None
+
+
+async def open_store(path: Path, pool_size: int = 4) -> SqliteStore:
+    """Open a read-only store on the replica at `path`."""
+    store = SqliteStore(path, pool_size)
+    try:
+        await store.open()
+    except BaseException:
+        await store.close()
+        raise
+    return store
+
+
+# --- row decoding ------------------------------------------------------------------------
+
+
+async def _one(conn: aiosqlite.Connection, sql: str, args: tuple[Any, ...]) -> sqlite3.Row | None:
+    conn.row_factory = sqlite3.Row
+    async with conn.execute(sql, args) as cur:
+        row: sqlite3.Row | None = await cur.fetchone()
+        return row
+
+
+async def _all(conn: aiosqlite.Connection, sql: str, args: tuple[Any, ...]) -> list[sqlite3.Row]:
+    conn.row_factory = sqlite3.Row
+    async with conn.execute(sql, args) as cur:
+        return list(await cur.fetchall())
+
+
+async def _host_object(conn: aiosqlite.Connection, name: str) -> Host | None:
+    row = await _one(conn, "SELECT * FROM host WHERE name = ?", (name,))
+    if row is None:
+        return None
+    addrs = await _all(
+        conn, "SELECT ip, version FROM host_addr WHERE host = ? ORDER BY version, ip", (name,)
+    )
+    return Host(
+        name=row["name"],
+        roid=row["roid"],
+        statuses=split_words(row["statuses"]) or ("ok",),
+        v4=tuple(a["ip"] for a in addrs if a["version"] == 4),
+        v6=tuple(a["ip"] for a in addrs if a["version"] == 6),
+        registrar=row["registrar"],
+        created=parse_time(row["created"]),
+        updated=parse_time(row["updated"]),
+    )
+
+
+async def _host_for_domain(conn: aiosqlite.Connection, name: str, addrs: str | None) -> Host | None:
+    if addrs is None:
+        found = await _host_object(conn, name)
+        # An external host object may be missing from a partial replica: show the name only.
+        return found if found is not None else Host(name=name)
+    ips = [ipaddress.ip_address(a) for a in json.loads(addrs)]
+    return Host(
+        name=name,
+        v4=tuple(str(i) for i in ips if i.version == 4),
+        v6=tuple(str(i) for i in ips if i.version == 6),
+    )
+
+
+def _tld(row: sqlite3.Row) -> Tld:
+    return Tld(
+        name=row["name"],
+        kind=TldKind(row["kind"]),
+        policy=row["policy"],
+        roid_suffix=row["roid_suffix"],
+        disclose_default=bool(row["disclose_default"]),
+    )
+
+
+def _registrar(row: sqlite3.Row) -> Registrar:
+    return Registrar(
+        id=row["id"],
+        name=row["name"],
+        iana_id=row["iana_id"],
+        status=row["status"],
+        street=tuple(json.loads(row["street"] or "[]")),
+        city=row["city"],
+        sp=row["sp"],
+        pc=row["pc"],
+        cc=row["cc"],
+        voice=row["voice"],
+        fax=row["fax"],
+        email=row["email"],
+        url=row["url"],
+        whois_server=row["whois_server"],
+        abuse_email=row["abuse_email"],
+        abuse_phone=row["abuse_phone"],
+        created=parse_time(row["created"]),
+        updated=parse_time(row["updated"]),
+    )
+
+
+def _contact(row: sqlite3.Row) -> Contact:
+    postal = tuple(
+        PostalInfo(
+            type=p["type"],
+            name=p.get("name") or "",
+            org=p.get("org"),
+            street=tuple(p.get("street") or ()),
+            city=p.get("city") or "",
+            sp=p.get("sp"),
+            pc=p.get("pc"),
+            cc=p.get("cc") or "",
+        )
+        for p in json.loads(row["postal"])
+    )
+    return Contact(
+        handle=row["id"],
+        roid=row["roid"],
+        postal=postal,
+        email=row["email"],
+        voice=row["voice"],
+        voice_ext=row["voice_ext"],
+        fax=row["fax"],
+        fax_ext=row["fax_ext"],
+        kind=PersonKind(row["kind"]),
+        at_risk=bool(row["at_risk"]),
+        verified=bool(row["verified"]),
+        disclose_yes=frozenset(split_words(row["disclose_yes"])),
+        disclose_no=frozenset(split_words(row["disclose_no"])),
+        registrar=row["registrar"],
+        statuses=split_words(row["statuses"]) or ("ok",),
+        created=parse_time(row["created"]),
+        updated=parse_time(row["updated"]),
+    )
+
+
+def _domain(
+    row: sqlite3.Row,
+    roles: list[tuple[ContactRole, str]],
+    nameservers: tuple[str, ...],
+    ds_rows: list[sqlite3.Row],
+) -> Domain:
+    created = parse_time(row["created"])
+    assert created is not None  # NOT NULL in the schema
+    return Domain(
+        name=row["name"],
+        roid=row["roid"],
+        tld=row["tld"],
+        statuses=split_words(row["statuses"]),
+        registrar=row["registrar"],
+        created=created,
+        unicode_name=row["uname"],
+        rgp_statuses=split_words(row["rgp"]),
+        registrant=row["registrant"],
+        contacts=tuple((r, h) for r, h in roles if r is not ContactRole.REGISTRANT),
+        nameservers=nameservers,
+        expires=parse_time(row["expires"]),
+        updated=parse_time(row["updated"]),
+        transferred=parse_time(row["transferred"]),
+        ds_data=tuple(
+            DsData(r["key_tag"], r["algorithm"], r["digest_type"], r["digest"]) for r in ds_rows
+        ),
+        idn_table=row["idn_table"],
+        coop_category=CoopCategory(row["coop_category"]) if row["coop_category"] else None,
+        coop_certified=None if row["coop_certified"] is None else bool(row["coop_certified"]),
+        suspension_reason=row["suspension_reason"],
+    )
