@@ -1,1 +1,1 @@
-"""Pure redaction policy engine: (object, requester, policy) -> what is shown and what is withheld. No I/O."""
+"""Pure redaction policy engine: (object, requester, policy) -> what is shown. No I/O."""

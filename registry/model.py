@@ -119,6 +119,8 @@ class Registrar:
     abuse_phone: str | None = None
     created: dt.datetime | None = None
     updated: dt.datetime | None = None
+    #: The registrar's own RDAP base URL (ends with "/"), for the registry's `related` link.
+    rdap_base_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

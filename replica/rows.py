@@ -48,10 +48,11 @@ def registrar_row(r: Registrar) -> tuple[Any, ...]:
         r.abuse_phone,
         _t(r.created),
         _t(r.updated),
+        r.rdap_base_url,
     )
 
 
-UPSERT_REGISTRAR = "INSERT OR REPLACE INTO registrar VALUES (" + ", ".join("?" * 18) + ")"
+UPSERT_REGISTRAR = "INSERT OR REPLACE INTO registrar VALUES (" + ", ".join("?" * 19) + ")"
 
 
 def contact_row(c: Contact) -> tuple[Any, ...]:

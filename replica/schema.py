@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS registrar (
     abuse_email  TEXT,
     abuse_phone  TEXT,
     created      TEXT,
-    updated      TEXT
+    updated      TEXT,
+    rdap_base_url TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS registrar_iana ON registrar(iana_id) WHERE iana_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS registrar_name ON registrar(name COLLATE NOCASE);

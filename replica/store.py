@@ -347,6 +347,7 @@ def _registrar(row: sqlite3.Row) -> Registrar:
         abuse_phone=row["abuse_phone"],
         created=parse_time(row["created"]),
         updated=parse_time(row["updated"]),
+        rdap_base_url=row["rdap_base_url"],
     )
 
 

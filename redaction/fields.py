@@ -1,0 +1,188 @@
+"""The contact fields the policy decides on, their RFC 9537 / WHOIS names, and methods. Pure."""
+
+from __future__ import annotations
+
+import enum
+
+from registry.model import Contact, ContactRole
+
+
+class Field(enum.StrEnum):
+    """A contact data element the policy decides on (policy-file spelling)."""
+
+    HANDLE = "handle"
+    NAME = "name"
+    ORG = "org"
+    STREET = "street"
+    CITY = "city"
+    SP = "sp"
+    PC = "pc"
+    CC = "cc"
+    VOICE = "voice"
+    VOICE_EXT = "voice_ext"
+    FAX = "fax"
+    FAX_EXT = "fax_ext"
+    EMAIL = "email"
+
+
+class Method(enum.StrEnum):
+    """RFC 9537 §3 redaction methods."""
+
+    REMOVAL = "removal"
+    EMPTY_VALUE = "emptyValue"
+    PARTIAL_VALUE = "partialValue"
+    REPLACEMENT_VALUE = "replacementValue"
+
+
+ALL_FIELDS: tuple[Field, ...] = tuple(Field)
+
+#: Field suffixes shared by the RFC 9537 names and the ICANN WHOIS keys.
+_SUFFIX: dict[Field, str] = {
+    Field.NAME: "Name",
+    Field.ORG: "Organization",
+    Field.STREET: "Street",
+    Field.CITY: "City",
+    Field.SP: "State/Province",
+    Field.PC: "Postal Code",
+    Field.CC: "Country",
+    Field.VOICE: "Phone",
+    Field.VOICE_EXT: "Phone Ext",
+    Field.FAX: "Fax",
+    Field.FAX_EXT: "Fax Ext",
+    Field.EMAIL: "Email",
+}
+
+#: WHOIS / RFC 9537 prefix per role (ICANN uses "Admin", "Tech", "Billing").
+ROLE_PREFIX: dict[ContactRole | None, str] = {
+    ContactRole.REGISTRANT: "Registrant",
+    ContactRole.ADMIN: "Admin",
+    ContactRole.TECH: "Tech",
+    ContactRole.BILLING: "Billing",
+    None: "Contact",
+}
+
+#: IANA "RDAP JSON Values" registry, type "redacted name" (RFC 9537 §6.3 and the ICANN
+#: registrations): these go in `name.type`; any other label goes in `name.description`.
+REGISTERED_NAMES = frozenset(
+    {
+        "Registry Domain ID",
+        "Registry Registrant ID",
+        "Registrant Name",
+        "Registrant Organization",
+        "Registrant Street",
+        "Registrant City",
+        "Registrant Postal Code",
+        "Registrant Phone",
+        "Registrant Phone Ext",
+        "Registrant Fax",
+        "Registrant Fax Ext",
+        "Registrant Email",
+        "Registry Tech ID",
+        "Tech Name",
+        "Tech Phone",
+        "Tech Phone Ext",
+        "Tech Email",
+    }
+)
+
+#: The ICANN 2024 profile's method for each withheld field (FACTS-PRIVACY.md). Country lives
+#: in the jCard `cc` parameter, so withholding it removes the parameter.
+DEFAULT_METHODS: dict[Field, Method] = {
+    Field.HANDLE: Method.REMOVAL,
+    Field.NAME: Method.EMPTY_VALUE,
+    Field.ORG: Method.REMOVAL,
+    Field.STREET: Method.EMPTY_VALUE,
+    Field.CITY: Method.EMPTY_VALUE,
+    Field.SP: Method.EMPTY_VALUE,
+    Field.PC: Method.EMPTY_VALUE,
+    Field.CC: Method.REMOVAL,
+    Field.VOICE: Method.REMOVAL,
+    Field.VOICE_EXT: Method.REMOVAL,
+    Field.FAX: Method.REMOVAL,
+    Field.FAX_EXT: Method.REMOVAL,
+    Field.EMAIL: Method.REMOVAL,
+}
+
+#: Methods the renderers can honour per field (a policy file may only pick from these).
+ALLOWED_METHODS: dict[Field, frozenset[Method]] = {
+    f: frozenset({Method.REMOVAL, Method.EMPTY_VALUE})
+    if f in (Field.NAME, Field.STREET, Field.CITY, Field.SP, Field.PC)
+    else frozenset({Method.REMOVAL})
+    for f in Field
+}
+ALLOWED_METHODS[Field.EMAIL] = frozenset({Method.REMOVAL, Method.REPLACEMENT_VALUE})
+
+#: Fields declared withheld even when the contact holds no value for them, so that the
+#: answer does not reveal which optional data a person gave (and because the ICANN profile
+#: expects Name, Street, City, Postal Code, Organization, Phone and Email to be declared).
+ALWAYS_DECLARED = frozenset(
+    {
+        Field.HANDLE,
+        Field.NAME,
+        Field.ORG,
+        Field.STREET,
+        Field.CITY,
+        Field.PC,
+        Field.VOICE,
+        Field.EMAIL,
+    }
+)
+
+#: EPP disclose elements (RFC 5733 §2.9) -> the fields a flag on that element governs.
+DISCLOSE_ELEMENT_FIELDS: dict[str, frozenset[Field]] = {
+    "name": frozenset({Field.NAME}),
+    "org": frozenset({Field.ORG}),
+    "addr": frozenset({Field.STREET, Field.CITY, Field.SP, Field.PC, Field.CC}),
+    "voice": frozenset({Field.VOICE, Field.VOICE_EXT}),
+    "fax": frozenset({Field.FAX, Field.FAX_EXT}),
+    "email": frozenset({Field.EMAIL}),
+}
+
+#: An extension is shown or withheld with its number (RFC 9537 declares both).
+FOLLOWS: dict[Field, Field] = {Field.VOICE_EXT: Field.VOICE, Field.FAX_EXT: Field.FAX}
+
+
+def label(role: ContactRole | None, field: Field) -> str:
+    """The field's RFC 9537 / WHOIS name for a role: "Registrant Name", "Registry Tech ID"."""
+    prefix = ROLE_PREFIX[role]
+    if field is Field.HANDLE:
+        return f"Registry {prefix} ID"
+    return f"{prefix} {_SUFFIX[field]}"
+
+
+def value(contact: Contact, field: Field) -> str | tuple[str, ...] | None:
+    """The stored value of a field (None or empty when the contact has none)."""
+    postal = contact.postal_info
+    match field:
+        case Field.HANDLE:
+            return contact.handle
+        case Field.NAME:
+            return postal.name if postal else None
+        case Field.ORG:
+            return postal.org if postal else None
+        case Field.STREET:
+            return postal.street if postal else None
+        case Field.CITY:
+            return postal.city if postal else None
+        case Field.SP:
+            return postal.sp if postal else None
+        case Field.PC:
+            return postal.pc if postal else None
+        case Field.CC:
+            return postal.cc if postal else None
+        case Field.VOICE:
+            return contact.voice
+        case Field.VOICE_EXT:
+            return contact.voice_ext
+        case Field.FAX:
+            return contact.fax
+        case Field.FAX_EXT:
+            return contact.fax_ext
+        case Field.EMAIL:
+            return contact.email
+    raise AssertionError(field)  # pragma: no cover
+
+
+def has_value(contact: Contact, field: Field) -> bool:
+    """True when the contact holds a value for the field (only those can be withheld)."""
+    return bool(value(contact, field))
