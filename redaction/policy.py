@@ -199,6 +199,11 @@ def parse(text: str, source: str = "policy") -> Policy:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    return from_mapping(data, source)
+
+
+def from_mapping(data: Mapping[str, Any], source: str = "policy") -> Policy:
+    """Validate already-parsed policy tables (`default`, `tld`, `tiers`)."""
     _no_unknown(data, _TOP_KEYS, source, "")
     default = _section(data.get("default", {}), TldPolicy(), source, "default")
     sections: dict[str, TldPolicy] = {}

@@ -1,0 +1,148 @@
+"""The `rdds` command: demo, serve, import, check, credential, audit.
+
+Every failure the operator can cause (bad flags, a missing replica, an invalid policy) ends
+with one line on stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from registry.errors import RddsError
+
+#: Subcommands implemented in other packages: (name, module, help). Each module provides
+#: `add_arguments(parser)` and `run(args) -> int`.
+_DELEGATED: tuple[tuple[str, str, str], ...] = ()
+
+
+def default_demo_path() -> Path:
+    """Where `rdds serve --demo` keeps its replica: $XDG_CACHE_HOME/rdds/demo-<N>.sqlite."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "rdds"
+
+
+def _add_demo(sub: Any) -> None:
+    p = sub.add_parser("demo", help="write a deterministic synthetic demo registry")
+    p.add_argument(
+        "--out", type=Path, required=True, help="replica file (or directory for --format rde)"
+    )
+    p.add_argument("--domains", type=int, default=2_000, help="number of domains (default 2000)")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument(
+        "--format",
+        choices=("sqlite", "rde"),
+        default="sqlite",
+        help="sqlite: a replica file; rde: escrow deposits (RFC 8909/9022) in a directory",
+    )
+    p.set_defaults(func=_run_demo)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    if args.domains < 8:
+        raise RddsError("--domains: at least 8 (the showcase objects)")
+    if args.format == "rde":
+        from replica import rde_export
+
+        paths = rde_export.write_deposits(args.out, args.domains, args.seed)
+        for path in paths:
+            print(path)
+        return 0
+    from replica import demo
+
+    demo.write(args.out, args.domains, args.seed, progress=demo.TerminalProgress())
+    print(f"wrote {args.domains:,} domains to {args.out}")
+    return 0
+
+
+def _add_serve(sub: Any) -> None:
+    p = sub.add_parser("serve", help="serve RDAP and WHOIS from a replica")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--replica", type=Path, help="the replica file (read-only)")
+    src.add_argument("--demo", action="store_true", help="serve a demo replica (built if absent)")
+    p.add_argument("--config", type=Path, help="configuration and policy file (TOML)")
+    p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--rdap-port", type=int, help="RDAP port (default 8080; 0 picks a free one)")
+    p.add_argument("--whois-port", type=int, help="WHOIS port (default 4343; 0 picks a free one)")
+    p.add_argument("--base-url", help="public base URL for links (default http://HOST:PORT/)")
+    p.add_argument("--data-dir", type=Path, help="credentials and disclosure log directory")
+    p.add_argument("--demo-domains", type=int, help="size of the --demo replica (default 2000)")
+    p.set_defaults(func=_run_serve)
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from rdds import config, service
+
+    settings = config.load_file(args.config) if args.config else config.Settings()
+    settings = config.apply_env(settings)
+    if args.host:
+        settings = replace(settings, host=args.host)
+    if args.replica:
+        settings = replace(settings, replica=args.replica, demo=False)
+    if args.demo:
+        settings = replace(settings, demo=True)
+    if args.demo_domains:
+        settings = replace(settings, demo_domains=args.demo_domains)
+    if args.rdap_port is not None:
+        settings = replace(settings, rdap=replace(settings.rdap, port=args.rdap_port))
+    if args.base_url:
+        settings = replace(settings, rdap=replace(settings.rdap, base_url=args.base_url))
+    if args.whois_port is not None:
+        settings = replace(settings, whois=replace(settings.whois, port=args.whois_port))
+    if args.data_dir:
+        settings = replace(settings, auth=replace(settings.auth, data_dir=args.data_dir))
+    if settings.replica is None and not settings.demo:
+        raise RddsError("serve: give --replica PATH or --demo (or server.replica in the config)")
+    return service.run(settings)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line."""
+    parser = argparse.ArgumentParser(
+        prog="rdds", description="A registry's RDAP and WHOIS lookup service, private by default."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_demo(sub)
+    _add_serve(sub)
+    for name, module, text in _DELEGATED:
+        mod = importlib.import_module(module)
+        p = sub.add_parser(name, help=text)
+        mod.add_arguments(p)
+        run: Callable[[argparse.Namespace], int] = mod.run
+        p.set_defaults(func=run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `rdds` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        result: int = args.func(args)
+    except RddsError as exc:
+        print(f"rdds: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except asyncio.CancelledError:
+        return 130
+    return result
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""Configuration: one TOML file, `RDDS_*` environment variables, then command-line flags.
+
+The same file carries the service settings (`[server]`, `[rdap]`, `[whois]`, `[auth]`) and
+the privacy policy (`[default]`, `[tld.NAME]`, `[tiers.NAME]`, see `redaction.policy`).
+Unknown keys are errors, reported with the key's path.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from redaction import policy as policy_mod
+from redaction.policy import Policy
+from registry.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class RdapSettings:
+    """The RDAP front-end."""
+
+    port: int = 8080
+    #: Public base URL used in links (ends with "/"). Default: http://HOST:PORT/.
+    base_url: str = ""
+    tos_url: str = "https://www.example/rdds-terms"
+    #: Host name shown as `port43` in answers (default: the base URL's host).
+    port43: str = ""
+    cache_entries: int = 20_000
+    #: Seconds between checks for a new replica generation.
+    refresh_seconds: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class WhoisSettings:
+    """The port-43 front-end and its limits (FACTS-WHOIS.md: real servers' figures)."""
+
+    port: int = 4343
+    enabled: bool = True
+    max_query_bytes: int = 1024
+    read_timeout: float = 10.0
+    max_connections: int = 10_000
+    max_per_address: int = 64
+    #: Token bucket per client address: sustained queries per second and burst size.
+    rate_per_second: float = 2.0
+    rate_burst: int = 60
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSettings:
+    """Authorized access: where credentials and the disclosure log live, and OIDC issuers."""
+
+    data_dir: Path | None = None
+    #: Each issuer: {"issuer": URL, "audience": str, "jwks": path-or-URL, "tier_claim": str}.
+    oidc_issuers: tuple[Mapping[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything `rdds serve` needs."""
+
+    host: str = "127.0.0.1"
+    replica: Path | None = None
+    demo: bool = False
+    demo_domains: int = 2_000
+    rdap: RdapSettings = field(default_factory=RdapSettings)
+    whois: WhoisSettings = field(default_factory=WhoisSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    policy: Policy = field(default_factory=policy_mod.default_policy)
+
+    @property
+    def base_url(self) -> str:
+        """The public base URL, ending with "/"."""
+        if self.rdap.base_url:
+            return (
+                self.rdap.base_url if self.rdap.base_url.endswith("/") else self.rdap.base_url + "/"
+            )
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.rdap.port}/"
+
+    @property
+    def port43(self) -> str:
+        """The WHOIS host name advertised in RDAP answers."""
+        return self.rdap.port43 or (urlsplit(self.base_url).hostname or self.host)
+
+
+_POLICY_KEYS = {"default", "tld", "tiers"}
+_TOP = {"server", "rdap", "whois", "auth"} | _POLICY_KEYS
+
+
+def _section(cls: Any, data: Mapping[str, Any], where: str, source: str) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in known:
+            raise ConfigError(
+                f"{source}: {where}.{key}: unknown key (allowed: {', '.join(sorted(known))})"
+            )
+        default = getattr(cls(), key)
+        values[key] = _coerce(value, default, f"{where}.{key}", source)
+    return cls(**values)
+
+
+def _coerce(value: Any, default: Any, where: str, source: str) -> Any:
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{source}: {where}: expected true or false")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"{source}: {where}: expected a non-negative integer")
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ConfigError(f"{source}: {where}: expected a positive number")
+        return float(value)
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise ConfigError(f"{source}: {where}: expected a string")
+        return value
+    if isinstance(default, tuple):
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise ConfigError(f"{source}: {where}: expected an array of tables")
+        return tuple(value)
+    if default is None or isinstance(default, Path):
+        if not isinstance(value, str):
+            raise ConfigError(f"{source}: {where}: expected a path")
+        return Path(value)
+    raise ConfigError(f"{source}: {where}: unsupported value")  # pragma: no cover
+
+
+def load_file(path: Path) -> Settings:
+    """Read a config file; ConfigError names the file, the key and the problem."""
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{source}: not UTF-8 text") from None
+    return parse(text, source)
+
+
+def parse(text: str, source: str = "config") -> Settings:
+    """Parse config text (see the module docstring)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    for key in data:
+        if key not in _TOP:
+            raise ConfigError(f"{source}: {key}: unknown key (allowed: {', '.join(sorted(_TOP))})")
+    settings = Settings()
+    server = data.get("server", {})
+    if not isinstance(server, dict):
+        raise ConfigError(f"{source}: server: expected a table")
+    allowed_server = {"host", "replica", "demo_domains"}
+    for key in server:
+        if key not in allowed_server:
+            allowed = ", ".join(sorted(allowed_server))
+            raise ConfigError(f"{source}: server.{key}: unknown key (allowed: {allowed})")
+    if "host" in server:
+        settings = replace(settings, host=_coerce(server["host"], "", "server.host", source))
+    if "replica" in server:
+        settings = replace(
+            settings, replica=_coerce(server["replica"], None, "server.replica", source)
+        )
+    if "demo_domains" in server:
+        settings = replace(
+            settings, demo_domains=_coerce(server["demo_domains"], 0, "server.demo_domains", source)
+        )
+    for name, cls in (("rdap", RdapSettings), ("whois", WhoisSettings), ("auth", AuthSettings)):
+        if name in data:
+            if not isinstance(data[name], dict):
+                raise ConfigError(f"{source}: {name}: expected a table")
+            settings = replace(settings, **{name: _section(cls, data[name], name, source)})
+    policy_text = {k: v for k, v in data.items() if k in _POLICY_KEYS}
+    if policy_text:
+        settings = replace(settings, policy=policy_mod.from_mapping(policy_text, source))
+    return settings
+
+
+def apply_env(settings: Settings, env: Mapping[str, str] | None = None) -> Settings:
+    """Apply `RDDS_*` environment variables (flags applied afterwards win)."""
+    env = os.environ if env is None else env
+    rdap, whois, auth = settings.rdap, settings.whois, settings.auth
+    try:
+        if "RDDS_HOST" in env:
+            settings = replace(settings, host=env["RDDS_HOST"])
+        if "RDDS_REPLICA" in env:
+            settings = replace(settings, replica=Path(env["RDDS_REPLICA"]))
+        if "RDDS_RDAP_PORT" in env:
+            rdap = replace(rdap, port=int(env["RDDS_RDAP_PORT"]))
+        if "RDDS_BASE_URL" in env:
+            rdap = replace(rdap, base_url=env["RDDS_BASE_URL"])
+        if "RDDS_WHOIS_PORT" in env:
+            whois = replace(whois, port=int(env["RDDS_WHOIS_PORT"]))
+        if "RDDS_DATA_DIR" in env:
+            auth = replace(auth, data_dir=Path(env["RDDS_DATA_DIR"]))
+    except ValueError as exc:
+        raise ConfigError(f"environment: {exc}") from None
+    return replace(settings, rdap=rdap, whois=whois, auth=auth)

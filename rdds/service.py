@@ -1,0 +1,144 @@
+"""Composition root: open the replica, wire RDAP and WHOIS to one lookup core, run until a
+signal. The only module that knows both front-ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from rdap import server as rdap_server
+from rdds.config import Settings
+from registry.errors import ConfigError, ReplicaError
+from replica import demo
+from replica.lookup import Lookup
+from replica.store import SqliteStore, check_readable, open_store
+
+log = logging.getLogger("rdds")
+
+
+@dataclass(slots=True)
+class Running:
+    """A started service: its bound ports and what to close."""
+
+    store: SqliteStore
+    runner: web.AppRunner
+    rdap_port: int
+    whois_port: int | None
+    closers: list[Any] = field(default_factory=list)
+
+    async def close(self) -> None:
+        """Stop accepting, finish in-flight requests, close the replica."""
+        for closer in reversed(self.closers):
+            await closer()
+        await self.runner.cleanup()
+        await self.store.close()
+
+
+def demo_replica(settings: Settings) -> Path:
+    """The demo replica for `--demo`, built once at the documented cache path."""
+    from rdds.cli import default_demo_path
+
+    path = default_demo_path() / f"demo-{settings.demo_domains}.sqlite"
+    if not path.exists():
+        print(
+            f"building demo replica ({settings.demo_domains:,} domains) at {path}", file=sys.stderr
+        )
+        demo.write(path, settings.demo_domains, seed=1, progress=demo.TerminalProgress())
+    return path
+
+
+def _access(settings: Settings) -> rdap_server.Access:
+    if settings.auth.data_dir is None:
+        return rdap_server.AnonymousAccess()
+    try:
+        from access import service as access_service  # the authorized-access layer
+    except ImportError:  # pragma: no cover - until the access layer lands
+        raise ConfigError("--data-dir: authorized access is not available in this build") from None
+    result: rdap_server.Access = access_service.build(settings.auth, settings.policy)
+    return result
+
+
+async def start(settings: Settings) -> Running:
+    """Open the replica and start both front-ends; raise RddsError on bad settings."""
+    replica = settings.replica if settings.replica is not None else demo_replica(settings)
+    check_readable(replica)
+    access = _access(settings)
+    store = await open_store(replica)
+    lookup = Lookup(store, settings.policy)
+    config = rdap_server.RdapConfig(
+        base_url=settings.base_url,
+        port43=settings.port43,
+        tos_url=settings.rdap.tos_url,
+        cache_entries=settings.rdap.cache_entries,
+        refresh_seconds=settings.rdap.refresh_seconds,
+    )
+    app = rdap_server.make_app(lookup, config, access)
+    runner = web.AppRunner(app, access_log_class=rdap_server.AccessLogger, handle_signals=False)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, settings.host, settings.rdap.port, reuse_address=True)
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        await store.close()
+        raise ConfigError(
+            f"cannot listen on {settings.host}:{settings.rdap.port} for RDAP: {exc.strerror}"
+        ) from None
+    server = site._server  # aiohttp exposes no public accessor for the bound port
+    assert isinstance(server, asyncio.base_events.Server)
+    rdap_port = server.sockets[0].getsockname()[1]
+    running = Running(store=store, runner=runner, rdap_port=rdap_port, whois_port=None)
+    if settings.whois.enabled:
+        try:
+            from whois43 import server as whois_server
+        except ImportError:  # pragma: no cover - until the WHOIS front-end lands
+            whois_server = None
+        if whois_server is not None:
+            try:
+                w = await whois_server.start(lookup, settings.whois, settings.host)
+            except OSError as exc:
+                await running.close()
+                where = f"{settings.host}:{settings.whois.port}"
+                raise ConfigError(f"cannot listen on {where} for WHOIS: {exc.strerror}") from None
+            running.whois_port = w.port
+            running.closers.append(w.close)
+    return running
+
+
+async def serve(settings: Settings) -> None:
+    """Run until SIGINT or SIGTERM, then stop cleanly."""
+    running = await start(settings)
+    base = settings.base_url
+    print(
+        f"rdds: RDAP on http://{settings.host}:{running.rdap_port}/ (links use {base})", flush=True
+    )
+    if running.whois_port is not None:
+        print(f"rdds: WHOIS on {settings.host} port {running.whois_port}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        print("rdds: stopping", flush=True)
+        await running.close()
+
+
+def run(settings: Settings) -> int:
+    """Blocking entry point for `rdds serve`."""
+    try:
+        asyncio.run(serve(settings))
+    except ReplicaError:
+        raise
+    return 0

@@ -1,0 +1,84 @@
+"""The lookup core both front-ends share: find an object in the replica, redact it once.
+
+RDAP and WHOIS call these same functions with the same requester value, so they cannot
+disagree about what exists or about what is withheld.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redaction.engine import ContactView, RedactedDomain, redact_domain, view_contact
+from redaction.policy import Policy, Requester
+from registry import names
+from registry.errors import NotFound
+from registry.model import HostRecord, RegistrarRecord, ReplicaInfo, Tld
+from replica.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class ContactResult:
+    """A contact found by handle, redacted for the requester."""
+
+    view: ContactView
+    info: ReplicaInfo
+
+
+class Lookup:
+    """Point lookups over a store, redacted under a policy."""
+
+    def __init__(self, store: Store, policy: Policy) -> None:
+        self.store = store
+        self.policy = policy
+
+    async def served_tld(self, name: names.Name) -> Tld | None:
+        """The served TLD a name falls under, if any."""
+        return (await self.store.tlds()).get(name.tld)
+
+    async def domain(self, name: names.Name, requester: Requester) -> RedactedDomain:
+        """A registered domain, redacted; NotFound outside the served TLDs or when absent."""
+        tld = await self.served_tld(name)
+        # A domain of this registry is exactly one label under a served TLD; anything else
+        # (the TLD itself, a third-level name, another TLD) is not ours: 404.
+        if tld is None or len(name.labels) != 2:
+            raise NotFound()
+        record = await self.store.domain(name.ldh)
+        if record is None:
+            raise NotFound()
+        return redact_domain(record, requester, self.policy)
+
+    async def nameserver(self, name: names.Name) -> HostRecord:
+        """A host object by name."""
+        record = await self.store.host(name.ldh)
+        if record is None:
+            raise NotFound()
+        return record
+
+    async def nameservers_by_ip(self, ip: str) -> list[HostRecord]:
+        """Host objects with this address; NotFound when none."""
+        found = await self.store.hosts_by_ip(ip)
+        if not found:
+            raise NotFound()
+        return found
+
+    async def registrar(self, key: str) -> RegistrarRecord:
+        """A registrar by IANA id, registry id, or exact name (case-insensitive)."""
+        if key.isdigit() and not key.startswith("0") and len(key) < 10:
+            found = await self.store.registrar_by_iana(int(key))
+            if found is not None:
+                return found
+        by_id = await self.store.registrar_by_id(key)
+        if by_id is not None:
+            return by_id
+        by_name = await self.store.registrars_by_name(key)
+        if len(by_name) == 1:
+            return by_name[0]
+        raise NotFound()
+
+    async def contact(self, handle: str, requester: Requester) -> ContactResult:
+        """A contact by handle, redacted under the default policy section."""
+        record = await self.store.contact(handle)
+        if record is None:
+            raise NotFound()
+        view = view_contact(record.contact, None, self.policy.default, self.policy, requester)
+        return ContactResult(view=view, info=record.info)
