@@ -174,6 +174,17 @@ def registrar_entity(
         "status": ["active"] if reg.status == "ok" else [reg.status],
         "links": [_link(ctx, "self", ctx.url("entity", handle))],
     }
+    if reg.rdap_base_url:
+        # ICANN profile 2024 §2.4.6: an `about` link whose value and href are the registrar's
+        # RDAP base URL as listed by IANA.
+        out["links"].append(
+            {
+                "value": reg.rdap_base_url,
+                "rel": "about",
+                "href": reg.rdap_base_url,
+                "type": MEDIA_TYPE,
+            }
+        )
     if reg.iana_id is not None:
         out["publicIds"] = [{"type": "IANA Registrar ID", "identifier": str(reg.iana_id)}]
     if reg.abuse_email or reg.abuse_phone:
@@ -373,6 +384,18 @@ def domain(rd: RedactedDomain, ctx: RenderContext) -> JSON:
     entities: list[JSON] = [registrar_entity(record.registrar, ctx, info=record.info)]
     redacted: list[JSON] = []
     for view in rd.contacts:
+        if view.omitted:
+            role = view.role.value if view.role else ""
+            redacted.append(
+                {
+                    "name": {"description": view.entity_label},
+                    "prePath": f"$.entities[?(@.roles[0]=='{role}')]",
+                    "pathLang": "jsonpath",
+                    "method": Method.REMOVAL.value,
+                    "reason": {"description": next(iter(view.withheld.values())).reason},
+                }
+            )
+            continue
         entity, redactions = contact_entity(view, ctx)
         entities.append(entity)
         redacted += redactions
@@ -409,7 +432,10 @@ def domain(rd: RedactedDomain, ctx: RenderContext) -> JSON:
 
 
 def nameserver(record: HostRecord, ctx: RenderContext, *, icann: bool) -> JSON:
-    """A nameserver lookup answer (RFC 9083 §5.2)."""
+    """A nameserver lookup answer (RFC 9083 §5.2).
+
+    `icann`: the deployment serves gTLDs; ICANN's tool expects its notices on every lookup.
+    """
     out = _nameserver(record.host, ctx, record.info, top=True)
     if record.registrar is not None:
         out["entities"] = [registrar_entity(record.registrar, ctx, info=record.info)]

@@ -115,8 +115,7 @@ async def _answer(request: web.Request, query: q.Query, requester: Requester) ->
             return Answer(200, _dump(doc), rd.disclosed_labels, f"domain/{rd.record.domain.name}")
         case q.NameserverQuery(name=name):
             host = await lookup.nameserver(name)
-            tld = await lookup.served_tld(name)
-            icann = tld is not None and tld.kind.icann_profile
+            icann = any(t.kind.icann_profile for t in (await lookup.store.tlds()).values())
             return Answer(200, _dump(render.nameserver(host, ctx, icann=icann)))
         case q.EntityQuery(handle=handle):
             iana = q.iana_id(handle)
@@ -263,7 +262,7 @@ def make_app(lookup: Lookup, config: RdapConfig, access: Access | None = None) -
     app[CONFIG] = config
     app[ACCESS] = access or AnonymousAccess()
     app[CACHE] = LRUCache(maxsize=max(1, config.cache_entries))
-    app.router.add_route("GET", "/{tail:.*}", handle)
+    app.router.add_get("/{tail:.*}", handle)  # GET and HEAD (RFC 7480 §4.1)
     app.on_response_prepare.append(_headers)
     app.cleanup_ctx.append(_refresher)
     return app

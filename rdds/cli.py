@@ -49,8 +49,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     if args.domains < 8:
         raise RddsError("--domains: at least 8 (the showcase objects)")
     if args.format == "rde":
-        from replica import rde_export
-
+        rde_export: Any = importlib.import_module("replica.rde_export")
         paths = rde_export.write_deposits(args.out, args.domains, args.seed)
         for path in paths:
             print(path)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import signal
 import sys
@@ -60,7 +61,7 @@ def _access(settings: Settings) -> rdap_server.Access:
     if settings.auth.data_dir is None:
         return rdap_server.AnonymousAccess()
     try:
-        from access import service as access_service  # the authorized-access layer
+        access_service: Any = importlib.import_module("access.service")
     except ImportError:  # pragma: no cover - until the access layer lands
         raise ConfigError("--data-dir: authorized access is not available in this build") from None
     result: rdap_server.Access = access_service.build(settings.auth, settings.policy)
@@ -98,8 +99,9 @@ async def start(settings: Settings) -> Running:
     rdap_port = server.sockets[0].getsockname()[1]
     running = Running(store=store, runner=runner, rdap_port=rdap_port, whois_port=None)
     if settings.whois.enabled:
+        whois_server: Any
         try:
-            from whois43 import server as whois_server
+            whois_server = importlib.import_module("whois43.server")
         except ImportError:  # pragma: no cover - until the WHOIS front-end lands
             whois_server = None
         if whois_server is not None:

@@ -7,11 +7,12 @@ anything themselves, so RDAP and WHOIS cannot disagree about what is withheld.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from redaction.fields import (
     ALWAYS_DECLARED,
     DISCLOSE_ELEMENT_FIELDS,
+    ENTITY_LABEL,
     FOLLOWS,
     Field,
     Method,
@@ -46,10 +47,17 @@ class ContactView:
     email_replacement: str | None
     #: For WHOIS: the text printed in place of a withheld email.
     email_pointer: str
+    #: The whole contact is withheld (RFC 9537 removal of the entity): nothing of it is shown.
+    omitted: bool = False
 
     def shows(self, field: Field) -> bool:
         """True when the field has a value and the requester may see it."""
-        return field not in self.withheld and has_value(self.contact, field)
+        return not self.omitted and field not in self.withheld and has_value(self.contact, field)
+
+    @property
+    def entity_label(self) -> str:
+        """The name declaring the whole contact withheld ("Administrative Contact")."""
+        return ENTITY_LABEL[self.role] if self.role else "Contact"
 
     def label(self, field: Field) -> str:
         """The RFC 9537 / WHOIS name of a field in this view's role."""
@@ -77,8 +85,14 @@ class RedactedDomain:
 
     @property
     def withheld_labels(self) -> frozenset[str]:
-        """Names of every withheld field (what RDAP lists in `redacted`)."""
-        return frozenset(w.label for v in self.contacts for w in v.withheld.values())
+        """Names of every withheld item (what RDAP lists in `redacted`)."""
+        out: set[str] = set()
+        for v in self.contacts:
+            if v.omitted:
+                out.add(v.entity_label)
+            else:
+                out |= {w.label for w in v.withheld.values()}
+        return frozenset(out)
 
 
 def _consented(contact: Contact) -> frozenset[Field]:
@@ -204,7 +218,7 @@ def redact_domain(record: DomainRecord, requester: Requester, policy: Policy) ->
     # technical contact is often the same person under another handle.
     at_risk = registrant is not None and registrant.at_risk
     pending = is_pending_delete(record.domain.statuses)
-    views = tuple(
+    views = [
         view_contact(
             contact,
             role,
@@ -219,5 +233,15 @@ def redact_domain(record: DomainRecord, requester: Requester, policy: Policy) ->
             registrar_url=record.registrar.url or "",
         )
         for role, contact in record.contacts
-    )
-    return RedactedDomain(record=record, contacts=views, requester=requester)
+    ]
+    if record.tld.kind.icann_profile:
+        # ICANN profile 2024 §2.7.3: a top-level administrative or billing entity must carry a
+        # handle. Where the handle is withheld (it would link a person's registrations), the
+        # whole contact is withheld instead: one RFC 9537 removal of the entity.
+        views = [
+            replace(v, omitted=True)
+            if v.role in (ContactRole.ADMIN, ContactRole.BILLING) and Field.HANDLE in v.withheld
+            else v
+            for v in views
+        ]
+    return RedactedDomain(record=record, contacts=tuple(views), requester=requester)

@@ -142,6 +142,15 @@ DISCLOSE_ELEMENT_FIELDS: dict[str, frozenset[Field]] = {
 FOLLOWS: dict[Field, Field] = {Field.VOICE_EXT: Field.VOICE, Field.FAX_EXT: Field.FAX}
 
 
+#: RFC 9537 names (unregistered: `name.description`) for a whole contact withheld at once.
+ENTITY_LABEL: dict[ContactRole, str] = {
+    ContactRole.REGISTRANT: "Registrant Contact",
+    ContactRole.ADMIN: "Administrative Contact",
+    ContactRole.TECH: "Technical Contact",
+    ContactRole.BILLING: "Billing Contact",
+}
+
+
 def label(role: ContactRole | None, field: Field) -> str:
     """The field's RFC 9537 / WHOIS name for a role: "Registrant Name", "Registry Tech ID"."""
     prefix = ROLE_PREFIX[role]
@@ -173,11 +182,12 @@ def value(contact: Contact, field: Field) -> str | tuple[str, ...] | None:
         case Field.VOICE:
             return contact.voice
         case Field.VOICE_EXT:
-            return contact.voice_ext
+            # An extension without its number is not a value anyone can use.
+            return contact.voice_ext if contact.voice else None
         case Field.FAX:
             return contact.fax
         case Field.FAX_EXT:
-            return contact.fax_ext
+            return contact.fax_ext if contact.fax else None
         case Field.EMAIL:
             return contact.email
     raise AssertionError(field)  # pragma: no cover

@@ -265,7 +265,7 @@ def registrars() -> list[Registrar]:
                 abuse_email=f"abuse@{slug}.example",
                 abuse_phone=f"+1.55501{i:02d}999",
                 created=_BASE + dt.timedelta(days=30 * i),
-                rdap_base_url=f"https://rdap.{slug}.example/",
+                rdap_base_url=f"https://rdap.{slug}.example/rdap/",
             )
         )
     for j, (name, slug, cc) in enumerate(

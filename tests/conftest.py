@@ -1,0 +1,127 @@
+"""Shared fixtures: a real demo replica on disk, and model factories."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from registry.model import (
+    Contact,
+    ContactRole,
+    Domain,
+    DomainRecord,
+    PersonKind,
+    PostalInfo,
+    Registrar,
+    ReplicaInfo,
+    Tld,
+    TldKind,
+)
+from replica import demo
+from replica.store import SqliteStore, open_store
+
+DEMO_DOMAINS = 300
+WATERMARK = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="session")
+def demo_replica(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real SQLite demo replica (showcase objects plus random names), built once."""
+    path = tmp_path_factory.mktemp("replica") / "demo.sqlite"
+    demo.write(path, DEMO_DOMAINS, seed=1)
+    return path
+
+
+@pytest.fixture
+async def store(demo_replica: Path) -> AsyncIterator[SqliteStore]:
+    """A read-only store on the demo replica."""
+    s = await open_store(demo_replica, pool_size=2)
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+# --- factories: defaults plus keyword overrides -----------------------------------------
+
+
+def make_contact(**kw: Any) -> Contact:
+    """A natural person with every field filled in (synthetic values)."""
+    base: dict[str, Any] = {
+        "handle": "TEST-1",
+        "roid": "CTEST1-TEST",
+        "postal": (
+            PostalInfo(
+                "int",
+                "Quinn Testperson",
+                org="Testing Widgets Ltd",
+                street=("1 Sample Street", "Floor 2"),
+                city="Sampleton",
+                sp="Samplia",
+                pc="SA1 2MP",
+                cc="GB",
+            ),
+        ),
+        "email": "quinn.testperson@mail.example",
+        "voice": "+44.5550100111",
+        "voice_ext": "77",
+        "fax": "+44.5550100222",
+        "fax_ext": "88",
+        "kind": PersonKind.NATURAL,
+    }
+    base.update(kw)
+    return Contact(**base)
+
+
+def make_registrar(**kw: Any) -> Registrar:
+    base: dict[str, Any] = {
+        "id": "R9999",
+        "name": "Testing Registrar Ltd",
+        "iana_id": 9999,
+        "email": "info@testing-registrar.example",
+        "url": "https://www.testing-registrar.example",
+        "whois_server": "whois.testing-registrar.example",
+        "abuse_email": "abuse@testing-registrar.example",
+        "abuse_phone": "+1.5550100000",
+        "rdap_base_url": "https://rdap.testing-registrar.example/",
+    }
+    base.update(kw)
+    return Registrar(**base)
+
+
+def make_record(
+    registrant: Contact | None = None,
+    *,
+    tld: Tld | None = None,
+    statuses: tuple[str, ...] = ("ok",),
+    tech: Contact | None = None,
+    **kw: Any,
+) -> DomainRecord:
+    """A domain record with a registrant (and optionally a tech contact)."""
+    tld = tld or Tld("org", TldKind.GTLD, "org", "ORG")
+    registrant = registrant or make_contact()
+    contacts = [(ContactRole.REGISTRANT, registrant)]
+    if tech is not None:
+        contacts.append((ContactRole.TECH, tech))
+    domain = Domain(
+        name=kw.pop("name", f"sample.{tld.name}"),
+        roid="D1-ORG",
+        tld=tld.name,
+        statuses=statuses,
+        registrar="R9999",
+        created=dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
+        expires=dt.datetime(2027, 1, 1, tzinfo=dt.UTC),
+        registrant=registrant.handle,
+        **kw,
+    )
+    return DomainRecord(
+        domain=domain,
+        tld=tld,
+        registrar=make_registrar(),
+        contacts=tuple(contacts),
+        info=ReplicaInfo(1, WATERMARK),
+    )

@@ -1,0 +1,39 @@
+"""An RDAP app on the demo replica, served by aiohttp's test server on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from rdap.server import RdapConfig, make_app
+from redaction.policy import default_policy
+from replica.lookup import Lookup
+from replica.store import SqliteStore
+
+BASE = "https://rdap.registry.example/"
+SHOWCASE = (
+    "example.coop",
+    "unverified.coop",
+    "example.org",
+    "consent.org",
+    "journalist.org",
+    "suspended.cx",
+    "pending.gs",
+    "xn--mgbh0fb.xn--mgbtx2b",
+)
+
+
+@pytest.fixture
+async def rdap(
+    store: SqliteStore, aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]]
+) -> TestClient[Any, Any]:
+    app = make_app(
+        Lookup(store, default_policy()),
+        RdapConfig(
+            base_url=BASE, port43="whois.registry.example", tos_url="https://registry.example/terms"
+        ),
+    )
+    return await aiohttp_client(app)

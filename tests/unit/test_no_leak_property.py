@@ -1,0 +1,123 @@
+"""Property: for random contacts and policies, no withheld value appears anywhere in the
+serialized anonymous RDAP answer (other fields, links, remarks, the redacted array)."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import replace
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rdap import render
+from redaction import engine
+from redaction.fields import ALLOWED_METHODS, Field, value
+from redaction.policy import Requester, default_policy
+from registry.model import Contact, PersonKind, PostalInfo
+from tests.conftest import make_record
+
+# Values carry a marker so a substring search cannot match unrelated text by chance.
+token = st.text(
+    alphabet=string.ascii_letters + string.digits + " äöüßé", min_size=4, max_size=12
+).map(lambda s: f"Zq{s}Qz")
+optional = st.none() | token
+countries = st.sampled_from(["GB", "US", "DE", "IQ", "CX", "GS"])
+
+
+@st.composite
+def contacts(draw: st.DrawFn) -> Contact:
+    postal = PostalInfo(
+        "int",
+        draw(token),
+        org=draw(optional),
+        street=tuple(draw(st.lists(token, min_size=0, max_size=3))),
+        city=draw(token),
+        sp=draw(optional),
+        pc=draw(optional),
+        cc=draw(countries),
+    )
+    elements = st.frozensets(st.sampled_from(["name", "org", "addr", "voice", "fax", "email"]))
+    digits = st.text(alphabet="0123456789", min_size=6, max_size=10)
+    return Contact(
+        handle=f"H{draw(digits)}-ZQ",
+        roid=f"R{draw(digits)}-ZQ",
+        postal=(postal,),
+        email=f"zq{draw(digits)}@mail.example",
+        voice=draw(st.none() | digits.map(lambda d: f"+44.9{d}")),
+        voice_ext=draw(st.none() | digits.map(lambda d: f"7{d}")),
+        fax=draw(st.none() | digits.map(lambda d: f"+44.8{d}")),
+        fax_ext=draw(st.none() | digits.map(lambda d: f"6{d}")),
+        kind=draw(st.sampled_from(list(PersonKind))),
+        at_risk=draw(st.booleans()),
+        verified=draw(st.booleans()),
+        disclose_yes=draw(elements),
+        disclose_no=draw(elements),
+    )
+
+
+@st.composite
+def policies(draw: st.DrawFn):  # type: ignore[no-untyped-def]
+    base = default_policy()
+    fields = st.frozensets(st.sampled_from(list(Field)))
+    methods = {f: draw(st.sampled_from(sorted(ALLOWED_METHODS[f]))) for f in Field}
+    rules = replace(
+        base.default,
+        disclose_default=draw(st.sampled_from([False, True, None])),
+        publish_natural=draw(fields),
+        publish_legal=draw(fields),
+        methods=methods,
+        email_contact_form=draw(
+            st.sampled_from([None, "{registrar_url}", "https://form.example/{domain}"])
+        ),
+        pending_delete_minimal=draw(st.booleans()),
+    )
+    return replace(base, default=rules)
+
+
+CTX = render.RenderContext(
+    base_url="https://rdap.example/", request_url="https://rdap.example/domain/sample.org"
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(registrant=contacts(), tech=contacts(), policy=policies(), pending=st.booleans())
+def test_withheld_values_never_in_anonymous_body(
+    registrant: Contact,
+    tech: Contact,
+    policy,
+    pending: bool,  # type: ignore[no-untyped-def]
+) -> None:
+    tech = replace(tech, handle=tech.handle + "T")
+    record = make_record(registrant, tech=tech, statuses=("pendingDelete",) if pending else ("ok",))
+    rd = engine.redact_domain(record, Requester.anonymous(), policy)
+    doc = render.domain(rd, CTX)
+    body = orjson.dumps(doc).decode()
+    # Hypothesis may give both contacts the same value; one may show what the other withholds.
+    shown = {
+        piece
+        for view in rd.contacts
+        for f in Field
+        if view.shows(f)
+        for piece in (lambda v: v if isinstance(v, tuple) else (v,))(value(view.contact, f))
+    }
+    for view in rd.contacts:
+        assert not view.disclosed  # the public is never "disclosed" anything
+        for f in view.withheld:
+            v = value(view.contact, f)
+            if not v:
+                continue
+            if f is Field.CC:
+                role = view.role.value if view.role else ""
+                (ent,) = [e for e in doc["entities"] if e.get("roles") == [role]]
+                adrs = [p for p in ent["vcardArray"][1] if p[0] == "adr"]
+                assert all("cc" not in p[1] for p in adrs)
+                continue
+            for piece in v if isinstance(v, tuple) else (v,):
+                if piece not in shown:
+                    assert piece not in body, (f, piece)
+        # And what is shown is really there.
+        for f in Field:
+            v = value(view.contact, f)
+            if view.shows(f) and isinstance(v, str) and f is not Field.CC:
+                assert v in body, (f, v)
