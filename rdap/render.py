@@ -472,7 +472,7 @@ def contact(view: ContactView, info: ReplicaInfo, ctx: RenderContext) -> JSON:
     return out
 
 
-def help_(ctx: RenderContext, extra: Iterable[JSON] = ()) -> JSON:
+def help_(ctx: RenderContext, extra: Iterable[JSON] = (), extensions: Iterable[str] = ()) -> JSON:
     """The /help answer (RFC 9082 §3.1.6, RFC 9083 §7)."""
     service = {
         "title": "About This Service",
@@ -488,7 +488,10 @@ def help_(ctx: RenderContext, extra: Iterable[JSON] = ()) -> JSON:
     }
     out: JSON = {
         "notices": [*notices(ctx, icann=ctx.icann_deployment), service],
-        "rdapConformance": _conformance(icann=ctx.icann_deployment, redacted=False),
+        "rdapConformance": [
+            *_conformance(icann=ctx.icann_deployment, redacted=False),
+            *extensions,
+        ],
     }
     for member in extra:
         out.update(member)

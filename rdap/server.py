@@ -63,6 +63,8 @@ class Access(Protocol):
 
     def help_members(self) -> dict[str, Any]: ...
 
+    def extensions(self) -> tuple[str, ...]: ...
+
 
 class AnonymousAccess:
     """Everyone is anonymous; nothing is ever disclosed (the default without a data dir)."""
@@ -78,6 +80,9 @@ class AnonymousAccess:
 
     def help_members(self) -> dict[str, Any]:
         return {}
+
+    def extensions(self) -> tuple[str, ...]:
+        return ()
 
 
 LOOKUP = web.AppKey("lookup", Lookup)
@@ -107,7 +112,8 @@ async def _answer(request: web.Request, query: q.Query, requester: Requester) ->
     ctx = _context(request)
     match query:
         case q.HelpQuery():
-            doc = render.help_(ctx, [request.app[ACCESS].help_members()])
+            access = request.app[ACCESS]
+            doc = render.help_(ctx, [access.help_members()], access.extensions())
             return Answer(200, _dump(doc))
         case q.DomainQuery(name=name):
             rd = await lookup.domain(name, requester)
