@@ -365,17 +365,25 @@ def _addresses(addresses: object, path: str) -> list[Finding]:
 
 
 def _secure_dns(secure: object, path: str) -> list[Finding]:
-    if not isinstance(secure, dict) or secure.get("delegationSigned") is not True:
+    if not isinstance(secure, dict):
         return []
-    if secure.get("dsData") or secure.get("keyData"):
-        return []
+    findings: list[Finding] = []
+    for key in ("dsData", "keyData"):
+        records = secure.get(key)
+        for i, record in enumerate(records if isinstance(records, list) else []):
+            if isinstance(record, dict):
+                findings += _events(record.get("events"), f"{path}.{key}[{i}].events")
+                findings += _links(record.get("links"), f"{path}.{key}[{i}].links")
+    if secure.get("delegationSigned") is not True or secure.get("dsData") or secure.get("keyData"):
+        return findings
     return [
+        *findings,
         error(
             "json.secure-dns",
             path,
             "delegationSigned is true but no dsData or keyData",
             "RFC 9083 §5.3",
-        )
+        ),
     ]
 
 
