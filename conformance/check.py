@@ -117,7 +117,7 @@ def _document(
             )
         ]
     findings = schemas.check(doc, kind)
-    findings += document.check(doc, kind, status)
+    findings += document.check(doc, kind, status, request_url)
     if "redacted" in doc:
         findings += redacted.check(doc, doc["redacted"])
     if kind != "other" and gtld_profile.applies(doc, gtld):

@@ -63,8 +63,13 @@ def classify(doc: dict[str, object], request_url: str, status: int | None) -> st
     return url_kind(request_url) or "help"
 
 
-def check(doc: dict[str, object], kind: str, status: int | None) -> list[Finding]:
-    """Run the RFC 9083 semantic checks over a top-level document of `kind`."""
+def check(
+    doc: dict[str, object], kind: str, status: int | None, request_url: str = ""
+) -> list[Finding]:
+    """Run the RFC 9083 semantic checks over a top-level document of `kind`.
+
+    A lookup URL (RFC 9082 §3.1) fixes the object class the answer must carry.
+    """
     findings = _conformance(doc)
     if kind == "error" and status is not None:
         code = doc.get("errorCode")
@@ -78,15 +83,17 @@ def check(doc: dict[str, object], kind: str, status: int | None) -> list[Finding
                     "RFC 9083 §6",
                 )
             )
-    if kind in ("domain", "nameserver", "entity"):
-        findings += _object(doc, "$", kind, top=True)
+    lookup = kind in ("domain", "nameserver", "entity")
+    if lookup:
+        asked = url_kind(request_url)
+        expected = asked if asked in _LOOKUP_SEGMENTS else kind
+        findings += _object(doc, "$", expected or kind, top=True)
     for key, value in doc.items():
-        if key in _OBJECT_ARRAYS and isinstance(value, list):
+        if not lookup and key in _OBJECT_ARRAYS and isinstance(value, list):
             for i, item in enumerate(value):
-                if kind not in ("domain", "nameserver", "entity"):
-                    findings += _object(
-                        item, f"{member('$', key)}[{i}]", _OBJECT_ARRAYS[key], top=False
-                    )
+                findings += _object(
+                    item, f"{member('$', key)}[{i}]", _OBJECT_ARRAYS[key], top=False
+                )
     findings += _notices(doc.get("notices"), "$.notices")
     for path, node in _walk(doc, "$"):
         if path == "$":

@@ -107,3 +107,22 @@ def test_bad_whois_answer_yields_exactly_its_code(name: str) -> None:
     assert hits, [(f.code, f.message) for f in findings]
     assert {str(f.severity) for f in hits} <= documented()[code]
     assert errors(findings) <= {code}, [(f.code, f.path, f.message) for f in findings]
+
+
+def test_lookup_url_fixes_the_object_class() -> None:
+    # GIVEN a good nameserver answer WHEN it comes back for a domain lookup URL
+    doc = json.loads((CORPUS / "good" / "nameserver.json").read_bytes())
+    url = "https://rdap.example.org/domain/ns1.example.org"
+    # THEN the mismatch is the one error
+    assert errors(check_document(doc, request_url=url, gtld=None)) == {
+        "json.object-class-name.invalid"
+    }
+
+
+def test_unknown_extension_prefix_is_accepted_once_declared() -> None:
+    # GIVEN the ccTLD answer with a registry extension member
+    doc = json.loads((CORPUS / "bad" / "json.rdap-conformance.extension.json").read_bytes())
+    url = MANIFEST["good"]["domain-cctld"]["url"]
+    # WHEN the extension identifier is declared THEN nothing is found
+    doc["rdapConformance"].append("coop")
+    assert check_document(doc, request_url=url, gtld=None) == []
