@@ -5,6 +5,7 @@ No I/O: conformance.client fetches, these functions judge what was fetched.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 import orjson
@@ -67,12 +68,14 @@ def check_response(
             )
         )
     if method.upper() == "HEAD":
+        # Tell HEAD findings from the GET ones about the same URL.
+        findings = [dataclasses.replace(f, path=f"HEAD {f.path}") for f in findings]
         # RFC 9110 §9.3.2: a HEAD answer has no content.
         if body:
             findings.append(
                 error(
                     "http.head.body",
-                    "body",
+                    "HEAD body",
                     f"HEAD answer has a {len(body)}-byte body",
                     "RFC 9110 §9.3.2",
                 )

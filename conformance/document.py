@@ -56,7 +56,7 @@ def classify(doc: dict[str, object], request_url: str, status: int | None) -> st
     oclass = doc.get("objectClassName")
     if oclass in ("domain", "nameserver", "entity"):
         return str(oclass)
-    if oclass in _CLASSES:
+    if isinstance(oclass, str) and oclass in _CLASSES:
         return "other"
     if any(key in doc for key in _SEARCH_KEYS):
         return "search"

@@ -156,9 +156,9 @@ def _domain(doc: dict[str, object]) -> list[Finding]:
         )
     events = doc.get("events")
     actions = (
-        {e.get("eventAction") for e in events if isinstance(e, dict)}
+        [e.get("eventAction") for e in events if isinstance(e, dict)]
         if isinstance(events, list)
-        else set()
+        else []
     )
     for action in ("registration", "expiration", "last update of RDAP database"):
         if action not in actions:
