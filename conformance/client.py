@@ -22,6 +22,7 @@ from conformance.findings import Finding, error, with_url
 MAX_BODY: Final = 16 * 1024 * 1024  # an RDAP answer larger than this is a server fault
 MAX_WHOIS: Final = 1024 * 1024
 USER_AGENT: Final = "rdds-conformance/0.1"
+HEAD_GRACE: Final = 0.5  # seconds to wait for bytes after a HEAD answer's header block
 _ACCEPT: Final = {"Accept": "application/rdap+json", "User-Agent": USER_AGENT}
 
 # RFC 9082 §3.1: path segments that end a lookup (two segments) or a help/search (one).
@@ -325,10 +326,16 @@ async def _head(url: str, seconds: float) -> Answer:
             try:
                 writer.write(request.encode("ascii"))
                 await writer.drain()
-                while chunk := await reader.read(65536):
+                while b"\r\n\r\n" not in data and (chunk := await reader.read(65536)):
                     data += chunk
                     if len(data) > MAX_BODY:
                         break
+                # The header block is in. A server that ignores `Connection: close` keeps the
+                # connection open, so wait only briefly for stray body bytes, then stop.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(min(HEAD_GRACE, seconds)):
+                        while len(data) <= MAX_BODY and (chunk := await reader.read(65536)):
+                            data += chunk
             finally:
                 writer.close()
                 with contextlib.suppress(OSError, ssl.SSLError):

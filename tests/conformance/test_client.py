@@ -246,3 +246,27 @@ async def test_whois_server_that_never_closes_times_out() -> None:
 async def test_whois_connection_refused() -> None:
     findings = await client.check_whois_server("127.0.0.1", free_port(), "example.org", timeout=2)
     assert codes(findings) == {"net.error"}
+
+
+async def test_head_on_a_keep_alive_server_does_not_hang() -> None:
+    # GIVEN a server that answers HEAD correctly but ignores `Connection: close`
+    body = good_body("help", "http://127.0.0.1/rdap/")
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        method = (await reader.readline()).split(b" ", 1)[0]
+        while (await reader.readline()) not in (b"\r\n", b""):
+            pass
+        head = (
+            f"HTTP/1.1 200 OK\r\nContent-Type: {RDAP}\r\nAccess-Control-Allow-Origin: *\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        writer.write(head if method == b"HEAD" else head + body)
+        await writer.drain()
+        await reader.read()  # keeps the connection open until the client leaves
+
+    async with raw_server(handle) as port:
+        url = f"http://127.0.0.1:{port}/rdap/help"
+        # WHEN checked with a timeout far longer than the grace period
+        findings = await client.check_urls([url], probes=False, timeout=5.0)
+    # THEN the HEAD answer is judged as complete and correct
+    assert findings == []
