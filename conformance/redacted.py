@@ -1,0 +1,123 @@
+"""Pure checks of the RFC 9537 `redacted` member against the served document. No I/O."""
+
+from __future__ import annotations
+
+from typing import cast
+
+import jsonpath_rfc9535
+
+from conformance import iana
+from conformance.findings import Finding, error, warning
+
+_RFC = "RFC 9537 §4.2"
+_PATHS = ("prePath", "postPath", "replacementPath")
+
+
+def check(doc: object, redacted: object) -> list[Finding]:
+    """Check every entry of a top-level `redacted` array against `doc`, the served document."""
+    if not isinstance(redacted, list):
+        return []  # the schema reports the shape
+    findings: list[Finding] = []
+    for index, entry in enumerate(redacted):
+        if isinstance(entry, dict):
+            findings.extend(_entry(doc, entry, f"$.redacted[{index}]"))
+    return findings
+
+
+def _entry(doc: object, entry: dict[str, object], path: str) -> list[Finding]:
+    findings: list[Finding] = []
+    name = entry.get("name")
+    if isinstance(name, dict):
+        kind = name.get("type")
+        # RFC 9537 §4.2: `type` holds a registered redacted name; anything else is a
+        # free-text `description`.
+        if isinstance(kind, str) and kind not in iana.REDACTED_NAMES:
+            findings.append(
+                error(
+                    "redacted.name",
+                    f"{path}.name.type",
+                    f"{kind!r} is not a registered redacted name; use name.description",
+                    "RFC 9537 §5",
+                )
+            )
+    lang = entry.get("pathLang", "jsonpath")
+    if lang != "jsonpath":
+        findings.append(
+            warning(
+                "redacted.path-lang",
+                f"{path}.pathLang",
+                f"pathLang {lang!r} is not jsonpath; paths not evaluated",
+                _RFC,
+            )
+        )
+        return findings
+    paths: dict[str, str] = {}
+    for key in _PATHS:
+        expr = entry.get(key)
+        if not isinstance(expr, str):
+            continue
+        try:
+            jsonpath_rfc9535.compile(expr)
+        except jsonpath_rfc9535.JSONPathError as exc:
+            findings.append(
+                error(
+                    "redacted.path.syntax",
+                    f"{path}.{key}",
+                    f"{expr!r} is not an RFC 9535 JSONPath: {exc}",
+                    "RFC 9535 §2",
+                )
+            )
+        else:
+            paths[key] = expr
+    if findings and any(f.code == "redacted.path.syntax" for f in findings):
+        return findings
+    method = entry.get("method", "removal")  # RFC 9537 §4.2: removal is the default
+    if isinstance(method, str):
+        findings.extend(_method(doc, method, entry, paths, path))
+    return findings
+
+
+def _method(
+    doc: object, method: str, entry: dict[str, object], paths: dict[str, str], path: str
+) -> list[Finding]:
+    # RFC 9537 §3: which path describes the served document depends on the method.
+    if method == "removal":
+        wanted = ["prePath"]
+    elif method == "emptyValue":
+        wanted = ["postPath", "prePath"]
+    elif method == "partialValue":
+        wanted = ["postPath"]
+    elif method == "replacementValue":
+        wanted = ["replacementPath", "postPath", "prePath"]
+    else:
+        return []  # the schema reports unknown methods
+    key = next((k for k in wanted if k in paths), None)
+    if key is None:
+        if any(k in entry for k in wanted):
+            return []  # a path is present but is not a string: the schema reports it
+        return [
+            error(
+                "redacted.path.missing",
+                path,
+                f"method {method} needs {' or '.join(wanted)} to locate the redacted field",
+                _RFC,
+            )
+        ]
+    try:
+        found = jsonpath_rfc9535.find(paths[key], cast(jsonpath_rfc9535.JSONValue, doc)).values()
+    except jsonpath_rfc9535.JSONPathError as exc:
+        return [error("redacted.path.syntax", f"{path}.{key}", str(exc), "RFC 9535 §2")]
+    problem: str | None = None
+    if method == "removal" and found:
+        problem = f"removal, yet prePath selects {len(found)} value(s) in the served document"
+    elif method == "emptyValue" and (not found or any(v != "" for v in found)):
+        problem = (
+            f"emptyValue, yet {key} selects "
+            + (", ".join(repr(v) for v in found[:3]) if found else "nothing")
+            + " instead of only empty strings"
+        )
+    elif method in ("partialValue", "replacementValue") and not found:
+        problem = f"{method}, yet {key} selects nothing in the served document"
+    if problem is None:
+        return []
+    return [error("redacted.path.method-mismatch", f"{path}.{key}", problem, "RFC 9537 §3")]
