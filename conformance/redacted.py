@@ -121,3 +121,28 @@ def _method(
     if problem is None:
         return []
     return [error("redacted.path.method-mismatch", f"{path}.{key}", problem, "RFC 9537 §3")]
+
+
+def declared_removed_cc(doc: object) -> set[tuple[str | int, ...]]:
+    """Locations of `adr` properties whose `cc` parameter a removal entry declares withheld.
+
+    RFC 9537 lets a server remove the country (an at-risk registrant's location) as long as
+    `redacted` says so; such an adr without `cc` is conformant.
+    """
+    out: set[tuple[str | int, ...]] = set()
+    entries = doc.get("redacted") if isinstance(doc, dict) else None
+    if not isinstance(entries, list):
+        return out
+    for entry in entries:
+        if not isinstance(entry, dict) or entry.get("method", "removal") != "removal":
+            continue
+        pre = entry.get("prePath")
+        if not isinstance(pre, str) or not pre.endswith(".cc"):
+            continue
+        try:
+            nodes = jsonpath_rfc9535.find(pre[: -len(".cc")], cast(jsonpath_rfc9535.JSONValue, doc))
+        except jsonpath_rfc9535.JSONPathError:
+            continue
+        # The path selects the adr parameters object: its parent is the adr property.
+        out |= {tuple(node.location[:-1]) for node in nodes if isinstance(node.value, dict)}
+    return out

@@ -11,7 +11,7 @@ import importlib.resources
 import json
 from typing import Any, Final
 
-import jsonschema  # type: ignore[import-untyped]  # no stubs installed (types-jsonschema)
+import jsonschema
 import referencing
 import referencing.jsonschema
 

@@ -20,7 +20,9 @@ from registry.errors import RddsError
 
 #: Subcommands implemented in other packages: (name, module, help). Each module provides
 #: `add_arguments(parser)` and `run(args) -> int`.
-_DELEGATED: tuple[tuple[str, str, str], ...] = ()
+_DELEGATED: tuple[tuple[str, str, str], ...] = (
+    ("check", "conformance.cli", "check any RDAP server (or a WHOIS server) for conformance"),
+)
 
 
 def default_demo_path() -> Path:
