@@ -312,6 +312,8 @@ def _role_contact(reg: Registrar) -> Contact:
         voice=reg.voice,
         kind=PersonKind.LEGAL,
         verified=True,
+        # A role account: its name and address are the registrar's, published by consent.
+        disclose_yes=frozenset({"name", "email"}),
         registrar=reg.id,
         created=reg.created,
     )
