@@ -98,6 +98,9 @@ class SqliteStore:
         self._all: list[aiosqlite.Connection] = []
         self._info = ReplicaInfo(0, _EPOCH)
         self._tlds: dict[str, Tld] = {}
+        self._inode = 0
+        self._closing: set[asyncio.Task[None]] = set()
+        self._retired: list[aiosqlite.Connection] = []
 
     @property
     def info(self) -> ReplicaInfo:
@@ -106,24 +109,68 @@ class SqliteStore:
 
     async def open(self) -> None:
         """Open the pool (read-only) and read the replica metadata."""
-        check_readable(self.path)
-        uri = f"{self.path.resolve().as_uri()}?mode=ro"
-        for _ in range(self._pool_size):
-            conn = await aiosqlite.connect(uri, uri=True, isolation_level=None)
-            await conn.execute("PRAGMA query_only = ON")  # defence in depth: never write
-            self._all.append(conn)
-            self._pool.put_nowait(conn)
+        self._all, self._pool, self._inode = await self._connect()
         await self.refresh()
+
+    async def _connect(
+        self,
+    ) -> tuple[list[aiosqlite.Connection], asyncio.Queue[aiosqlite.Connection], int]:
+        check_readable(self.path)
+        inode = os.stat(self.path).st_ino
+        uri = f"{self.path.resolve().as_uri()}?mode=ro"
+        conns: list[aiosqlite.Connection] = []
+        pool: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        try:
+            for _ in range(self._pool_size):
+                conn = await aiosqlite.connect(uri, uri=True, isolation_level=None)
+                conns.append(conn)
+                await conn.execute("PRAGMA query_only = ON")  # defence in depth: never write
+                pool.put_nowait(conn)
+        except BaseException:
+            for conn in conns:
+                await conn.close()
+            raise
+        return conns, pool, inode
+
+    async def _reopen_if_replaced(self) -> None:
+        """A FULL import may rename a new file over the replica: follow it (new inode)."""
+        try:
+            inode = os.stat(self.path).st_ino
+        except OSError:
+            return  # mid-rename or removed: keep serving the file we have open
+        if inode == self._inode:
+            return
+        conns, pool, inode = await self._connect()
+        old = self._all
+        self._all, self._pool, self._inode = conns, pool, inode
+        self._tlds = {}  # force a metadata re-read on the new file
+
+        # In-flight lookups hold their own connection objects; close the old ones shortly after.
+        self._retired += old
+
+        async def close_later() -> None:
+            await asyncio.sleep(5)
+            for conn in old:
+                if conn in self._retired:
+                    self._retired.remove(conn)
+                    await conn.close()
+
+        self._closing.add(asyncio.create_task(close_later()))
+        self._closing = {t for t in self._closing if not t.done()}
 
     async def close(self) -> None:
         """Close every connection."""
-        for conn in self._all:
+        for task in self._closing:
+            task.cancel()
+        for conn in [*self._all, *self._retired]:
             await conn.close()
         self._all.clear()
+        self._retired.clear()
 
     @contextlib.asynccontextmanager
     async def _snapshot(self) -> AsyncIterator[aiosqlite.Connection]:
-        conn = await self._pool.get()
+        pool = self._pool
+        conn = await pool.get()
         try:
             await conn.execute("BEGIN")
             try:
@@ -133,10 +180,11 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise ReplicaError() from exc
         finally:
-            self._pool.put_nowait(conn)
+            pool.put_nowait(conn)  # back to the pool it came from (a reopen swaps pools)
 
     async def refresh(self) -> bool:
         """Re-read generation and watermark; True when the generation changed."""
+        await self._reopen_if_replaced()
         async with self._snapshot() as conn:
             meta: dict[str, str] = {
                 r[0]: r[1]
