@@ -327,7 +327,11 @@ class WhoisConnection(asyncio.Protocol):
             body, outcome = _encode(render.error("Internal error; try again later.")), "500"
         log.info("whois %s %s", self.peer, outcome)
         if self.state == "answering":
-            self._finish(body, linger=True)
+            try:
+                self._finish(body, linger=True)
+            except Exception as exc:  # pragma: no cover - defence in depth: never leak a slot
+                log.error("whois internal error: %s", type(exc).__name__)
+                self.abort()
 
     def _finish(self, body: bytes, *, linger: bool) -> None:
         """Send the whole answer, half-close, then wait briefly for the client's close."""
@@ -335,14 +339,19 @@ class WhoisConnection(asyncio.Protocol):
         if transport is None or transport.is_closing():
             return
         self._cancel_timer()
-        transport.write(body)
-        if not linger or not transport.can_write_eof():
-            self.state = "closed"
-            transport.close()
+        try:
+            transport.write(body)
+            if not linger or not transport.can_write_eof():
+                self.state = "closed"
+                transport.close()
+                return
+            transport.write_eof()  # FIN after the queued bytes: the close ends the answer
+            self.state = "lingering"
+            transport.resume_reading()
+        except OSError:
+            # The client is already gone (reset, or closed both ways): nothing to deliver.
+            self.abort()
             return
-        transport.write_eof()  # FIN after the queued bytes: the close ends the answer
-        self.state = "lingering"
-        transport.resume_reading()
         self._timer = asyncio.get_running_loop().call_later(
             min(LINGER_SECONDS, self.server.settings.read_timeout), self._close
         )
