@@ -1,6 +1,7 @@
 """Run the port-43 responder alone in this process, for benches and the idle-connection test.
 
-Usage: python bench/whois_server_proc.py REPLICA [KEY=VALUE ...]   (WhoisSettings overrides)
+Usage: python bench/whois_server_proc.py REPLICA [KEY=VALUE ...]
+KEY is a WhoisSettings field, or `cache_entries` (the responder's answer cache size).
 Prints the bound port on stdout, then serves until stdin closes or SIGTERM.
 """
 
@@ -19,20 +20,24 @@ from replica.store import open_store
 from whois43 import server as whois_server
 
 
-def settings(args: list[str]) -> WhoisSettings:
+def settings(args: list[str]) -> tuple[WhoisSettings, int]:
     types = {f.name: type(getattr(WhoisSettings(), f.name)) for f in fields(WhoisSettings)}
     values: dict[str, object] = {"port": 0}
+    cache = whois_server.DEFAULT_CACHE_ENTRIES
     for arg in args:
         key, _, value = arg.partition("=")
-        values[key] = types[key](value)
-    return WhoisSettings(**values)  # type: ignore[arg-type]
+        if key == "cache_entries":
+            cache = int(value)
+        else:
+            values[key] = types[key](value)
+    return WhoisSettings(**values), cache  # type: ignore[arg-type]
 
 
 async def main() -> None:
     store = await open_store(Path(sys.argv[1]))
-    server = await whois_server.start(
-        Lookup(store, default_policy()), settings(sys.argv[2:]), "127.0.0.1"
-    )
+    whois_settings, cache = settings(sys.argv[2:])
+    lookup = Lookup(store, default_policy())
+    server = await whois_server.start(lookup, whois_settings, "127.0.0.1", cache_entries=cache)
     print(server.port, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -115,6 +115,8 @@ class WhoisServer:
         self.per_network: dict[str, int] = {}
         self._server: asyncio.Server | None = None
         self._ctx = render.RenderContext(watermark=lookup.store.info.watermark)
+        #: The served TLDs as of a replica generation (to resolve bare names without I/O).
+        self._tlds: tuple[int, frozenset[str]] | None = None
 
     # --- admission ------------------------------------------------------------------------
 
@@ -150,8 +152,9 @@ class WhoisServer:
             self._ctx = replace(self._ctx, watermark=watermark)
         return self._ctx
 
-    async def answer(self, line: bytes, network: str) -> _Answer:
-        """The whole answer to one query line (never raises for bad input)."""
+    def prepare(self, line: bytes, network: str) -> _Answer | protocol.Query:
+        """Everything that needs no I/O: parse, rate limit, answer from the cache. Returns the
+        answer, or the query still to be looked up (`complete`)."""
         try:
             query = protocol.parse_query(line)
         except RddsError as exc:
@@ -159,9 +162,23 @@ class WhoisServer:
         # Rate limit after parsing: a malformed line costs nothing to answer, a lookup does.
         if not self.limiter.allow(network, time.monotonic()):
             return _Answer(_encode(render.error(protocol.RateLimited().message)), "rate", False)
+        generation = self.lookup.store.info.generation
+        if self._tlds is not None and self._tlds[0] == generation:
+            query = protocol.resolve(query, self._tlds[1])
+            cached = self.cache.get(("whois", generation, query))
+            if cached is not None:
+                return _Answer(cached, f"{protocol.describe(query)} cached", True)
+        return query
+
+    async def complete(self, query: protocol.Query) -> _Answer:
+        """Look the query up in the replica (always anonymous), render, and cache."""
         store = self.lookup.store
-        query = protocol.resolve(query, set(await store.tlds()))
-        key = ("whois", store.info.generation, query)
+        generation = store.info.generation
+        tlds = frozenset(await store.tlds())
+        self._tlds = (generation, tlds)
+        query = protocol.resolve(query, tlds)
+        # Cache key: front-end, replica generation, normalised query. Port 43 has one tier.
+        key = ("whois", generation, query)
         cached = self.cache.get(key)
         if cached is not None:
             return _Answer(cached, f"{protocol.describe(query)} cached", True)
@@ -169,6 +186,13 @@ class WhoisServer:
         if answer.cacheable:
             self.cache[key] = answer.body
         return answer
+
+    async def answer(self, line: bytes, network: str) -> _Answer:
+        """The whole answer to one query line (never raises for bad input)."""
+        prepared = self.prepare(line, network)
+        if isinstance(prepared, _Answer):
+            return prepared
+        return await self.complete(prepared)
 
     async def _lookup(self, query: protocol.Query) -> _Answer:
         kind = protocol.describe(query)
@@ -312,25 +336,41 @@ class WhoisConnection(asyncio.Protocol):
         self.state = "answering"
         self._cancel_timer()
         assert self.transport is not None
-        self.transport.pause_reading()
-        self._task = asyncio.create_task(self._answer(line))
-
-    async def _answer(self, line: bytes) -> None:
         try:
-            answer = await self.server.answer(line, self.network)
-            body, outcome = answer.body, answer.outcome
+            prepared = self.server.prepare(line, self.network)
+        except Exception as exc:
+            self._send(None, exc)
+            return
+        if isinstance(prepared, _Answer):
+            # Errors, rate limiting and cache hits: answered at once, no task needed.
+            self._send(prepared, None)
+            return
+        self.transport.pause_reading()
+        self._task = asyncio.create_task(self._answer(prepared))
+
+    async def _answer(self, query: protocol.Query) -> None:
+        try:
+            answer = await self.server.complete(query)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            self._send(None, exc)
+            return
+        self._send(answer, None)
+
+    def _send(self, answer: _Answer | None, exc: Exception | None) -> None:
+        if answer is None:
             # Never a traceback to the client, and no values in the log: the type only.
             log.error("whois internal error: %s", type(exc).__name__)
             body, outcome = _encode(render.error("Internal error; try again later.")), "500"
+        else:
+            body, outcome = answer.body, answer.outcome
         log.info("whois %s %s", self.peer, outcome)
         if self.state == "answering":
             try:
                 self._finish(body, linger=True)
-            except Exception as exc:  # pragma: no cover - defence in depth: never leak a slot
-                log.error("whois internal error: %s", type(exc).__name__)
+            except Exception as err:  # pragma: no cover - defence in depth: never leak a slot
+                log.error("whois internal error: %s", type(err).__name__)
                 self.abort()
 
     def _finish(self, body: bytes, *, linger: bool) -> None:

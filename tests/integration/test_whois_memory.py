@@ -1,7 +1,7 @@
 """Memory stays bounded with 5,000 idle connections open (slow: about 5 s).
 
 The responder runs in its own process so its resident set is measured alone. Per-connection
-growth is asserted below a generous bound; `bench/bench_whois_idle.py` reports the figure.
+growth is asserted below a generous bound and printed (run with `-s` to see it).
 """
 
 from __future__ import annotations
