@@ -17,6 +17,9 @@ from dataclasses import dataclass, replace
 
 from cachetools import LRUCache
 
+# The RDAP access log's address truncation (/24, /48), reused rather than copied; it belongs
+# in a shared module (importing rdap.server pulls in aiohttp.web, which serve loads anyway).
+from rdap.server import truncate_address
 from rdds.config import WhoisSettings
 from redaction.policy import Requester
 from registry.errors import NotFound, RddsError, ReplicaError
@@ -48,20 +51,6 @@ def network_key(addr: str) -> str:
             return str(mapped)
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
     return str(ip)
-
-
-def truncate_address(addr: str | None) -> str:
-    """IPv4 to /24, IPv6 to /48, for logs (same rule as the RDAP access log)."""
-    # NOTE: a copy of rdap.server.truncate_address's rule, kept here so whois43 does not
-    # import the RDAP server (and aiohttp.web); it belongs in a shared module.
-    if not addr:
-        return "-"
-    try:
-        ip = ipaddress.ip_address(addr)
-    except ValueError:
-        return "-"
-    prefix = 24 if ip.version == 4 else 48
-    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
 class RateLimiter:
