@@ -1,0 +1,286 @@
+"""The port-43 responder on port 0 against a real demo SQLite replica (GIVEN/WHEN/THEN)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from pathlib import Path
+
+import pytest
+
+from registry.errors import ReplicaError
+from replica.lookup import Lookup
+from tests.whois_support import ask, lookup, replica_path, running
+from whois43 import protocol
+
+__all__ = ["lookup", "replica_path"]
+
+GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "whois"
+
+
+async def test_domain_answer_is_the_golden_text(lookup: Lookup) -> None:
+    # GIVEN a running responder, WHEN a client sends a bare name with CR LF
+    server = await running(lookup)
+    try:
+        got = await ask(server.port, b"example.coop\r\n")
+        # THEN the answer is byte-for-byte the golden file, then the server closes
+        assert got == (GOLDEN / "example.coop.txt").read_bytes()
+        # AND the same again from the cache
+        assert await ask(server.port, b"DOMAIN Example.Coop\n") == got
+    finally:
+        await server.close()
+
+
+async def test_idn_as_u_label_a_label_and_without_newline(lookup: Lookup) -> None:
+    server = await running(lookup)
+    try:
+        golden = (GOLDEN / "xn--mgbh0fb.xn--mgbtx2b.txt").read_bytes()
+        assert await ask(server.port, "مثال.عراق\r\n".encode()) == golden
+        assert await ask(server.port, b"=xn--mgbh0fb.xn--mgbtx2b\r\n") == golden
+        # A client that half-closes without a newline still gets its answer.
+        assert await ask(server.port, b"xn--mgbh0fb.xn--mgbtx2b", eof=True) == golden
+        assert "Internationalized Domain Name: مثال.عراق\r\n" in golden.decode()
+    finally:
+        await server.close()
+
+
+async def test_nameserver_by_name_and_address_and_registrar(lookup: Lookup) -> None:
+    server = await running(lookup)
+    try:
+        ns = (GOLDEN / "ns1.example.coop.txt").read_bytes()
+        assert await ask(server.port, b"ns1.example.coop\r\n") == ns
+        assert await ask(server.port, b"nameserver ns1.example.coop\r\n") == ns
+        assert await ask(server.port, b"45.142.220.11\r\n") == ns
+        assert await ask(server.port, b"nameserver 2a0f:9400:7e11:0::53\r\n") == ns
+        reg = (GOLDEN / "registrar-9100.txt").read_bytes()
+        assert await ask(server.port, b"registrar 9100\r\n") == reg
+        assert await ask(server.port, b"Registrar alder registrar ltd\r\n") == reg
+    finally:
+        await server.close()
+
+
+@pytest.mark.parametrize(
+    ("query", "shown"),
+    [
+        (b"nosuchname.coop\r\n", "NOSUCHNAME.COOP"),
+        (b"domain example.com\r\n", "EXAMPLE.COM"),  # a TLD we do not serve
+        (b"example.com\r\n", "EXAMPLE.COM"),
+        (b"domain www.example.coop\r\n", "WWW.EXAMPLE.COOP"),
+        (b"192.0.2.1\r\n", "192.0.2.1"),
+        (b"registrar 1\r\n", "1"),
+    ],
+)
+async def test_not_found(lookup: Lookup, query: bytes, shown: str) -> None:
+    server = await running(lookup)
+    try:
+        text = (await ask(server.port, query)).decode()
+        assert text.startswith(
+            f'No match for "{shown}".\r\n'
+            ">>> Last update of WHOIS database: 2026-11-22T00:00:00Z <<<\r\n"
+        )
+    finally:
+        await server.close()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        b"\r\n",
+        b"exa\x00mple.coop\r\n",
+        b"\xff\xfe\r\n",
+        b"-x example.coop\r\n",
+        b"exa*\r\n",
+        b"exa_mple.coop\r\n",
+        b"whatever you like\r\n",
+    ],
+)
+async def test_bad_input_gets_one_error_line(lookup: Lookup, query: bytes) -> None:
+    server = await running(lookup)
+    try:
+        got = await ask(server.port, query)
+        assert got.startswith(b"Error: ") and got.endswith(b"\r\n")
+        assert got.count(b"\r\n") == 1
+    finally:
+        await server.close()
+
+
+async def test_overlong_line_error_then_close(lookup: Lookup) -> None:
+    server = await running(lookup, max_query_bytes=1024)
+    try:
+        got = await ask(server.port, b"a" * 5000 + b"\r\n")
+        assert got == b"Error: The query is longer than 1024 bytes.\r\n"
+        # Exactly at the limit is still a query (here: an invalid name, 1024 octets).
+        got = await ask(server.port, b"a" * 1024 + b"\r\n")
+        assert got.startswith(b"Error: The name") and b"1024" not in got
+    finally:
+        await server.close()
+
+
+async def test_silent_client_is_closed_after_the_timeout_while_others_are_served(
+    lookup: Lookup,
+) -> None:
+    server = await running(lookup, read_timeout=0.5)
+    try:
+        loop = asyncio.get_running_loop()
+        # GIVEN a client that connects and sends nothing (and one that dribbles bytes)
+        silent_r, silent_w = await asyncio.open_connection("127.0.0.1", server.port)
+        drip_r, drip_w = await asyncio.open_connection("127.0.0.1", server.port)
+        start = loop.time()
+        # WHEN others query meanwhile THEN they are answered at once
+        for _ in range(5):
+            assert (await ask(server.port, b"example.org\r\n")).startswith(b"Domain Name: ")
+            drip_w.write(b"e")
+        # AND the silent client is told and closed after the timeout, not before
+        got = await asyncio.wait_for(silent_r.read(), 5)
+        assert got == b"Error: No query was received in time.\r\n"
+        assert 0.4 <= loop.time() - start < 3
+        # AND the deadline is not renewed by each byte (no slow-loris)
+        assert (await asyncio.wait_for(drip_r.read(), 5)).startswith(b"Error: No query")
+        silent_w.close()
+        drip_w.close()
+        await asyncio.sleep(0.05)
+        assert not server.connections
+    finally:
+        await server.close()
+
+
+async def test_rate_limit_line(lookup: Lookup) -> None:
+    server = await running(lookup, rate_per_second=0.001, rate_burst=3)
+    try:
+        for _ in range(3):
+            assert (await ask(server.port, b"example.org\r\n")).startswith(b"Domain Name:")
+        got = await ask(server.port, b"example.org\r\n")
+        assert got == b"Error: Query rate limit exceeded; try again later.\r\n"
+        assert b"127.0.0" not in got  # never echo the client's address
+    finally:
+        await server.close()
+
+
+async def _open(port: int, n: int) -> list[socket.socket]:
+    loop = asyncio.get_running_loop()
+    out = []
+    for _ in range(n):
+        s = socket.socket()
+        s.setblocking(False)
+        await loop.sock_connect(s, ("127.0.0.1", port))
+        out.append(s)
+    return out
+
+
+async def _settle(server: object, want: int) -> None:
+    for _ in range(200):
+        if len(server.connections) == want:  # type: ignore[attr-defined]
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{len(server.connections)} connections, want {want}")  # type: ignore[attr-defined]
+
+
+async def test_per_address_connection_cap(lookup: Lookup) -> None:
+    server = await running(lookup, max_per_address=3, max_connections=100)
+    try:
+        held = await _open(server.port, 3)
+        await _settle(server, 3)
+        got = await ask(server.port, b"example.org\r\n")
+        assert got == b"Error: Too many open connections from your network; try again later.\r\n"
+        for s in held:
+            s.close()
+        await _settle(server, 0)
+        assert (await ask(server.port, b"example.org\r\n")).startswith(b"Domain Name:")
+        await _settle(server, 0)
+        assert not server.per_network
+    finally:
+        await server.close()
+
+
+async def test_total_connection_cap(lookup: Lookup) -> None:
+    server = await running(lookup, max_per_address=100, max_connections=2)
+    try:
+        held = await _open(server.port, 2)
+        await _settle(server, 2)
+        got = await ask(server.port, b"example.org\r\n")
+        assert got == b"Error: The server is busy; try again later.\r\n"
+        for s in held:
+            s.close()
+    finally:
+        await server.close()
+
+
+async def test_unexpected_exception_is_one_generic_line_and_logs_the_type_only(
+    lookup: Lookup, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def boom(*args: object) -> object:
+        raise RuntimeError("secret Dara Ashdown")
+
+    monkeypatch.setattr(lookup, "domain", boom)
+    server = await running(lookup)
+    try:
+        with caplog.at_level(logging.INFO, logger="rdds.whois"):
+            got = await ask(server.port, b"example.org\r\n")
+        assert got == b"Error: Internal error; try again later.\r\n"
+        logged = "\n".join(r.getMessage() for r in caplog.records)
+        assert "RuntimeError" in logged
+        assert "Dara" not in logged and "example.org" not in logged
+        # The responder is still alive.
+        assert (await ask(server.port, b"ns1.example.coop\r\n")).startswith(b"Server Name:")
+    finally:
+        await server.close()
+
+
+async def test_replica_error_is_not_cached(lookup: Lookup, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = lookup.domain
+    calls = 0
+
+    async def flaky(*args: object) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ReplicaError()
+        return await real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lookup, "domain", flaky)
+    server = await running(lookup)
+    try:
+        got = await ask(server.port, b"example.org\r\n")
+        assert got == b"Error: The registry data is temporarily unavailable; try again later.\r\n"
+        assert (await ask(server.port, b"example.org\r\n")).startswith(b"Domain Name:")
+    finally:
+        await server.close()
+
+
+async def test_logs_hold_no_personal_data_and_truncated_addresses(
+    lookup: Lookup, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = await running(lookup)
+    try:
+        with caplog.at_level(logging.INFO, logger="rdds.whois"):
+            await ask(server.port, b"consent.org\r\n")
+            await ask(server.port, b"registrar Alder Registrar Ltd\r\n")
+            await ask(server.port, b"exa*\r\n")
+        logged = "\n".join(r.getMessage() for r in caplog.records)
+        assert "127.0.0.0/24" in logged
+        for secret in ("consent", "Lena", "Alder", "exa*", "127.0.0.1 "):
+            assert secret not in logged
+    finally:
+        await server.close()
+
+
+async def test_close_drops_open_connections(lookup: Lookup) -> None:
+    server = await running(lookup, read_timeout=60)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    await _settle(server, 1)
+    await asyncio.wait_for(server.close(), 5)
+    assert await asyncio.wait_for(reader.read(), 5) == b""
+    writer.close()
+
+
+def test_error_messages_are_single_lines() -> None:
+    for cls in (
+        protocol.EmptyQuery,
+        protocol.UnknownQuery,
+        protocol.UnknownFlag,
+        protocol.RateLimited,
+        protocol.TooManyConnections,
+        protocol.ServerBusy,
+    ):
+        assert "\n" not in cls().message

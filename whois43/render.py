@@ -1,0 +1,258 @@
+"""Pure port-43 WHOIS rendering in the ICANN key order and form. No I/O.
+
+Every function takes model values (a `RedactedDomain`, a `HostRecord`, a `Registrar`) and a
+frozen `RenderContext` (watermark, terms), and returns text with CR LF line ends. What is
+withheld is decided by the redaction engine, never here: a field is printed with its value
+when `view.shows(field)`, as `REDACTED FOR PRIVACY` (emails: the view's pointer) when it is in
+`view.withheld`, and otherwise as a key with an empty value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from redaction.engine import ContactView, RedactedDomain
+from redaction.fields import Field
+from redaction.fields import value as field_value
+from registry import names
+from registry.model import Host, HostRecord, Registrar
+
+CRLF = "\r\n"
+REDACTED = "REDACTED FOR PRIVACY"
+EPP_URL = "https://icann.org/epp"
+COMPLAINT_LINE = "URL of the ICANN Whois Inaccuracy Complaint Form: https://www.icann.org/wicf/"
+STATUS_POINTER = "For more information on Whois status codes, please visit https://icann.org/epp"
+#: Key of the U-label line printed right after `Domain Name` for IDNs (our choice: the ICANN
+#: format has no key for it; several registries print the same words).
+IDN_KEY = "Internationalized Domain Name"
+IDN_HOST_KEY = "Internationalized Server Name"
+
+#: Order of a contact block (ICANN Specification 4, §1.4).
+CONTACT_FIELDS: tuple[Field, ...] = (
+    Field.HANDLE,
+    Field.NAME,
+    Field.ORG,
+    Field.STREET,
+    Field.CITY,
+    Field.SP,
+    Field.PC,
+    Field.CC,
+    Field.VOICE,
+    Field.VOICE_EXT,
+    Field.FAX,
+    Field.FAX_EXT,
+    Field.EMAIL,
+)
+
+_SUSPENSION_TEXT = {"acceptable-use": "acceptable use policy"}
+
+DEFAULT_TERMS: tuple[str, ...] = (
+    "TERMS OF USE: The data in this record is provided by the registry for information "
+    "purposes only, to help you find out about a domain name registration.",
+    "By querying this service you agree to use the data only for lawful purposes and not to "
+    "use it to send unsolicited messages, to harvest personal data, or to enable high-volume "
+    "automated queries.",
+    "Personal data of registrants is withheld unless the registrant consented to its "
+    "publication; authorized requesters may obtain more through the registry's RDAP service "
+    "under its disclosure policy.",
+)
+
+# Security: every value from the replica passes through `clean`, so stored data can never
+# start a new line or inject terminal control sequences (C0, DEL, C1, U+2028, U+2029).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def clean(text: str) -> str:
+    """Replace every control character with a space."""
+    return _CONTROL.sub(" ", text)
+
+
+@dataclass(frozen=True, slots=True)
+class RenderContext:
+    """What a render needs besides the object: the replica's watermark and fixed texts."""
+
+    watermark: dt.datetime
+    terms: tuple[str, ...] = DEFAULT_TERMS
+
+
+def _date(value: dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _Lines:
+    """An output buffer of `Key: value` lines."""
+
+    __slots__ = ("out",)
+
+    def __init__(self) -> None:
+        self.out: list[str] = []
+
+    def kv(self, key: str, value: str | int | None = "") -> None:
+        text = "" if value is None else clean(str(value)).strip()
+        # An empty value is printed as the bare key (ICANN: the key is shown, no value).
+        self.out.append(f"{key}: {text}" if text else f"{key}:")
+
+    def raw(self, line: str) -> None:
+        self.out.append(line)
+
+    def text(self) -> str:
+        return CRLF.join(self.out) + CRLF
+
+
+def _footer(lines: _Lines, ctx: RenderContext, *, status_pointer: bool) -> None:
+    lines.raw(f">>> Last update of WHOIS database: {_date(ctx.watermark)} <<<")
+    lines.raw("")
+    if status_pointer:
+        lines.raw(STATUS_POINTER)
+        lines.raw("")
+    lines.out.extend(clean(t) for t in ctx.terms)
+
+
+def _whois_host(value: str | None) -> str:
+    """A WHOIS server as a bare host name: some clients follow this key as a referral."""
+    if not value:
+        return ""
+    host = value.strip()
+    for prefix in ("whois://", "rwhois://", "https://", "http://"):
+        if host.lower().startswith(prefix):
+            host = host[len(prefix) :]
+    return host.split("/", 1)[0].split(":", 1)[0]
+
+
+def _contact(lines: _Lines, view: ContactView) -> None:
+    contact = view.contact
+    for f in CONTACT_FIELDS:
+        key = view.label(f)
+        if f in view.withheld:
+            lines.kv(key, view.email_pointer if f is Field.EMAIL else REDACTED)
+        elif view.shows(f):
+            stored = field_value(contact, f)
+            if isinstance(stored, tuple):
+                for part in stored:  # street lines: the key repeats (ICANN form)
+                    lines.kv(key, part)
+            else:
+                lines.kv(key, stored)
+        else:
+            lines.kv(key)
+
+
+def _statuses(lines: _Lines, epp: Iterable[str]) -> None:
+    for code in epp:
+        code = clean(code).strip()
+        lines.kv("Domain Status", f"{code} {EPP_URL}#{code}")
+
+
+def domain(rd: RedactedDomain, ctx: RenderContext) -> str:
+    """A domain record (ICANN Specification 4 §1.4 order), then the registry's own lines."""
+    record = rd.record
+    d, reg = record.domain, record.registrar
+    gtld = record.tld.kind.icann_profile
+    lines = _Lines()
+    lines.kv("Domain Name", d.name)
+    unicode_name = d.unicode_name or names.to_unicode(d.name)
+    if unicode_name != d.name:
+        lines.kv(IDN_KEY, unicode_name)
+    lines.kv("Registry Domain ID", d.roid)
+    lines.kv("Registrar WHOIS Server", _whois_host(reg.whois_server))
+    lines.kv("Registrar URL", reg.url)
+    lines.kv("Updated Date", _date(d.updated))
+    lines.kv("Creation Date", _date(d.created))
+    lines.kv("Registry Expiry Date", _date(d.expires))
+    lines.kv("Registrar", reg.name)
+    lines.kv("Registrar IANA ID", reg.iana_id)
+    lines.kv("Registrar Abuse Contact Email", reg.abuse_email)
+    lines.kv("Registrar Abuse Contact Phone", reg.abuse_phone)
+    _statuses(lines, (*d.statuses, *d.rgp_statuses))
+    for view in rd.contacts:
+        _contact(lines, view)
+    if record.hosts:
+        for host in record.hosts:
+            lines.kv("Name Server", host.name)
+    else:
+        lines.kv("Name Server")
+    lines.kv("DNSSEC", "signedDelegation" if d.ds_data else "unsigned")
+    for ds in d.ds_data:
+        lines.kv("DNSSEC DS Data", f"{ds.key_tag} {ds.algorithm} {ds.digest_type} {ds.digest}")
+    # Registry-specific facts (not personal data) come after the standard keys.
+    if d.coop_category is not None:
+        lines.kv("Registrant Eligibility Category", d.coop_category.value)
+        if d.coop_certified is not None:
+            lines.kv("Registrant Eligibility Certified", "yes" if d.coop_certified else "no")
+        registrant = record.registrant
+        if registrant is not None:
+            lines.kv("Registrant Verified", "yes" if registrant.verified else "no")
+    if d.suspension_reason:
+        # The reason category only: never the complaint or who made it.
+        reason = _SUSPENSION_TEXT.get(d.suspension_reason, d.suspension_reason.replace("-", " "))
+        lines.kv("Registry Suspension", reason)
+    if gtld:
+        lines.raw(COMPLAINT_LINE)
+    _footer(lines, ctx, status_pointer=True)
+    return lines.text()
+
+
+def _host(lines: _Lines, host: Host, registrar: Registrar | None) -> None:
+    lines.kv("Server Name", host.name)
+    unicode_name = names.to_unicode(host.name)
+    if unicode_name != host.name:
+        lines.kv(IDN_HOST_KEY, unicode_name)
+    for ip in (*host.v4, *host.v6):
+        lines.kv("IP Address", ip)
+    lines.kv("Registrar", registrar.name if registrar else "")
+    lines.kv("Registrar WHOIS Server", _whois_host(registrar.whois_server) if registrar else "")
+    lines.kv("Registrar URL", registrar.url if registrar else "")
+
+
+def nameservers(records: Iterable[HostRecord], ctx: RenderContext) -> str:
+    """One or more nameserver records (ICANN Specification 4 §1.5), a blank line between."""
+    lines = _Lines()
+    for n, record in enumerate(records):
+        if n:
+            lines.raw("")
+        _host(lines, record.host, record.registrar)
+    _footer(lines, ctx, status_pointer=False)
+    return lines.text()
+
+
+def registrar(reg: Registrar, ctx: RenderContext) -> str:
+    """A registrar record (ICANN Specification 4 §1.6 keys). Registrars are businesses:
+    everything stored is public."""
+    lines = _Lines()
+    lines.kv("Registrar", reg.name)
+    lines.kv("Registrar IANA ID", reg.iana_id)
+    if reg.street:
+        for part in reg.street:
+            lines.kv("Street", part)
+    else:
+        lines.kv("Street")
+    lines.kv("City", reg.city)
+    lines.kv("State/Province", reg.sp)
+    lines.kv("Postal Code", reg.pc)
+    lines.kv("Country", reg.cc)
+    lines.kv("Phone Number", reg.voice)
+    lines.kv("Fax Number", reg.fax)
+    lines.kv("Email", reg.email)
+    lines.kv("WHOIS Server", _whois_host(reg.whois_server))
+    lines.kv("Referral URL", reg.url)
+    lines.kv("Registrar Abuse Contact Email", reg.abuse_email)
+    lines.kv("Registrar Abuse Contact Phone", reg.abuse_phone)
+    _footer(lines, ctx, status_pointer=False)
+    return lines.text()
+
+
+def not_found(what: str, ctx: RenderContext) -> str:
+    """`No match for "NAME".` and the last-update line (the stable not-found answer)."""
+    lines = _Lines()
+    lines.raw(f'No match for "{clean(what)}".')
+    _footer(lines, ctx, status_pointer=False)
+    return lines.text()
+
+
+def error(message: str) -> str:
+    """One error line (the client reads only this; never internals)."""
+    return f"Error: {clean(message)}{CRLF}"

@@ -1,0 +1,424 @@
+"""Port-43 WHOIS server (RFC 3912): a thin asyncio loop around `protocol` and `render`.
+
+One connection: admission (total and per-network connection caps) -> read one line within
+the read timeout (`protocol.LineReader`) -> per-network rate limit -> parse -> look up
+(always anonymous) -> render -> write -> half-close -> close. This module is, with the RDAP
+error middleware, one of the two places where errors become answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import ipaddress
+import logging
+import time
+from dataclasses import dataclass, replace
+
+from cachetools import LRUCache
+
+# The RDAP access log's address truncation (/24, /48), reused rather than copied; it belongs
+# in a shared module (importing rdap.server pulls in aiohttp.web, which serve loads anyway).
+from rdap.server import truncate_address
+from rdds.config import WhoisSettings
+from redaction.policy import Requester
+from registry.errors import NotFound, RddsError, ReplicaError
+from replica.lookup import Lookup
+from whois43 import protocol, render
+
+log = logging.getLogger("rdds.whois")
+
+#: Rendered anonymous answers kept per replica generation (each a few KiB).
+DEFAULT_CACHE_ENTRIES = 4096
+#: After a refusal or an over-long line the client may still be sending: keep reading (and
+#: discarding) this long after our half-close, so the kernel does not reset the connection
+#: and throw away the one line we sent.
+LINGER_SECONDS = 2.0
+#: Token buckets remembered at most (oldest forgotten first: a forgotten bucket is full).
+MAX_BUCKETS = 100_000
+BACKLOG = 1024
+
+
+def network_key(addr: str) -> str:
+    """The unit limits apply to: an IPv4 address, or an IPv6 /64 (one subscriber's LAN)."""
+    try:
+        ip = ipaddress.ip_address(addr)
+    except ValueError:
+        return addr
+    if isinstance(ip, ipaddress.IPv6Address):
+        mapped = ip.ipv4_mapped
+        if mapped is not None:
+            return str(mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+class RateLimiter:
+    """Token bucket per network key: `rate` tokens per second, at most `burst` stored."""
+
+    def __init__(self, rate: float, burst: int, max_keys: int = MAX_BUCKETS) -> None:
+        self.rate = rate
+        self.burst = max(1, burst)
+        self.max_keys = max_keys
+        self._buckets: collections.OrderedDict[str, tuple[float, float]] = collections.OrderedDict()
+
+    def allow(self, key: str, now: float) -> bool:
+        """Take one token for `key`; False when its bucket is empty."""
+        tokens, last = self._buckets.pop(key, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        allowed = tokens >= 1.0
+        if allowed:
+            tokens -= 1.0
+        self._buckets[key] = (tokens, now)
+        while len(self._buckets) > self.max_keys:
+            self._buckets.popitem(last=False)
+        return allowed
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    body: bytes
+    outcome: str
+    cacheable: bool
+
+
+def _encode(text: str) -> bytes:
+    return text.encode("utf-8")
+
+
+class WhoisServer:
+    """A running port-43 responder: `.port` is the bound port; `close()` stops it."""
+
+    def __init__(
+        self, lookup: Lookup, settings: WhoisSettings, *, cache_entries: int = DEFAULT_CACHE_ENTRIES
+    ) -> None:
+        self.lookup = lookup
+        self.settings = settings
+        self.port = 0
+        self.limiter = RateLimiter(settings.rate_per_second, settings.rate_burst)
+        self.cache: LRUCache[tuple[object, ...], bytes] = LRUCache(maxsize=max(1, cache_entries))
+        self.connections: set[WhoisConnection] = set()
+        self.per_network: dict[str, int] = {}
+        self._server: asyncio.Server | None = None
+        self._ctx = render.RenderContext(watermark=lookup.store.info.watermark)
+        #: The served TLDs as of a replica generation (to resolve bare names without I/O).
+        self._tlds: tuple[int, frozenset[str]] | None = None
+
+    # --- admission ------------------------------------------------------------------------
+
+    def admit(self, conn: WhoisConnection) -> RddsError | None:
+        """Count a new connection in, or say why it is refused."""
+        s = self.settings
+        if len(self.connections) >= s.max_connections:
+            return protocol.ServerBusy()
+        count = self.per_network.get(conn.network, 0)
+        if count >= s.max_per_address:
+            return protocol.TooManyConnections()
+        self.per_network[conn.network] = count + 1
+        self.connections.add(conn)
+        return None
+
+    def release(self, conn: WhoisConnection) -> None:
+        """Count a connection out (idempotent)."""
+        if conn not in self.connections:
+            return
+        self.connections.discard(conn)
+        left = self.per_network.get(conn.network, 1) - 1
+        if left > 0:
+            self.per_network[conn.network] = left
+        else:
+            self.per_network.pop(conn.network, None)
+
+    # --- answering ------------------------------------------------------------------------
+
+    def context(self) -> render.RenderContext:
+        """The render context for the replica's current watermark."""
+        watermark = self.lookup.store.info.watermark
+        if self._ctx.watermark != watermark:
+            self._ctx = replace(self._ctx, watermark=watermark)
+        return self._ctx
+
+    def prepare(self, line: bytes, network: str) -> _Answer | protocol.Query:
+        """Everything that needs no I/O: parse, rate limit, answer from the cache. Returns the
+        answer, or the query still to be looked up (`complete`)."""
+        try:
+            query = protocol.parse_query(line)
+        except RddsError as exc:
+            return _Answer(_encode(render.error(exc.message)), type(exc).__name__, False)
+        # Rate limit after parsing: a malformed line costs nothing to answer, a lookup does.
+        if not self.limiter.allow(network, time.monotonic()):
+            return _Answer(_encode(render.error(protocol.RateLimited().message)), "rate", False)
+        generation = self.lookup.store.info.generation
+        if self._tlds is not None and self._tlds[0] == generation:
+            query = protocol.resolve(query, self._tlds[1])
+            cached = self.cache.get(("whois", generation, query))
+            if cached is not None:
+                return _Answer(cached, f"{protocol.describe(query)} cached", True)
+        return query
+
+    async def complete(self, query: protocol.Query) -> _Answer:
+        """Look the query up in the replica (always anonymous), render, and cache."""
+        store = self.lookup.store
+        generation = store.info.generation
+        tlds = frozenset(await store.tlds())
+        self._tlds = (generation, tlds)
+        query = protocol.resolve(query, tlds)
+        # Cache key: front-end, replica generation, normalised query. Port 43 has one tier.
+        key = ("whois", generation, query)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return _Answer(cached, f"{protocol.describe(query)} cached", True)
+        answer = await self._lookup(query)
+        if answer.cacheable:
+            self.cache[key] = answer.body
+        return answer
+
+    async def answer(self, line: bytes, network: str) -> _Answer:
+        """The whole answer to one query line (never raises for bad input)."""
+        prepared = self.prepare(line, network)
+        if isinstance(prepared, _Answer):
+            return prepared
+        return await self.complete(prepared)
+
+    async def _lookup(self, query: protocol.Query) -> _Answer:
+        kind = protocol.describe(query)
+        lookup = self.lookup
+        try:
+            match query:
+                case protocol.DomainQuery(name=name):
+                    # Port 43 is always anonymous (FACTS-WHOIS.md: public data only).
+                    rd = await lookup.domain(name, Requester.anonymous())
+                    ctx = replace(self.context(), watermark=rd.record.info.watermark)
+                    text = render.domain(rd, ctx)
+                case protocol.NameserverQuery(name=name):
+                    host = await lookup.nameserver(name)
+                    ctx = replace(self.context(), watermark=host.info.watermark)
+                    text = render.nameservers([host], ctx)
+                case protocol.AddressQuery(ip=ip):
+                    hosts = await lookup.nameservers_by_ip(ip)
+                    ctx = replace(self.context(), watermark=hosts[0].info.watermark)
+                    text = render.nameservers(hosts, ctx)
+                case protocol.RegistrarQuery(key=key):
+                    reg = await lookup.registrar(key)
+                    ctx = replace(self.context(), watermark=reg.info.watermark)
+                    text = render.registrar(reg.registrar, ctx)
+                case _:  # pragma: no cover - resolve() leaves no NameQuery
+                    raise AssertionError(query)
+        except NotFound:
+            return _Answer(_encode(render.not_found(_shown(query), self.context())), "404", True)
+        except ReplicaError as exc:
+            # Never cached: the next query may find the replica readable again.
+            log.error("replica unavailable: %s", type(exc.__cause__).__name__)
+            msg = "The registry data is temporarily unavailable; try again later."
+            return _Answer(_encode(render.error(msg)), "503", False)
+        except RddsError as exc:
+            return _Answer(_encode(render.error(exc.message)), type(exc).__name__, False)
+        return _Answer(_encode(text), f"{kind} 200", True)
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self, host: str) -> None:
+        """Listen on `host` and the configured port (0: any free port)."""
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: WhoisConnection(self),
+            host,
+            self.settings.port,
+            backlog=BACKLOG,
+            reuse_address=True,
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def close(self) -> None:
+        """Stop accepting, close open connections (in-flight lookups are cancelled), wait."""
+        if self._server is not None:
+            self._server.close()
+        for conn in list(self.connections):
+            conn.abort()
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+
+
+def _shown(query: protocol.Query) -> str:
+    """What the not-found line names: the A-label in capitals, the address, the key."""
+    match query:
+        case protocol.DomainQuery(name=name) | protocol.NameserverQuery(name=name):
+            return name.ldh.upper()
+        case protocol.AddressQuery(ip=ip):
+            return ip
+        case protocol.RegistrarQuery(key=key):
+            return key
+    return ""  # pragma: no cover
+
+
+class WhoisConnection(asyncio.Protocol):
+    """One client connection: no task and no buffer beyond 1 KiB while it is idle."""
+
+    __slots__ = ("_reader", "_task", "_timer", "network", "peer", "server", "state", "transport")
+
+    def __init__(self, server: WhoisServer) -> None:
+        self.server = server
+        self.transport: asyncio.Transport | None = None
+        self._reader = protocol.LineReader(server.settings.max_query_bytes)
+        self._timer: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.network = ""
+        self.peer = "-"
+        self.state = "reading"  # reading -> answering -> lingering -> closed
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        addr = peer[0] if isinstance(peer, tuple) and peer else ""
+        self.network = network_key(addr)
+        self.peer = truncate_address(addr)
+        loop = asyncio.get_running_loop()
+        refusal = self.server.admit(self)
+        if refusal is not None:
+            log.info("whois %s refused %s", self.peer, type(refusal).__name__)
+            self._finish(_encode(render.error(refusal.message)), linger=True)
+            return
+        self._timer = loop.call_later(self.server.settings.read_timeout, self._timed_out)
+
+    def data_received(self, data: bytes) -> None:
+        if self.state != "reading":
+            return  # one query per connection: the rest is discarded
+        try:
+            line = self._reader.feed(data)
+        except protocol.QueryTooLong as exc:
+            log.info("whois %s - QueryTooLong", self.peer)
+            self._finish(_encode(render.error(exc.message)), linger=True)
+            return
+        if line is not None:
+            self._start_answer(line)
+
+    def eof_received(self) -> bool:
+        if self.state == "reading":
+            # RFC 3912 clients end the line with CR LF; a bare EOF also ends the query.
+            try:
+                line = self._reader.eof()
+            except protocol.QueryTooLong as exc:
+                self._finish(_encode(render.error(exc.message)), linger=False)
+                return True
+            self._start_answer(line)
+            return True  # keep our side open to send the answer
+        if self.state == "lingering":
+            self._close()
+        return True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.state = "closed"
+        self._cancel_timer()
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        self.server.release(self)
+        self.transport = None
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _start_answer(self, line: bytes) -> None:
+        self.state = "answering"
+        self._cancel_timer()
+        assert self.transport is not None
+        try:
+            prepared = self.server.prepare(line, self.network)
+        except Exception as exc:
+            self._send(None, exc)
+            return
+        if isinstance(prepared, _Answer):
+            # Errors, rate limiting and cache hits: answered at once, no task needed.
+            self._send(prepared, None)
+            return
+        self.transport.pause_reading()
+        self._task = asyncio.create_task(self._answer(prepared))
+
+    async def _answer(self, query: protocol.Query) -> None:
+        try:
+            answer = await self.server.complete(query)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._send(None, exc)
+            return
+        self._send(answer, None)
+
+    def _send(self, answer: _Answer | None, exc: Exception | None) -> None:
+        if answer is None:
+            # Never a traceback to the client, and no values in the log: the type only.
+            log.error("whois internal error: %s", type(exc).__name__)
+            body, outcome = _encode(render.error("Internal error; try again later.")), "500"
+        else:
+            body, outcome = answer.body, answer.outcome
+        log.info("whois %s %s", self.peer, outcome)
+        if self.state == "answering":
+            try:
+                self._finish(body, linger=True)
+            except Exception as err:  # pragma: no cover - defence in depth: never leak a slot
+                log.error("whois internal error: %s", type(err).__name__)
+                self.abort()
+
+    def _finish(self, body: bytes, *, linger: bool) -> None:
+        """Send the whole answer, half-close, then wait briefly for the client's close."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        self._cancel_timer()
+        try:
+            transport.write(body)
+            if not linger or not transport.can_write_eof():
+                self.state = "closed"
+                transport.close()
+                return
+            transport.write_eof()  # FIN after the queued bytes: the close ends the answer
+            self.state = "lingering"
+            transport.resume_reading()
+        except OSError:
+            # The client is already gone (reset, or closed both ways): nothing to deliver.
+            self.abort()
+            return
+        self._timer = asyncio.get_running_loop().call_later(
+            min(LINGER_SECONDS, self.server.settings.read_timeout), self._close
+        )
+
+    def _timed_out(self) -> None:
+        self._timer = None
+        if self.state == "reading":
+            log.info("whois %s - ReadTimeout", self.peer)
+            self._finish(_encode(render.error(protocol.ReadTimeout().message)), linger=False)
+
+    def _close(self) -> None:
+        self._timer = None
+        self.state = "closed"
+        if self.transport is not None:
+            self.transport.close()
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def abort(self) -> None:
+        """Drop the connection now (server shutdown)."""
+        self.state = "closed"
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        if self.transport is not None:
+            self.transport.abort()
+
+
+async def start(
+    lookup: Lookup,
+    settings: WhoisSettings,
+    host: str,
+    *,
+    cache_entries: int = DEFAULT_CACHE_ENTRIES,
+) -> WhoisServer:
+    """Start the port-43 responder on `host`:`settings.port` and return it."""
+    server = WhoisServer(lookup, settings, cache_entries=cache_entries)
+    await server.start(host)
+    return server
