@@ -20,7 +20,10 @@ from registry.errors import RddsError
 
 #: Subcommands implemented in other packages: (name, module, help). Each module provides
 #: `add_arguments(parser)` and `run(args) -> int`.
-_DELEGATED: tuple[tuple[str, str, str], ...] = ()
+_DELEGATED: tuple[tuple[str, str, str], ...] = (
+    ("credential", "access.cli.credential", "issue, list and revoke access credentials"),
+    ("audit", "access.cli.audit", "verify, export and report the disclosure log"),
+)
 
 
 def default_demo_path() -> Path:
