@@ -297,6 +297,8 @@ class Verifier:
             )
         except jwt.ExpiredSignatureError:
             raise Unauthorized("The token has expired.") from None
+        except jwt.InvalidSignatureError:
+            raise Unauthorized("The token's signature does not verify.") from None
         except jwt.InvalidAudienceError:
             raise Unauthorized("The token is not meant for this server (audience).") from None
         except jwt.PyJWTError:
