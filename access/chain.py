@@ -175,7 +175,10 @@ def verify(lines: Iterable[bytes], anchor: Anchor | None) -> Verdict:
         seq = record["seq"]
         if seq != count + 1:
             if seq > count + 1:
-                what = f"record {count + 1} is missing (deleted?); found record {seq}"
+                what = (
+                    f"expected record {count + 1}, found record {seq} "
+                    f"(record {count + 1} deleted or moved?)"
+                )
             else:
                 what = f"expected record {count + 1}, found record {seq} (inserted or reordered?)"
             return Verdict(count, head, Problem(n, what))

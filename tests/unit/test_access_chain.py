@@ -108,7 +108,9 @@ def test_deleted_middle_record_is_named() -> None:
     lines, anchor = build(5)
     del lines[1]
     verdict = chain.verify(lines, anchor)
-    assert verdict.problem == chain.Problem(2, "record 2 is missing (deleted?); found record 3")
+    assert verdict.problem == chain.Problem(
+        2, "expected record 2, found record 3 (record 2 deleted or moved?)"
+    )
 
 
 def test_deleted_last_record_is_caught_by_the_anchor() -> None:
