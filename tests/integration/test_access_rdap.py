@@ -530,3 +530,56 @@ async def test_jwks_from_a_file(
     )
     status, _, doc = await get(client, "/domain/example.org", headers=bearer(mint(signing_key)))
     assert status == 200 and registrant_fn(doc) == "Dara Ashdown"
+
+
+# --- configuration -------------------------------------------------------------------------
+
+
+def test_config_file_section_builds_the_access_layer(tmp_path: Path) -> None:
+    from rdds import config
+
+    text = f"""
+[auth]
+data_dir = "{tmp_path / "data"}"
+
+[[auth.oidc_issuers]]
+issuer = "{ISSUER}"
+audience = "{AUDIENCE}"
+jwks = "https://idp.example/jwks.json"
+tier_claim = "rdds_tier"
+algorithms = ["ES256", "RS256"]
+timeout_seconds = 3
+"""
+    settings = config.parse(text)
+    access = build(settings.auth, settings.policy)
+    assert access.extensions() == ("farv1",)
+    assert access.verifier is not None
+    [issuer] = access.verifier.issuers
+    assert issuer.algorithms == ("ES256", "RS256") and issuer.timeout_seconds == 3.0
+    assert (tmp_path / "data").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"issuer": ISSUER, "audience": AUDIENCE}, "jwks: required"),
+        ({"issuer": ISSUER, "audience": AUDIENCE, "jwks": "x", "colour": "red"}, "unknown key"),
+        ({"issuer": ISSUER, "audience": AUDIENCE, "jwks": "x", "algorithms": "HS256"}, "HS256"),
+        ({"issuer": ISSUER, "audience": AUDIENCE, "jwks": "x", "algorithms": "none"}, "none"),
+        ({"issuer": ISSUER, "audience": AUDIENCE, "jwks": "x", "cache_seconds": "-1"}, "positive"),
+    ],
+)
+def test_bad_issuer_settings_are_config_errors(
+    tmp_path: Path, entry: dict[str, str], message: str
+) -> None:
+    from registry.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        build(AuthSettings(data_dir=tmp_path, oidc_issuers=(entry,)), default_policy())
+
+
+def test_build_without_a_data_dir_is_a_config_error() -> None:
+    from registry.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        build(AuthSettings(), default_policy())
