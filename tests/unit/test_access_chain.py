@@ -6,6 +6,8 @@ import datetime as dt
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from access import chain
 
@@ -210,3 +212,25 @@ def test_since_and_report() -> None:
     assert lines_out[0].split() == ["month", "tier", "purpose", "disclosures"]
     assert lines_out[-1].split() == ["total", "5"]
     assert len({len(x) for x in lines_out}) == 1  # aligned
+
+
+_LOG, _ANCHOR = build(4)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    index=st.integers(0, 3),
+    position=st.integers(0, 10_000),
+    byte=st.integers(0, 255),
+)
+def test_any_changed_byte_is_detected(index: int, position: int, byte: int) -> None:
+    lines = list(_LOG)
+    raw = bytearray(lines[index])
+    position %= len(raw)
+    if raw[position] == byte:
+        byte = (byte + 1) % 256
+    raw[position] = byte
+    lines[index] = bytes(raw)
+    verdict = chain.verify(lines, _ANCHOR)
+    assert not verdict.ok
+    assert verdict.problem is not None and verdict.problem.line <= index + 2
