@@ -22,6 +22,9 @@ from registry.errors import RddsError
 #: `add_arguments(parser)` and `run(args) -> int`.
 _DELEGATED: tuple[tuple[str, str, str], ...] = (
     ("check", "conformance.cli", "check any RDAP server (or a WHOIS server) for conformance"),
+    ("import", "replica.importer", "apply escrow deposits (RFC 8909/9022) to a replica"),
+    ("credential", "access.cli.credential", "issue, list and revoke access credentials"),
+    ("audit", "access.cli.audit", "verify, export and report the disclosure log"),
 )
 
 
