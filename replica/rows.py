@@ -10,7 +10,7 @@ import datetime as dt
 import ipaddress
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from registry.model import Contact, ContactRole, Domain, Host, Registrar, Tld
@@ -138,47 +138,70 @@ def write_domain(
     `host_attrs` maps a nameserver name to its addresses when the domain uses RFC 5731 host
     attributes instead of host objects.
     """
-    delete_domain(conn, d.name)
-    conn.execute(UPSERT_DOMAIN, domain_row(d))
+    write_domains(conn, [(d, host_attrs)])
+
+
+_DOMAIN_TABLES = (
+    ("domain_contact", "domain"),
+    ("domain_ns", "domain"),
+    ("domain_ds", "domain"),
+    ("domain", "name"),
+)
+
+
+def write_domains(
+    conn: sqlite3.Connection,
+    items: Sequence[tuple[Domain, dict[str, tuple[str, ...]] | None]],
+) -> None:
+    """Batch form of `write_domain` (same rows; one executemany per table)."""
+    keys = [(d.name,) for d, _ in items]
+    for table, column in _DOMAIN_TABLES:
+        conn.executemany(f"DELETE FROM {table} WHERE {column} = ?", keys)
+    conn.executemany(UPSERT_DOMAIN, [domain_row(d) for d, _ in items])
     conn.executemany(
         "INSERT OR IGNORE INTO domain_contact VALUES (?, ?, ?)",
         [
             (d.name, role.value, handle)
+            for d, _ in items
             for role, handle in d.contacts
             if role is not ContactRole.REGISTRANT
         ],
     )
-    attrs = host_attrs or {}
     conn.executemany(
         "INSERT OR IGNORE INTO domain_ns VALUES (?, ?, ?, ?)",
         [
-            (d.name, ns, pos, json.dumps(list(attrs[ns])) if ns in attrs else None)
+            (d.name, ns, pos, json.dumps(list(attrs[ns])) if attrs and ns in attrs else None)
+            for d, attrs in items
             for pos, ns in enumerate(d.nameservers)
         ],
     )
     conn.executemany(
         "INSERT OR IGNORE INTO domain_ds VALUES (?, ?, ?, ?, ?)",
-        [(d.name, s.key_tag, s.algorithm, s.digest_type, s.digest) for s in d.ds_data],
+        [
+            (d.name, s.key_tag, s.algorithm, s.digest_type, s.digest)
+            for d, _ in items
+            for s in d.ds_data
+        ],
     )
 
 
 def delete_domain(conn: sqlite3.Connection, name: str) -> None:
     """Remove a domain and its child rows."""
-    for table, column in (
-        ("domain_contact", "domain"),
-        ("domain_ns", "domain"),
-        ("domain_ds", "domain"),
-        ("domain", "name"),
-    ):
+    for table, column in _DOMAIN_TABLES:
         conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (name,))
 
 
 def write_host(conn: sqlite3.Connection, h: Host) -> None:
     """Replace a host object and its addresses."""
-    row, addrs = host_rows(h)
-    conn.execute("DELETE FROM host_addr WHERE host = ?", (h.name,))
-    conn.execute(UPSERT_HOST, row)
-    conn.executemany(INSERT_HOST_ADDR, addrs)
+    write_hosts(conn, [h])
+
+
+def write_hosts(conn: sqlite3.Connection, hosts: Sequence[Host]) -> None:
+    """Batch form of `write_host` (same rows)."""
+    encoded = [host_rows(h) for h in hosts]
+    conn.executemany("DELETE FROM host_addr WHERE host = ?", [(h.name,) for h in hosts])
+    conn.executemany(UPSERT_HOST, [row for row, _ in encoded])
+    conn.executemany(INSERT_HOST_ADDR, [a for _, addrs in encoded for a in addrs])
 
 
 def delete_host(conn: sqlite3.Connection, name: str) -> None:
