@@ -9,6 +9,7 @@ size. Elements are matched on namespace URI, never on prefix. Every failure is a
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -231,16 +232,35 @@ def _text(el: Any) -> str:
     return t.strip() if t else ""
 
 
-_ASCII_NAME = re.compile(
-    r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-)
+_LDH_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+
+@functools.lru_cache(maxsize=4096)
+def _ulabel(alabel: str) -> str | None:
+    """The U-label of a valid A-label, else None (cached: TLD labels repeat on every name)."""
+    try:
+        return names.from_text(alabel).unicode
+    except InvalidName:
+        return None
 
 
 def _name(text: str, line: int, what: str) -> names.Name:
-    """Validate a domain or host name; the fast path covers plain lower-case LDH names."""
+    """Validate a domain or host name; the fast path covers lower-case LDH names."""
     low = text.lower()
-    if len(low) <= names.MAX_NAME_OCTETS and _ASCII_NAME.fullmatch(low) and "--" not in low:
-        return names.Name(low, low)
+    if low.isascii() and len(low) <= names.MAX_NAME_OCTETS:
+        ulabels = []
+        for label in low.split("."):
+            if label.startswith("xn--"):
+                u = _ulabel(label)
+                if u is None or "." in u:
+                    break
+                ulabels.append(u)
+            elif label[2:4] != "--" and _LDH_LABEL.fullmatch(label):
+                ulabels.append(label)
+            else:
+                break
+        else:
+            return names.Name(low, ".".join(ulabels))
     try:
         return names.from_text(text)
     except InvalidName:
