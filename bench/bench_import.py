@@ -52,7 +52,7 @@ def main() -> None:
     for n in args.sizes:
         work = base / f"n{n}"
         work.mkdir(parents=True, exist_ok=True)
-        export_s, export_mb = _run(_CHILD_EXPORT, str(work / "deposits"), str(n))
+        export_s, _ = _run(_CHILD_EXPORT, str(work / "deposits"), str(n))
         deposits = sorted((work / "deposits").iterdir())
         fulls = [str(p) for p in deposits if "_full_" in p.name]
         diffs = [str(p) for p in deposits if "_diff_" in p.name]

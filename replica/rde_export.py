@@ -311,8 +311,10 @@ def write_deposits(out_dir: Path, n_domains: int, seed: int) -> list[Path]:
             fh.write(tld_xml(t))
             full_paths.append(path)
         first = True
+        # Sample often enough that even a small demo gets deletes and changes in each DIFF.
+        step = max(2, min(_SAMPLE_EVERY, n_domains // 100))
         for batch, _ in demo.generate(n_domains, seed):
-            _write_batch(batch, outs, tlds, first)
+            _write_batch(batch, outs, tlds, first, step)
             first = False
         for out in outs.values():
             out.fh.write(epp_params_xml(out.tld.disclose_default))
@@ -329,7 +331,7 @@ def write_deposits(out_dir: Path, n_domains: int, seed: int) -> list[Path]:
 
 
 def _write_batch(
-    batch: demo.DemoData, outs: dict[str, _Out], tlds: dict[str, Tld], first: bool
+    batch: demo.DemoData, outs: dict[str, _Out], tlds: dict[str, Tld], first: bool, step: int
 ) -> None:
     everywhere = list(outs.values())
     # Which TLD's deposit carries a contact: the TLD of the domains that reference it.
@@ -376,7 +378,7 @@ def _write_batch(
             or in_zone
             or registrant is None
             or owner.get(registrant.handle) != d.tld
-            or out.seen % _SAMPLE_EVERY
+            or out.seen % step
         ):
             continue
         # A small bounded sample for the DIFF: alternate deletes and changes.
