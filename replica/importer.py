@@ -14,7 +14,9 @@ import dataclasses
 import datetime as dt
 import gzip
 import hashlib
+import multiprocessing
 import os
+import queue
 import sqlite3
 import sys
 import zlib
@@ -110,6 +112,91 @@ def _open_deposit(path: Path) -> Iterator[tuple[IO[bytes], _Hashing]]:
             yield cast(IO[bytes], hashing), hashing
 
 
+#: Deposits at least this large are parsed in a worker process while this one writes SQLite.
+PIPELINE_MIN_BYTES = 16 * 2**20
+_QUEUE_DEPTH = 8  # chunks in flight between the worker and the writer: bounded memory
+_CHUNK = 64
+
+
+@contextlib.contextmanager
+def _messages(path: Path) -> Iterator[tuple[Iterator[_Msg], Callable[[], str]]]:
+    """The deposit's messages and, once they are consumed, the digest of its bytes."""
+    if path.stat().st_size >= PIPELINE_MIN_BYTES:
+        box: list[str] = []
+        with _worker(path, box) as msgs:
+            yield msgs, lambda: box[0]
+        return
+    with _open_deposit(path) as (stream, hashing):
+
+        def digest() -> str:
+            # Drain what the parser did not read (trailing whitespace): hash the whole file.
+            while hashing.read(1 << 20):
+                pass
+            return hashing.sha.hexdigest()
+
+        yield _batches(rde.parse(stream)), digest
+
+
+def _produce(path: str, out: Any) -> None:
+    """Worker: parse and encode a deposit, sending chunks of messages to `out`."""
+    try:
+        with _open_deposit(Path(path)) as (stream, hashing):
+            chunk: list[_Msg] = []
+            for msg in _batches(rde.parse(stream)):
+                chunk.append(msg)
+                if isinstance(msg, _Batch) or len(chunk) >= _CHUNK:
+                    out.put(("msgs", chunk))
+                    chunk = []
+            if chunk:
+                out.put(("msgs", chunk))
+            while hashing.read(1 << 20):
+                pass
+            out.put(("end", hashing.sha.hexdigest()))
+    except rde.DepositError as exc:
+        out.put(("error", exc.line, exc.reason))
+    except (gzip.BadGzipFile, EOFError, zlib.error):
+        out.put(("error", 0, "corrupt or truncated gzip stream"))
+    except OSError as exc:
+        out.put(("error", 0, f"cannot read: {exc.strerror or 'I/O error'}"))
+    except Exception as exc:  # the type only: messages may carry data
+        out.put(("error", 0, f"internal error in the parser ({type(exc).__name__})"))
+
+
+@contextlib.contextmanager
+def _worker(path: Path, box: list[str]) -> Iterator[Iterator[_Msg]]:
+    # spawn, not fork: the importing process may hold threads and an open SQLite handle.
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue(maxsize=_QUEUE_DEPTH)
+    proc = ctx.Process(target=_produce, args=(str(path), out), daemon=True)
+    proc.start()
+
+    def receive() -> Iterator[_Msg]:
+        while True:
+            try:
+                kind, *rest = out.get(timeout=2)
+            except queue.Empty:
+                if not proc.is_alive():
+                    raise _Refused(0, "the parser worker stopped unexpectedly") from None
+                continue
+            if kind == "msgs":
+                yield from rest[0]
+            elif kind == "end":
+                box.append(rest[0])
+                return
+            else:
+                raise rde.DepositError(rest[0], rest[1])
+
+    try:
+        yield receive()
+    finally:
+        if proc.is_alive():
+            proc.terminate()
+        proc.join()
+        out.close()
+        out.cancel_join_thread()
+        proc.close()
+
+
 def _prolog(path: Path) -> None:
     """Reject a DOCTYPE before the parser sees it (entity bombs, external entities)."""
     opener: Any = gzip.open if path.name.endswith(".gz") else open
@@ -141,6 +228,121 @@ class _State:
     objects: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Batch:
+    """Encoded rows of one kind of object, ready for executemany (picklable)."""
+
+    kind: str  # domain | contact | host | registrar
+    rows: Any
+    pend: list[tuple[str, str, int]]  # (kind, key, line) of every object in the batch
+    tlds: list[tuple[str, int]]  # domains' TLDs in order of appearance, with a line
+    roid_suffix: str | None
+    line: int
+
+
+_Msg = rde.Item | _Batch
+
+
+def _batches(items: Iterator[rde.Item]) -> Iterator[_Msg]:
+    """Group objects into encoded batches; pass every other item through, in order.
+
+    Pure (no SQLite): runs in the importing process, or in a worker for large files.
+    """
+    domains: list[tuple[Domain, dict[str, tuple[str, ...]] | None]] = []
+    dlines: list[tuple[str, str, int]] = []
+    contacts: list[Contact] = []
+    clines: list[tuple[str, str, int]] = []
+    hosts: list[Host] = []
+    hlines: list[tuple[str, str, int]] = []
+    registrars: list[Registrar] = []
+    rlines: list[tuple[str, str, int]] = []
+
+    def flush_domains() -> _Batch:
+        tlds: list[tuple[str, int]] = []
+        suffix = None
+        for (d, _), (_, _, line) in zip(domains, dlines, strict=True):
+            if not tlds or tlds[-1][0] != d.tld:
+                tlds.append((d.tld, line))
+            if suffix is None and "-" in d.roid:
+                suffix = d.roid.rsplit("-", 1)[1]
+        batch = _Batch(
+            "domain", rows.encode_domains(domains), list(dlines), tlds, suffix, dlines[-1][2]
+        )
+        domains.clear()
+        dlines.clear()
+        return batch
+
+    def flush_contacts() -> _Batch:
+        batch = _Batch(
+            "contact",
+            [rows.contact_row(c) for c in contacts],
+            list(clines),
+            [],
+            None,
+            clines[-1][2],
+        )
+        contacts.clear()
+        clines.clear()
+        return batch
+
+    def flush_hosts() -> _Batch:
+        batch = _Batch("host", rows.encode_hosts(hosts), list(hlines), [], None, hlines[-1][2])
+        hosts.clear()
+        hlines.clear()
+        return batch
+
+    def flush_registrars() -> _Batch:
+        batch = _Batch(
+            "registrar",
+            [rows.registrar_row(r) for r in registrars],
+            list(rlines),
+            [],
+            None,
+            rlines[-1][2],
+        )
+        registrars.clear()
+        rlines.clear()
+        return batch
+
+    def flush_all() -> Iterator[_Batch]:
+        if registrars:
+            yield flush_registrars()
+        if contacts:
+            yield flush_contacts()
+        if hosts:
+            yield flush_hosts()
+        if domains:
+            yield flush_domains()
+
+    for it in items:
+        if isinstance(it, rde.DomainItem):
+            d = it.domain
+            domains.append((d, it.host_attrs))
+            dlines.append(("domain", d.name, it.line))
+            if len(domains) >= BATCH:
+                yield flush_domains()
+        elif isinstance(it, rde.ContactItem):
+            contacts.append(it.contact)
+            clines.append(("contact", it.contact.handle, it.line))
+            if len(contacts) >= BATCH:
+                yield flush_contacts()
+        elif isinstance(it, rde.HostItem):
+            hosts.append(it.host)
+            hlines.append(("host", it.host.name, it.line))
+            if len(hosts) >= BATCH:
+                yield flush_hosts()
+        elif isinstance(it, rde.RegistrarItem):
+            registrars.append(it.registrar)
+            rlines.append(("registrar", it.registrar.id, it.line))
+            if len(registrars) >= BATCH:
+                yield flush_registrars()
+        else:
+            if not isinstance(it, rde.Notice):
+                yield from flush_all()
+            yield it
+    yield from flush_all()
+
+
 class _Applier:
     """Applies one deposit's items inside the caller's transaction."""
 
@@ -149,12 +351,6 @@ class _Applier:
         self.file = file
         self.report = report
         self.state: _State | None = None
-        self.domains: list[tuple[Domain, dict[str, tuple[str, ...]] | None]] = []
-        self.domain_lines: list[tuple[str, str, int]] = []
-        self.hosts: list[Host] = []
-        self.contacts: list[Contact] = []
-        self.registrars: list[Registrar] = []
-        self.pending: list[tuple[str, str, int]] = []
 
     def warn(self, line: int, text: str) -> None:
         assert self.state is not None
@@ -309,96 +505,70 @@ class _Applier:
             self.conn.execute("DELETE FROM domain WHERE tld = ?", (tld,))
             self.conn.execute("DELETE FROM nndn WHERE tld = ?", (tld,))
 
-    # -- items ------------------------------------------------------------------------
+    # -- messages ---------------------------------------------------------------------
 
-    def item(self, it: rde.Item) -> None:
+    def apply(self, msg: _Msg) -> None:
         st = self.state
+        if isinstance(msg, rde.Head):
+            self.begin(msg)
+            return
         assert st is not None
-        if isinstance(it, rde.DomainItem):
-            d = it.domain
-            if st.tld != d.tld:
-                self._set_tld(d.tld, it.line)
-            if st.roid_suffix is None and "-" in d.roid:
-                st.roid_suffix = d.roid.rsplit("-", 1)[1]
-            self.domains.append((d, it.host_attrs))
-            self.domain_lines.append(("domain", d.name, it.line))
-            if len(self.domains) >= BATCH:
-                self.flush()
-        elif isinstance(it, rde.ContactItem):
-            self.contacts.append(it.contact)
-            self.pending.append(("contact", it.contact.handle, it.line))
-            if len(self.contacts) >= BATCH:
-                self.flush()
-        elif isinstance(it, rde.HostItem):
-            self.hosts.append(it.host)
-            self.pending.append(("host", it.host.name, it.line))
-            if len(self.hosts) >= BATCH:
-                self.flush()
-        elif isinstance(it, rde.RegistrarItem):
-            self.registrars.append(it.registrar)
-            self.pending.append(("registrar", it.registrar.id, it.line))
-        elif isinstance(it, rde.Delete):
-            self.delete(it)
-        elif isinstance(it, rde.Header):
+        if isinstance(msg, _Batch):
+            st.line = msg.line
+            for tld, line in msg.tlds:
+                if st.tld != tld:
+                    self._set_tld(tld, line)
+            if st.roid_suffix is None and msg.roid_suffix:
+                st.roid_suffix = msg.roid_suffix
+            conn = self.conn
+            if msg.kind == "domain":
+                rows.write_domain_rows(conn, msg.rows)
+            elif msg.kind == "contact":
+                conn.executemany(rows.UPSERT_CONTACT, msg.rows)
+            elif msg.kind == "host":
+                rows.write_host_rows(conn, msg.rows)
+            elif msg.kind == "registrar":
+                conn.executemany(rows.UPSERT_REGISTRAR, msg.rows)
+            conn.executemany("INSERT INTO pend VALUES (?, ?, ?)", msg.pend)
+            self._count(msg.kind, len(msg.pend))
+        elif isinstance(msg, rde.Delete):
+            self.delete(msg)
+        elif isinstance(msg, rde.Header):
             if st.header is not None:
-                raise _Refused(it.line, "more than one <rdeHeader:header>")
-            st.header = it
-            self._set_tld(it.tld, it.line)
-        elif isinstance(it, rde.EppParams):
-            st.epp = it
-        elif isinstance(it, rde.TldFacts):
-            st.facts = it
-        elif isinstance(it, rde.IdnTable):
+                raise _Refused(msg.line, "more than one <rdeHeader:header>")
+            st.header = msg
+            self._set_tld(msg.tld, msg.line)
+        elif isinstance(msg, rde.EppParams):
+            st.epp = msg
+        elif isinstance(msg, rde.TldFacts):
+            st.facts = msg
+        elif isinstance(msg, rde.IdnTable):
             self.conn.execute(
                 "INSERT OR REPLACE INTO idn_table VALUES (?, ?, ?)",
-                (it.id, it.url, it.url_policy),
+                (msg.id, msg.url, msg.url_policy),
             )
-            self.pending.append(("idn", it.id, it.line))
-        elif isinstance(it, rde.Nndn):
-            tld = it.aname.rsplit(".", 1)[-1]
+            self.conn.execute("INSERT INTO pend VALUES ('idn', ?, ?)", (msg.id, msg.line))
+        elif isinstance(msg, rde.Nndn):
+            tld = msg.aname.rsplit(".", 1)[-1]
             if st.tld != tld:
-                self._set_tld(tld, it.line)
+                self._set_tld(tld, msg.line)
             self.conn.execute(
                 "INSERT OR REPLACE INTO nndn VALUES (?, ?, ?, ?, ?)",
                 (
-                    it.aname,
-                    it.uname,
-                    it.state,
+                    msg.aname,
+                    msg.uname,
+                    msg.state,
                     tld,
-                    schema.format_time(it.created) if it.created else None,
+                    schema.format_time(msg.created) if msg.created else None,
                 ),
             )
             self._count("nndn")
-        elif isinstance(it, rde.Notice):
-            self.warn(it.line, it.text)
+        elif isinstance(msg, rde.Notice):
+            self.warn(msg.line, msg.text)
 
     def _count(self, kind: str, n: int = 1) -> None:
         assert self.state is not None
         self.state.objects[kind] = self.state.objects.get(kind, 0) + n
-
-    def flush(self) -> None:
-        conn = self.conn
-        if self.registrars:
-            rows.write_registrars(conn, self.registrars)
-            self._count("registrar", len(self.registrars))
-            self.registrars.clear()
-        if self.contacts:
-            rows.write_contacts(conn, self.contacts)
-            self._count("contact", len(self.contacts))
-            self.contacts.clear()
-        if self.hosts:
-            rows.write_hosts(conn, self.hosts)
-            self._count("host", len(self.hosts))
-            self.hosts.clear()
-        if self.domains:
-            rows.write_domains(conn, self.domains)
-            self._count("domain", len(self.domains))
-            self.domains.clear()
-            conn.executemany("INSERT INTO pend VALUES (?, ?, ?)", self.domain_lines)
-            self.domain_lines.clear()
-        if self.pending:
-            conn.executemany("INSERT INTO pend VALUES (?, ?, ?)", self.pending)
-            self.pending.clear()
 
     def delete(self, it: rde.Delete) -> None:
         st = self.state
@@ -437,7 +607,6 @@ class _Applier:
     def finish(self, digest: str, line: int) -> Applied:
         st = self.state
         assert st is not None
-        self.flush()
         if st.header is None:
             raise _Refused(line, "deposit: missing <rdeHeader:header>")
         tld = st.tld
@@ -676,23 +845,15 @@ def _import_one(replica: Path, path: Path, report: Callable[[str], None]) -> App
                 schema.create(conn)
             was_wal = conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
             applier = _Applier(conn, file, report)
-            with _open_deposit(path) as (stream, hashing):
-                items = rde.parse(stream)
+            with _messages(path) as (msgs, digest):
                 conn.execute("BEGIN IMMEDIATE")
                 schema.migrate(conn)
-                for it in items:
-                    line = getattr(it, "line", line)
-                    if isinstance(it, rde.Head):
-                        applier.begin(it)
-                    else:
-                        applier.item(it)
+                for msg in msgs:
+                    line = msg.line
+                    applier.apply(msg)
                 if applier.state is None:
                     raise _Refused(line, "deposit: missing <rde:rdeMenu>")
-                # Drain what the parser did not read (trailing whitespace) so the digest
-                # covers the whole file.
-                while hashing.read(1 << 20):
-                    pass
-                applied = applier.finish(hashing.sha.hexdigest(), line)
+                applied = applier.finish(digest(), line)
             conn.execute("COMMIT")
         except rde.DepositError as exc:
             raise ImportFailed(file, exc.line, exc.reason) from None

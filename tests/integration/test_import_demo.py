@@ -52,7 +52,12 @@ def test_file_names_and_types(deposits: list[Path]) -> None:
     assert sum("_diff_" in n for n in names) == len(demo.TLDS)
 
 
-def test_full_deposits_reproduce_demo_write(deposits: list[Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize("worker", [False, True], ids=["in-process", "worker"])
+def test_full_deposits_reproduce_demo_write(
+    deposits: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, worker: bool
+) -> None:
+    if worker:  # large deposits are parsed in a worker process: same rows
+        monkeypatch.setattr(importer, "PIPELINE_MIN_BYTES", 0)
     imported = tmp_path / "imported.db"
     lines: list[str] = []
     importer.import_deposits(
@@ -64,6 +69,23 @@ def test_full_deposits_reproduce_demo_write(deposits: list[Path], tmp_path: Path
         assert table(imported, name) == table(expected, name), name
     # The demo deposits are complete: no dangling references, header counts all agree.
     assert not [x for x in lines if "does not exist" in x or "header count" in x]
+
+
+def test_worker_failure_is_reported_and_changes_nothing(
+    deposits: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importer, "PIPELINE_MIN_BYTES", 0)
+    replica = tmp_path / "r.db"
+    importer.import_deposits(replica, deposits[:1])
+    before = replica.read_bytes()
+    bad = tmp_path / "org_bad.xml"
+    text = deposits[1].read_text(encoding="utf-8")
+    bad.write_text(text[: len(text) // 2], encoding="utf-8")
+    with pytest.raises(importer.ImportFailed) as info:
+        importer.import_deposits(replica, [bad])
+    assert str(info.value).startswith("org_bad.xml:")
+    assert "malformed XML" in info.value.reason
+    assert replica.read_bytes() == before
 
 
 def test_diffs_apply_on_top(deposits: list[Path], tmp_path: Path) -> None:
