@@ -402,3 +402,22 @@ def test_migrates_an_older_replica_inside_the_transaction(tmp_path: Path) -> Non
     shutil.copy(path, tmp_path / "copy.db")
     importer.import_deposits(path, [FULL])
     assert ("tld",) in [(r[1],) for r in rows(path, "PRAGMA table_info(deposit)")]
+
+
+def test_the_documented_example_deposit_imports(tmp_path: Path) -> None:
+    doc = (Path(__file__).parent.parent.parent / "docs" / "escrow.md").read_text(encoding="utf-8")
+    example = doc.split("```xml\n", 1)[1].split("```", 1)[0]
+    deposit = tmp_path / "coop_2026-11-22_full_S1_R0.xml"
+    deposit.write_text(example, encoding="utf-8")
+    lines: list[str] = []
+    importer.import_deposits(tmp_path / "r.db", [deposit], report=lines.append)
+    assert rows(tmp_path / "r.db", "SELECT * FROM tld") == [
+        ("coop", "sponsored", "coop", "COOP", 0)
+    ]
+    assert rows(tmp_path / "r.db", "SELECT coop_category, coop_certified FROM domain") == [
+        ("COOP", 1)
+    ]
+    assert rows(tmp_path / "r.db", "SELECT kind, verified, disclose_yes FROM contact") == [
+        ("legal", 1, "org")
+    ]
+    assert not [x for x in lines if "warning" in x or "header count" in x]
