@@ -78,11 +78,50 @@ def import_deposits(
     report: Callable[[str], None] = _quiet,
 ) -> ImportResult:
     """Apply `deposits` in order, one transaction each; raise `ImportFailed` on the first
-    failure, which leaves the replica as the previous deposit left it."""
-    done = []
-    for path in deposits:
-        done.append(_import_one(replica, path, report))
+    failure, which leaves the replica as the previous deposit left it (absent if there was
+    no replica and no deposit applied)."""
+    done: list[Applied] = []
+    if replica.exists():
+        conn = _connect(replica, fresh=False)
+        try:
+            was_wal = conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            for path in deposits:
+                done.append(_apply(conn, path, report))
+                if not was_wal:
+                    conn.execute("PRAGMA journal_mode = WAL")  # after a success only
+                    was_wal = True
+        finally:
+            conn.close()
+        return ImportResult(replica, tuple(done))
+    # A new replica: build it in a private file beside the target, rename it into place.
+    replica.parent.mkdir(parents=True, exist_ok=True)
+    tmp = replica.with_name(f".{replica.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    conn = _connect(tmp, fresh=True)
+    try:
+        schema.create(conn)
+        for path in deposits:
+            done.append(_apply(conn, path, report))
+    except BaseException:
+        if done:  # the deposits applied before the failure stay applied
+            _install(conn, tmp, replica)
+        else:
+            conn.close()
+            tmp.unlink(missing_ok=True)
+            Path(f"{tmp}-journal").unlink(missing_ok=True)
+        raise
+    _install(conn, tmp, replica)
     return ImportResult(replica, tuple(done))
+
+
+def _install(conn: sqlite3.Connection, tmp: Path, replica: Path) -> None:
+    """Finish a new replica: WAL for live readers, statistics, fsync, atomic rename."""
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("ANALYZE")
+    conn.close()
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, replica)
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -818,32 +857,23 @@ def _connect(path: Path, fresh: bool) -> sqlite3.Connection:
     conn.execute("PRAGMA busy_timeout = 10000")
     conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
     if fresh:
-        # A private file that is renamed into place only when complete: no journal needed.
-        conn.execute("PRAGMA journal_mode = OFF")
+        # A private file, renamed into place when complete: no fsync per commit, and a
+        # rollback journal on disk (cheap: a new file has few old pages to save) so that a
+        # failed deposit after good ones rolls back cleanly.
+        conn.execute("PRAGMA journal_mode = TRUNCATE")
         conn.execute("PRAGMA synchronous = OFF")
     else:
         conn.execute("PRAGMA synchronous = NORMAL")
     return conn
 
 
-def _import_one(replica: Path, path: Path, report: Callable[[str], None]) -> Applied:
+def _apply(conn: sqlite3.Connection, path: Path, report: Callable[[str], None]) -> Applied:
+    """One deposit, one transaction; ImportFailed after rolling back."""
     file = path.name
-    fresh = not replica.exists()
-    target = replica
-    if fresh:
-        replica.parent.mkdir(parents=True, exist_ok=True)
-        target = replica.with_name(f".{replica.name}.{os.getpid()}.tmp")
-        target.unlink(missing_ok=True)
-    conn: sqlite3.Connection | None = None
-    applier: _Applier | None = None
     line = 0
     try:
         try:
             _prolog(path)
-            conn = _connect(target, fresh)
-            if fresh:
-                schema.create(conn)
-            was_wal = conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
             applier = _Applier(conn, file, report)
             with _messages(path) as (msgs, digest):
                 conn.execute("BEGIN IMMEDIATE")
@@ -869,25 +899,11 @@ def _import_one(replica: Path, path: Path, report: Callable[[str], None]) -> App
             raise ImportFailed(file, line, "corrupt or truncated gzip stream") from None
         except OSError as exc:
             raise ImportFailed(file, line, f"cannot read: {exc.strerror or 'I/O error'}") from None
-    except ImportFailed:
-        if conn is not None:
-            with contextlib.suppress(sqlite3.Error):
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-            conn.close()
-        if fresh:
-            target.unlink(missing_ok=True)
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
         raise
-    assert conn is not None
-    if fresh or not was_wal:
-        conn.execute("PRAGMA journal_mode = WAL")  # readers and the importer coexist
-    if fresh:
-        conn.execute("ANALYZE")
-    conn.close()
-    if fresh:
-        with open(target, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(target, replica)
     report(
         f"{file}: applied {applied.type} {applied.id} (resend {applied.resend}) for TLD "
         f"{names.to_unicode(applied.tld)}: "
