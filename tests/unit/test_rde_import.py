@@ -421,3 +421,42 @@ def test_the_documented_example_deposit_imports(tmp_path: Path) -> None:
         ("legal", 1, "org")
     ]
     assert not [x for x in lines if "warning" in x or "header count" in x]
+
+
+def incr(tmp_path: Path, prev: str, name: str = "incr.xml") -> Path:
+    return variant(
+        tmp_path,
+        DIFF,
+        name,
+        lambda t: (
+            t.replace('type="DIFF" id="20261123001"', 'type="INCR" id="20261124001"')
+            .replace('prevId="20261122001"', f'prevId="{prev}"')
+            .replace("2026-11-23T00:00:00Z", "2026-11-24T00:00:00Z")
+        ),
+    )
+
+
+def test_incr_applies_on_top_of_its_full_even_after_diffs(replica: Path, tmp_path: Path) -> None:
+    importer.import_deposits(replica, [DIFF])
+    importer.import_deposits(replica, [incr(tmp_path, "20261122001")])
+    assert rows(replica, "SELECT type FROM deposit ORDER BY seq") == [
+        ("FULL",),
+        ("DIFF",),
+        ("INCR",),
+    ]
+
+
+def test_incr_whose_prev_is_not_the_last_full_is_refused(replica: Path, tmp_path: Path) -> None:
+    importer.import_deposits(replica, [DIFF])
+    err = refused(replica, incr(tmp_path, "20261123001", "bad_incr.xml"))
+    assert "prevId 20261123001 is not the last applied FULL of TLD example" in err.reason
+
+
+def test_full_resend_replaces_only_while_it_is_the_latest(replica: Path, tmp_path: Path) -> None:
+    resent = variant(tmp_path, FULL, "full_r1.xml", lambda t: t.replace('resend="0"', 'resend="1"'))
+    importer.import_deposits(replica, [resent])
+    assert rows(replica, "SELECT id, resend FROM deposit") == [("20261122001", 1)]
+    importer.import_deposits(replica, [DIFF])
+    late = variant(tmp_path, FULL, "full_r2.xml", lambda t: t.replace('resend="0"', 'resend="2"'))
+    err = refused(replica, late)
+    assert "later deposits of TLD example are already applied" in err.reason
