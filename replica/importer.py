@@ -414,6 +414,9 @@ class _Applier:
         self.conn.execute(
             "CREATE TEMP TABLE IF NOT EXISTS gone (kind TEXT NOT NULL, key TEXT NOT NULL)"
         )
+        self.conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS cand (kind TEXT NOT NULL, key TEXT NOT NULL)"
+        )
         self.conn.execute("DELETE FROM pend")
         self.conn.execute("DELETE FROM gone")
         if head.type == "FULL":
@@ -652,6 +655,12 @@ class _Applier:
         assert tld is not None
         conn = self.conn
         if st.head.type == "FULL":
+            # Objects this TLD claimed until now may end up claimed by no TLD: candidates.
+            conn.execute("DELETE FROM cand")
+            conn.execute(
+                "INSERT INTO cand SELECT kind, key FROM claim WHERE tld = ? AND kind != 'domain'",
+                (tld,),
+            )
             conn.execute("DELETE FROM claim WHERE tld = ?", (tld,))
         conn.execute(
             "INSERT OR IGNORE INTO claim SELECT kind, key, ? FROM pend WHERE kind != 'domain'",
@@ -699,10 +708,11 @@ class _Applier:
             ("registrar", "registrar", "id"),
             ("idn", "idn_table", "id"),
         ):
+            # Only the candidates (objects the TLD claimed before this FULL): no table scan.
             conn.execute(
-                f"INSERT INTO gone SELECT '{kind}', {column} FROM {table} WHERE NOT EXISTS "
-                f"(SELECT 1 FROM claim WHERE claim.kind = '{kind}' "
-                f"AND claim.key = {table}.{column})"
+                "INSERT INTO gone SELECT kind, key FROM cand WHERE kind = ? AND NOT EXISTS "
+                "(SELECT 1 FROM claim WHERE claim.kind = cand.kind AND claim.key = cand.key)",
+                (kind,),
             )
             if kind == "host":
                 conn.execute(

@@ -460,3 +460,22 @@ def test_full_resend_replaces_only_while_it_is_the_latest(replica: Path, tmp_pat
     late = variant(tmp_path, FULL, "full_r2.xml", lambda t: t.replace('resend="0"', 'resend="2"'))
     err = refused(replica, late)
     assert "later deposits of TLD example are already applied" in err.reason
+
+
+def test_full_drops_objects_no_tld_claims_any_more(replica: Path, tmp_path: Path) -> None:
+    def edit(t: str) -> str:
+        start = t.index("    <rdeContact:contact>\n      <rdeContact:id>sh8013")
+        end = t.index("</rdeContact:contact>", start) + len("</rdeContact:contact>\n")
+        return (
+            (t[:start] + t[end:])
+            .replace('id="20261122001"', 'id="20261124001"')
+            .replace("2026-11-22T00:00:00Z", "2026-11-24T00:00:00Z")
+            .replace("<rdeDom:registrant>sh8013", "<rdeDom:registrant>jd1234")
+        )
+
+    lines: list[str] = []
+    importer.import_deposits(
+        replica, [variant(tmp_path, FULL, "f2.xml", edit)], report=lines.append
+    )
+    assert rows(replica, "SELECT id FROM contact") == [("jd1234",)]
+    assert any("administrative contact sh8013 does not exist (kept)" in x for x in lines)
