@@ -564,7 +564,9 @@ class _Applier:
                 st.roid_suffix = msg.roid_suffix
             conn = self.conn
             if msg.kind == "domain":
-                rows.write_domain_rows(conn, msg.rows)
+                # A FULL removed its TLD's domains when the TLD became known: nothing to
+                # replace, so skip four index probes per domain.
+                rows.write_domain_rows(conn, msg.rows, replace=st.head.type != "FULL")
             elif msg.kind == "contact":
                 conn.executemany(rows.UPSERT_CONTACT, msg.rows)
             elif msg.kind == "host":

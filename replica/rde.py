@@ -270,12 +270,33 @@ def _name(text: str, line: int, what: str) -> names.Name:
 
 def _time(text: str, line: int, what: str) -> dt.datetime:
     try:
-        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        value = dt.datetime.fromisoformat(text)  # 3.11+: RFC 3339 "Z" and fractions
     except ValueError:
-        raise DepositError(line, f"{what}: invalid date-time") from None
+        try:
+            value = dt.datetime.fromisoformat(text.upper())  # RFC 3339 §5.6 allows "t", "z"
+        except ValueError:
+            raise DepositError(line, f"{what}: invalid date-time") from None
+    if value.tzinfo is dt.UTC:  # the common case: no conversion
+        return value
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
+        return value.replace(tzinfo=dt.UTC)
     return value.astimezone(dt.UTC)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _ns_name(text: str) -> str | None:
+    """A nameserver name's A-label form (cached: hosting nameservers repeat on many domains)."""
+    try:
+        return _name(text, 0, "").ldh
+    except DepositError:
+        return None
+
+
+def _host_obj(text: str, line: int) -> str:
+    ldh = _ns_name(text)
+    if ldh is None:
+        raise DepositError(line, "domain: hostObj: invalid domain or host name")
+    return ldh
 
 
 def _int(text: str, line: int, what: str) -> int:
@@ -433,7 +454,7 @@ def _domain(el: Any, skips: _Skips) -> DomainItem:
         elif tag == d["ns"]:
             for h in c:
                 if h.tag == _HOST_OBJ:
-                    ns.append(_name(_text(h), h.sourceline or line, "domain: hostObj").ldh)
+                    ns.append(_host_obj(_text(h), h.sourceline or line))
                 elif h.tag == _HOST_ATTR:
                     hname = addrs = None
                     addr_list: list[str] = []

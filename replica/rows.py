@@ -187,10 +187,15 @@ def encode_domains(
     )
 
 
-def write_domain_rows(conn: sqlite3.Connection, r: DomainRows) -> None:
-    """Replace the encoded domains and their child rows."""
-    for table, column in _DOMAIN_TABLES:
-        conn.executemany(f"DELETE FROM {table} WHERE {column} = ?", r.keys)
+def write_domain_rows(conn: sqlite3.Connection, r: DomainRows, *, replace: bool = True) -> None:
+    """Replace the encoded domains and their child rows.
+
+    `replace=False` skips deleting old child rows: only for domains known to be absent (a
+    FULL importer that has just removed its TLD's domains).
+    """
+    if replace:
+        for table, column in _DOMAIN_TABLES:
+            conn.executemany(f"DELETE FROM {table} WHERE {column} = ?", r.keys)
     conn.executemany(UPSERT_DOMAIN, r.domains)
     conn.executemany("INSERT OR IGNORE INTO domain_contact VALUES (?, ?, ?)", r.contacts)
     conn.executemany("INSERT OR IGNORE INTO domain_ns VALUES (?, ?, ?, ?)", r.nameservers)
