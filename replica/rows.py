@@ -10,7 +10,8 @@ import datetime as dt
 import ipaddress
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from registry.model import Contact, ContactRole, Domain, Host, Registrar, Tld
@@ -139,47 +140,108 @@ def write_domain(
     `host_attrs` maps a nameserver name to its addresses when the domain uses RFC 5731 host
     attributes instead of host objects.
     """
-    delete_domain(conn, d.name)
-    conn.execute(UPSERT_DOMAIN, domain_row(d))
-    conn.executemany(
-        "INSERT OR IGNORE INTO domain_contact VALUES (?, ?, ?)",
-        [
+    write_domains(conn, [(d, host_attrs)])
+
+
+_DOMAIN_TABLES = (
+    ("domain_contact", "domain"),
+    ("domain_ns", "domain"),
+    ("domain_ds", "domain"),
+    ("domain", "name"),
+)
+
+
+@dataclass(slots=True)
+class DomainRows:
+    """Encoded rows for a batch of domains (picklable: the importer encodes in a worker)."""
+
+    keys: list[tuple[str]]
+    domains: list[tuple[Any, ...]]
+    contacts: list[tuple[str, str, str]]
+    nameservers: list[tuple[str, str, int, str | None]]
+    ds: list[tuple[str, int, int, int, str]]
+
+
+def encode_domains(
+    items: Sequence[tuple[Domain, dict[str, tuple[str, ...]] | None]],
+) -> DomainRows:
+    """The rows `write_domains` writes, without a connection."""
+    return DomainRows(
+        keys=[(d.name,) for d, _ in items],
+        domains=[domain_row(d) for d, _ in items],
+        contacts=[
             (d.name, role.value, handle)
+            for d, _ in items
             for role, handle in d.contacts
             if role is not ContactRole.REGISTRANT
         ],
-    )
-    attrs = host_attrs or {}
-    conn.executemany(
-        "INSERT OR IGNORE INTO domain_ns VALUES (?, ?, ?, ?)",
-        [
-            (d.name, ns, pos, json.dumps(list(attrs[ns])) if ns in attrs else None)
+        nameservers=[
+            (d.name, ns, pos, json.dumps(list(attrs[ns])) if attrs and ns in attrs else None)
+            for d, attrs in items
             for pos, ns in enumerate(d.nameservers)
         ],
+        ds=[
+            (d.name, s.key_tag, s.algorithm, s.digest_type, s.digest)
+            for d, _ in items
+            for s in d.ds_data
+        ],
     )
-    conn.executemany(
-        "INSERT OR IGNORE INTO domain_ds VALUES (?, ?, ?, ?, ?)",
-        [(d.name, s.key_tag, s.algorithm, s.digest_type, s.digest) for s in d.ds_data],
-    )
+
+
+def write_domain_rows(conn: sqlite3.Connection, r: DomainRows, *, replace: bool = True) -> None:
+    """Replace the encoded domains and their child rows.
+
+    `replace=False` skips deleting old child rows: only for domains known to be absent (a
+    FULL importer that has just removed its TLD's domains).
+    """
+    if replace:
+        for table, column in _DOMAIN_TABLES:
+            conn.executemany(f"DELETE FROM {table} WHERE {column} = ?", r.keys)
+    conn.executemany(UPSERT_DOMAIN, r.domains)
+    conn.executemany("INSERT OR IGNORE INTO domain_contact VALUES (?, ?, ?)", r.contacts)
+    conn.executemany("INSERT OR IGNORE INTO domain_ns VALUES (?, ?, ?, ?)", r.nameservers)
+    conn.executemany("INSERT OR IGNORE INTO domain_ds VALUES (?, ?, ?, ?, ?)", r.ds)
+
+
+def write_domains(
+    conn: sqlite3.Connection,
+    items: Sequence[tuple[Domain, dict[str, tuple[str, ...]] | None]],
+) -> None:
+    """Batch form of `write_domain` (same rows; one executemany per table)."""
+    write_domain_rows(conn, encode_domains(items))
 
 
 def delete_domain(conn: sqlite3.Connection, name: str) -> None:
     """Remove a domain and its child rows."""
-    for table, column in (
-        ("domain_contact", "domain"),
-        ("domain_ns", "domain"),
-        ("domain_ds", "domain"),
-        ("domain", "name"),
-    ):
+    for table, column in _DOMAIN_TABLES:
         conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (name,))
 
 
 def write_host(conn: sqlite3.Connection, h: Host) -> None:
     """Replace a host object and its addresses."""
-    row, addrs = host_rows(h)
-    conn.execute("DELETE FROM host_addr WHERE host = ?", (h.name,))
-    conn.execute(UPSERT_HOST, row)
+    write_hosts(conn, [h])
+
+
+def encode_hosts(hosts: Sequence[Host]) -> tuple[list[tuple[Any, ...]], list[tuple[str, str, int]]]:
+    """The host rows and address rows `write_hosts` writes, without a connection."""
+    encoded = [host_rows(h) for h in hosts]
+    return [row for row, _ in encoded], [a for _, addrs in encoded for a in addrs]
+
+
+def write_host_rows(
+    conn: sqlite3.Connection,
+    encoded: tuple[list[tuple[Any, ...]], list[tuple[str, str, int]]],
+) -> None:
+    """Replace encoded hosts and their addresses."""
+    host_list, addrs = encoded
+    conn.executemany("DELETE FROM host_addr WHERE host = ?", [(row[0],) for row in host_list])
+    conn.executemany(UPSERT_HOST, host_list)
     conn.executemany(INSERT_HOST_ADDR, addrs)
+
+
+def write_hosts(conn: sqlite3.Connection, hosts: Sequence[Host]) -> None:
+    """Batch form of `write_host` (same rows)."""
+    write_host_rows(conn, encode_hosts(hosts))
 
 
 def delete_host(conn: sqlite3.Connection, name: str) -> None:

@@ -151,9 +151,21 @@ CREATE TABLE IF NOT EXISTS deposit (
     watermark TEXT NOT NULL,
     resend    INTEGER NOT NULL DEFAULT 0,
     digest    TEXT NOT NULL,
-    applied   TEXT NOT NULL
+    applied   TEXT NOT NULL,
+    tld       TEXT                                  -- escrow chains are per TLD
 );
 CREATE INDEX IF NOT EXISTS deposit_id ON deposit(id);
+
+-- Which TLDs' deposits carry each shared object (contacts, hosts, registrars and IDN tables
+-- have no TLD of their own). A FULL of TLD X replaces X's claims; an object that no TLD
+-- claims any more is removed. Written by the escrow importer only.
+CREATE TABLE IF NOT EXISTS claim (
+    kind TEXT NOT NULL,                             -- contact | host | registrar | idn
+    key  TEXT NOT NULL,
+    tld  TEXT NOT NULL,
+    PRIMARY KEY (kind, key, tld)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS claim_tld ON claim(tld, kind);
 
 -- Reserved / blocked names (RFC 9022 NNDN) and IDN table references.
 CREATE TABLE IF NOT EXISTS nndn (
@@ -187,6 +199,24 @@ def create(conn: sqlite3.Connection) -> None:
         "INSERT INTO meta(key, value) VALUES (?, '0') ON CONFLICT(key) DO NOTHING",
         (META_GENERATION,),
     )
+
+
+#: Statements that bring a replica written before the deposit.tld / claim additions up to
+#: date; each is safe inside a write transaction (no executescript, which would commit).
+MIGRATIONS = (
+    "CREATE TABLE IF NOT EXISTS claim (kind TEXT NOT NULL, key TEXT NOT NULL, "
+    "tld TEXT NOT NULL, PRIMARY KEY (kind, key, tld)) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS claim_tld ON claim(tld, kind)",
+)
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Apply the additive migrations in the caller's transaction (idempotent)."""
+    for statement in MIGRATIONS:
+        conn.execute(statement)
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(deposit)")}
+    if "tld" not in columns:
+        conn.execute("ALTER TABLE deposit ADD COLUMN tld TEXT")
 
 
 def bump_generation(conn: sqlite3.Connection, watermark: dt.datetime) -> int:

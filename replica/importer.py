@@ -1,0 +1,979 @@
+"""Escrow import (`rdds import`): apply RFC 8909/9022 deposits to the SQLite replica.
+
+The only writer besides the demo generator. `replica.rde` turns bytes into model values; this
+module applies them through `replica.rows`, one SQLite transaction per deposit, checks the
+deposit chain, references and header counts, and bumps the replica generation. Rules and
+their reasons are in docs/escrow.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import datetime as dt
+import gzip
+import hashlib
+import multiprocessing
+import os
+import queue
+import sqlite3
+import sys
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any, cast
+
+from registry import names
+from registry.errors import RddsError
+from registry.model import Contact, Domain, Host, Registrar, Tld, TldKind
+from replica import rde, rows, schema
+
+BATCH = 2_000
+CACHE_KIB = 65_536  # SQLite page cache: bounded, so peak memory does not grow with the file
+MAX_LISTED = 10  # dangling references listed one by one before summarising
+
+
+class ImportFailed(RddsError):
+    """The deposit could not be imported; the replica is unchanged."""
+
+    def __init__(self, file: str, line: int, reason: str) -> None:
+        super().__init__(f"{file}:{line}: {reason}")
+        self.file = file
+        self.line = line
+        self.reason = reason
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Applied:
+    """One deposit applied to the replica."""
+
+    file: str
+    id: str
+    type: str
+    tld: str
+    watermark: dt.datetime
+    resend: int
+    generation: int
+    objects: dict[str, int]
+    warnings: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ImportResult:
+    """What `import_deposits` did, deposit by deposit, in order."""
+
+    replica: Path
+    applied: tuple[Applied, ...]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def import_deposits(
+    replica: Path,
+    deposits: Sequence[Path],
+    *,
+    report: Callable[[str], None] = _quiet,
+) -> ImportResult:
+    """Apply `deposits` in order, one transaction each; raise `ImportFailed` on the first
+    failure, which leaves the replica as the previous deposit left it (absent if there was
+    no replica and no deposit applied)."""
+    done: list[Applied] = []
+    if replica.exists():
+        conn = _connect(replica, fresh=False)
+        try:
+            was_wal = conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            for path in deposits:
+                done.append(_apply(conn, path, report))
+                if not was_wal:
+                    conn.execute("PRAGMA journal_mode = WAL")  # after a success only
+                    was_wal = True
+        finally:
+            conn.close()
+        return ImportResult(replica, tuple(done))
+    # A new replica: build it in a private file beside the target, rename it into place.
+    replica.parent.mkdir(parents=True, exist_ok=True)
+    tmp = replica.with_name(f".{replica.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    conn = _connect(tmp, fresh=True)
+    try:
+        schema.create(conn)
+        for path in deposits:
+            done.append(_apply(conn, path, report))
+    except BaseException:
+        if done:  # the deposits applied before the failure stay applied
+            _install(conn, tmp, replica)
+        else:
+            conn.close()
+            tmp.unlink(missing_ok=True)
+            Path(f"{tmp}-journal").unlink(missing_ok=True)
+        raise
+    _install(conn, tmp, replica)
+    return ImportResult(replica, tuple(done))
+
+
+def _install(conn: sqlite3.Connection, tmp: Path, replica: Path) -> None:
+    """Finish a new replica: WAL for live readers, statistics, fsync, atomic rename."""
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("ANALYZE")
+    conn.close()
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, replica)
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+class _Hashing:
+    """A read-through file wrapper that hashes the deposit's bytes as the parser consumes them."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.sha = hashlib.sha256()
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.raw.read(n)
+        self.sha.update(data)
+        return data
+
+
+@contextlib.contextmanager
+def _open_deposit(path: Path) -> Iterator[tuple[IO[bytes], _Hashing]]:
+    with open(path, "rb") as raw:
+        hashing = _Hashing(raw)
+        if path.name.endswith(".gz"):
+            with gzip.GzipFile(fileobj=cast(Any, hashing), mode="rb") as gz:
+                yield cast(IO[bytes], gz), hashing
+        else:
+            yield cast(IO[bytes], hashing), hashing
+
+
+#: Deposits at least this large are parsed in a worker process while this one writes SQLite.
+PIPELINE_MIN_BYTES = 16 * 2**20
+_QUEUE_DEPTH = 8  # chunks in flight between the worker and the writer: bounded memory
+_CHUNK = 64
+
+
+@contextlib.contextmanager
+def _messages(path: Path) -> Iterator[tuple[Iterator[_Msg], Callable[[], str]]]:
+    """The deposit's messages and, once they are consumed, the digest of its bytes."""
+    if path.stat().st_size >= PIPELINE_MIN_BYTES:
+        box: list[str] = []
+        with _worker(path, box) as msgs:
+            yield msgs, lambda: box[0]
+        return
+    with _open_deposit(path) as (stream, hashing):
+
+        def digest() -> str:
+            # Drain what the parser did not read (trailing whitespace): hash the whole file.
+            while hashing.read(1 << 20):
+                pass
+            return hashing.sha.hexdigest()
+
+        yield _batches(rde.parse(stream)), digest
+
+
+def _produce(path: str, out: Any) -> None:
+    """Worker: parse and encode a deposit, sending chunks of messages to `out`."""
+    try:
+        with _open_deposit(Path(path)) as (stream, hashing):
+            chunk: list[_Msg] = []
+            for msg in _batches(rde.parse(stream)):
+                chunk.append(msg)
+                if isinstance(msg, _Batch) or len(chunk) >= _CHUNK:
+                    out.put(("msgs", chunk))
+                    chunk = []
+            if chunk:
+                out.put(("msgs", chunk))
+            while hashing.read(1 << 20):
+                pass
+            out.put(("end", hashing.sha.hexdigest()))
+    except rde.DepositError as exc:
+        out.put(("error", exc.line, exc.reason))
+    except (gzip.BadGzipFile, EOFError, zlib.error):
+        out.put(("error", 0, "corrupt or truncated gzip stream"))
+    except OSError as exc:
+        out.put(("error", 0, f"cannot read: {exc.strerror or 'I/O error'}"))
+    except Exception as exc:  # the type only: messages may carry data
+        out.put(("error", 0, f"internal error in the parser ({type(exc).__name__})"))
+
+
+@contextlib.contextmanager
+def _worker(path: Path, box: list[str]) -> Iterator[Iterator[_Msg]]:
+    # spawn, not fork: the importing process may hold threads and an open SQLite handle.
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue(maxsize=_QUEUE_DEPTH)
+    proc = ctx.Process(target=_produce, args=(str(path), out), daemon=True)
+    proc.start()
+
+    def receive() -> Iterator[_Msg]:
+        while True:
+            try:
+                kind, *rest = out.get(timeout=2)
+            except queue.Empty:
+                if not proc.is_alive():
+                    raise _Refused(0, "the parser worker stopped unexpectedly") from None
+                continue
+            if kind == "msgs":
+                yield from rest[0]
+            elif kind == "end":
+                box.append(rest[0])
+                return
+            else:
+                raise rde.DepositError(rest[0], rest[1])
+
+    try:
+        yield receive()
+    finally:
+        if proc.is_alive():
+            proc.terminate()
+        proc.join()
+        out.close()
+        out.cancel_join_thread()
+        proc.close()
+
+
+def _prolog(path: Path) -> None:
+    """Reject a DOCTYPE before the parser sees it (entity bombs, external entities)."""
+    opener: Any = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        rde.check_prolog(fh.read(rde.PROLOG_SCAN))
+
+
+# --- applying ------------------------------------------------------------------------------
+
+
+class _Refused(Exception):
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(reason)
+        self.line = line
+        self.reason = reason
+
+
+@dataclasses.dataclass(slots=True)
+class _State:
+    head: rde.Head
+    tld: str | None = None
+    header: rde.Header | None = None
+    facts: rde.TldFacts | None = None
+    epp: rde.EppParams | None = None
+    roid_suffix: str | None = None
+    warnings: int = 0
+    replaced_all: bool = False
+    line: int = 0
+    objects: dict[str, int] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Batch:
+    """Encoded rows of one kind of object, ready for executemany (picklable)."""
+
+    kind: str  # domain | contact | host | registrar
+    rows: Any
+    pend: list[tuple[str, str, int]]  # (kind, key, line) of every object in the batch
+    tlds: list[tuple[str, int]]  # domains' TLDs in order of appearance, with a line
+    roid_suffix: str | None
+    line: int
+
+
+_Msg = rde.Item | _Batch
+
+
+def _batches(items: Iterator[rde.Item]) -> Iterator[_Msg]:
+    """Group objects into encoded batches; pass every other item through, in order.
+
+    Pure (no SQLite): runs in the importing process, or in a worker for large files.
+    """
+    domains: list[tuple[Domain, dict[str, tuple[str, ...]] | None]] = []
+    dlines: list[tuple[str, str, int]] = []
+    contacts: list[Contact] = []
+    clines: list[tuple[str, str, int]] = []
+    hosts: list[Host] = []
+    hlines: list[tuple[str, str, int]] = []
+    registrars: list[Registrar] = []
+    rlines: list[tuple[str, str, int]] = []
+
+    def flush_domains() -> _Batch:
+        tlds: list[tuple[str, int]] = []
+        suffix = None
+        for (d, _), (_, _, line) in zip(domains, dlines, strict=True):
+            if not tlds or tlds[-1][0] != d.tld:
+                tlds.append((d.tld, line))
+            if suffix is None and "-" in d.roid:
+                suffix = d.roid.rsplit("-", 1)[1]
+        batch = _Batch(
+            "domain", rows.encode_domains(domains), list(dlines), tlds, suffix, dlines[-1][2]
+        )
+        domains.clear()
+        dlines.clear()
+        return batch
+
+    def flush_contacts() -> _Batch:
+        batch = _Batch(
+            "contact",
+            [rows.contact_row(c) for c in contacts],
+            list(clines),
+            [],
+            None,
+            clines[-1][2],
+        )
+        contacts.clear()
+        clines.clear()
+        return batch
+
+    def flush_hosts() -> _Batch:
+        batch = _Batch("host", rows.encode_hosts(hosts), list(hlines), [], None, hlines[-1][2])
+        hosts.clear()
+        hlines.clear()
+        return batch
+
+    def flush_registrars() -> _Batch:
+        batch = _Batch(
+            "registrar",
+            [rows.registrar_row(r) for r in registrars],
+            list(rlines),
+            [],
+            None,
+            rlines[-1][2],
+        )
+        registrars.clear()
+        rlines.clear()
+        return batch
+
+    def flush_all() -> Iterator[_Batch]:
+        if registrars:
+            yield flush_registrars()
+        if contacts:
+            yield flush_contacts()
+        if hosts:
+            yield flush_hosts()
+        if domains:
+            yield flush_domains()
+
+    for it in items:
+        if isinstance(it, rde.DomainItem):
+            d = it.domain
+            domains.append((d, it.host_attrs))
+            dlines.append(("domain", d.name, it.line))
+            if len(domains) >= BATCH:
+                yield flush_domains()
+        elif isinstance(it, rde.ContactItem):
+            contacts.append(it.contact)
+            clines.append(("contact", it.contact.handle, it.line))
+            if len(contacts) >= BATCH:
+                yield flush_contacts()
+        elif isinstance(it, rde.HostItem):
+            hosts.append(it.host)
+            hlines.append(("host", it.host.name, it.line))
+            if len(hosts) >= BATCH:
+                yield flush_hosts()
+        elif isinstance(it, rde.RegistrarItem):
+            registrars.append(it.registrar)
+            rlines.append(("registrar", it.registrar.id, it.line))
+            if len(registrars) >= BATCH:
+                yield flush_registrars()
+        else:
+            if not isinstance(it, rde.Notice):
+                yield from flush_all()
+            yield it
+    yield from flush_all()
+
+
+class _Applier:
+    """Applies one deposit's items inside the caller's transaction."""
+
+    def __init__(self, conn: sqlite3.Connection, file: str, report: Callable[[str], None]):
+        self.conn = conn
+        self.file = file
+        self.report = report
+        self.state: _State | None = None
+
+    def warn(self, line: int, text: str) -> None:
+        assert self.state is not None
+        self.state.warnings += 1
+        self.report(f"{self.file}:{line}: {text}")
+
+    # -- the chain --------------------------------------------------------------------
+
+    def _last(self, tld: str, exclude_id: str | None = None) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self.conn.execute(
+            "SELECT * FROM deposit WHERE tld = ? AND id IS NOT ? ORDER BY seq DESC LIMIT 1",
+            (tld, exclude_id),
+        ).fetchone()
+        return row
+
+    def begin(self, head: rde.Head) -> None:
+        st = self.state = _State(head)
+        self.conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS pend (kind TEXT NOT NULL, key TEXT NOT NULL, "
+            "line INTEGER NOT NULL)"
+        )
+        self.conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS gone (kind TEXT NOT NULL, key TEXT NOT NULL)"
+        )
+        self.conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS cand (kind TEXT NOT NULL, key TEXT NOT NULL)"
+        )
+        self.conn.execute("DELETE FROM pend")
+        self.conn.execute("DELETE FROM gone")
+        if head.type == "FULL":
+            history = self.conn.execute("SELECT count(*) FROM deposit").fetchone()[0]
+            if history == 0:
+                # A replica that no deposit built (a demo file, an empty file): the first FULL
+                # replaces all of it, since nothing says which rows belong to which TLD.
+                for table in [
+                    "domain_contact",
+                    "domain_ns",
+                    "domain_ds",
+                    "domain",
+                    "host_addr",
+                    "host",
+                    "contact",
+                    "registrar",
+                    "nndn",
+                    "idn_table",
+                    "claim",
+                    "tld",
+                ]:
+                    self.conn.execute(f"DELETE FROM {table}")
+                st.replaced_all = True
+            return
+        # DIFF / INCR: the chain names the TLD before any content (deletes first) arrives.
+        tlds = [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT DISTINCT tld FROM deposit WHERE id = ? ORDER BY tld", (head.prev_id,)
+            )
+        ]
+        if not tlds:
+            raise _Refused(
+                head.line,
+                f"{head.type} {head.id}: prevId {head.prev_id} is not an applied deposit "
+                "(import its FULL first)",
+            )
+        if len(tlds) > 1:
+            # Deposit ids are unique per TLD only: prefer the chain this deposit continues,
+            # then the ICANN file name (`coop_2026-11-22_diff_S1_R0.xml`).
+            tlds = [t for t in tlds if self._continues(t, head)] or tlds
+            if len(tlds) > 1:
+                prefix = self.file.split("_", 1)[0].lower()
+                tlds = [t for t in tlds if t == prefix]
+            if len(tlds) != 1:
+                raise _Refused(
+                    head.line,
+                    f"{head.type} {head.id}: prevId {head.prev_id} is ambiguous across TLDs",
+                )
+        self._set_tld(tlds[0], head.line)
+
+    def _continues(self, tld: str, head: rde.Head) -> bool:
+        if head.type == "INCR":
+            sql = "SELECT id FROM deposit WHERE tld = ? AND type = 'FULL' ORDER BY seq DESC"
+        else:
+            sql = "SELECT id FROM deposit WHERE tld = ? ORDER BY seq DESC"
+        row = self.conn.execute(sql + " LIMIT 1", (tld,)).fetchone()
+        return row is not None and row[0] == head.prev_id
+
+    def _check_chain(self, tld: str) -> None:
+        st = self.state
+        assert st is not None
+        head = st.head
+        same = self.conn.execute(
+            "SELECT * FROM deposit WHERE tld = ? AND id = ? ORDER BY seq DESC LIMIT 1",
+            (tld, head.id),
+        ).fetchone()
+        last = self._last(tld)
+        if same is not None:
+            if head.resend <= same["resend"]:
+                raise _Refused(
+                    head.line,
+                    f"deposit {head.id} of TLD {tld} was already applied with resend "
+                    f"{same['resend']}; a repeat needs a higher resend number",
+                )
+            if last is None or last["id"] != head.id:
+                raise _Refused(
+                    head.line,
+                    f"resend of deposit {head.id} refused: later deposits of TLD {tld} "
+                    "are already applied",
+                )
+            before = self._last(tld, exclude_id=head.id)
+        else:
+            before = last
+        if head.type == "DIFF":
+            want = before["id"] if before is not None else None
+            if head.prev_id != want:
+                raise _Refused(
+                    head.line,
+                    f"DIFF {head.id}: prevId {head.prev_id} is not the last applied deposit "
+                    f"of TLD {tld} ({want})",
+                )
+        elif head.type == "INCR":
+            full = self.conn.execute(
+                "SELECT id FROM deposit WHERE tld = ? AND type = 'FULL' AND id IS NOT ? "
+                "ORDER BY seq DESC LIMIT 1",
+                (tld, head.id),
+            ).fetchone()
+            if full is None or full["id"] != head.prev_id:
+                raise _Refused(
+                    head.line,
+                    f"INCR {head.id}: prevId {head.prev_id} is not the last applied FULL "
+                    f"of TLD {tld}",
+                )
+        if before is not None:
+            prev_mark = schema.parse_time(before["watermark"])
+            if prev_mark is not None and head.watermark < prev_mark:
+                raise _Refused(
+                    head.line,
+                    f"deposit {head.id}: watermark {schema.format_time(head.watermark)} goes "
+                    f"backwards (TLD {tld} is at {before['watermark']})",
+                )
+
+    def _set_tld(self, tld: str, line: int) -> None:
+        st = self.state
+        assert st is not None
+        if st.tld is not None:
+            if tld != st.tld:
+                raise _Refused(line, f"object of TLD {tld} in a deposit of TLD {st.tld}")
+            return
+        st.tld = tld
+        self._check_chain(tld)
+        if st.head.type == "FULL" and not st.replaced_all:
+            # A FULL replaces this TLD's domains and NNDNs; shared objects go by claims.
+            sub = "SELECT name FROM domain WHERE tld = ?"
+            for table in ("domain_contact", "domain_ns", "domain_ds"):
+                self.conn.execute(f"DELETE FROM {table} WHERE domain IN ({sub})", (tld,))
+            self.conn.execute("DELETE FROM domain WHERE tld = ?", (tld,))
+            self.conn.execute("DELETE FROM nndn WHERE tld = ?", (tld,))
+
+    # -- messages ---------------------------------------------------------------------
+
+    def apply(self, msg: _Msg) -> None:
+        st = self.state
+        if isinstance(msg, rde.Head):
+            self.begin(msg)
+            return
+        assert st is not None
+        if isinstance(msg, _Batch):
+            st.line = msg.line
+            for tld, line in msg.tlds:
+                if st.tld != tld:
+                    self._set_tld(tld, line)
+            if st.roid_suffix is None and msg.roid_suffix:
+                st.roid_suffix = msg.roid_suffix
+            conn = self.conn
+            if msg.kind == "domain":
+                # A FULL removed its TLD's domains when the TLD became known: nothing to
+                # replace, so skip four index probes per domain.
+                rows.write_domain_rows(conn, msg.rows, replace=st.head.type != "FULL")
+            elif msg.kind == "contact":
+                conn.executemany(rows.UPSERT_CONTACT, msg.rows)
+            elif msg.kind == "host":
+                rows.write_host_rows(conn, msg.rows)
+            elif msg.kind == "registrar":
+                conn.executemany(rows.UPSERT_REGISTRAR, msg.rows)
+            conn.executemany("INSERT INTO pend VALUES (?, ?, ?)", msg.pend)
+            self._count(msg.kind, len(msg.pend))
+        elif isinstance(msg, rde.Delete):
+            self.delete(msg)
+        elif isinstance(msg, rde.Header):
+            if st.header is not None:
+                raise _Refused(msg.line, "more than one <rdeHeader:header>")
+            st.header = msg
+            self._set_tld(msg.tld, msg.line)
+        elif isinstance(msg, rde.EppParams):
+            st.epp = msg
+        elif isinstance(msg, rde.TldFacts):
+            st.facts = msg
+        elif isinstance(msg, rde.IdnTable):
+            self.conn.execute(
+                "INSERT OR REPLACE INTO idn_table VALUES (?, ?, ?)",
+                (msg.id, msg.url, msg.url_policy),
+            )
+            self.conn.execute("INSERT INTO pend VALUES ('idn', ?, ?)", (msg.id, msg.line))
+        elif isinstance(msg, rde.Nndn):
+            tld = msg.aname.rsplit(".", 1)[-1]
+            if st.tld != tld:
+                self._set_tld(tld, msg.line)
+            self.conn.execute(
+                "INSERT OR REPLACE INTO nndn VALUES (?, ?, ?, ?, ?)",
+                (
+                    msg.aname,
+                    msg.uname,
+                    msg.state,
+                    tld,
+                    schema.format_time(msg.created) if msg.created else None,
+                ),
+            )
+            self._count("nndn")
+        elif isinstance(msg, rde.Notice):
+            self.warn(msg.line, msg.text)
+
+    def _count(self, kind: str, n: int = 1) -> None:
+        assert self.state is not None
+        self.state.objects[kind] = self.state.objects.get(kind, 0) + n
+
+    def delete(self, it: rde.Delete) -> None:
+        st = self.state
+        assert st is not None
+        if st.head.type == "FULL":
+            self.warn(it.line, "deletes in a FULL deposit are ignored")
+            return
+        assert st.tld is not None  # DIFF/INCR: known from the chain in begin()
+        conn = self.conn
+        self._count("deleted")
+        if it.kind == "domain":
+            rows.delete_domain(conn, it.key)
+        elif it.kind == "nndn":
+            conn.execute("DELETE FROM nndn WHERE aname = ?", (it.key,))
+        else:
+            conn.execute(
+                "DELETE FROM claim WHERE kind = ? AND key = ? AND tld = ?",
+                (it.kind, it.key, st.tld),
+            )
+            still = conn.execute(
+                "SELECT 1 FROM claim WHERE kind = ? AND key = ? LIMIT 1", (it.kind, it.key)
+            ).fetchone()
+            if still is None:
+                if it.kind == "host":
+                    rows.delete_host(conn, it.key)
+                elif it.kind == "contact":
+                    conn.execute("DELETE FROM contact WHERE id = ?", (it.key,))
+                elif it.kind == "registrar":
+                    conn.execute("DELETE FROM registrar WHERE id = ?", (it.key,))
+                elif it.kind == "idn":
+                    conn.execute("DELETE FROM idn_table WHERE id = ?", (it.key,))
+                conn.execute("INSERT INTO gone VALUES (?, ?)", (it.kind, it.key))
+
+    # -- the end ----------------------------------------------------------------------
+
+    def finish(self, digest: str, line: int) -> Applied:
+        st = self.state
+        assert st is not None
+        if st.header is None:
+            raise _Refused(line, "deposit: missing <rdeHeader:header>")
+        tld = st.tld
+        assert tld is not None
+        conn = self.conn
+        if st.head.type == "FULL":
+            # Objects this TLD claimed until now may end up claimed by no TLD: candidates.
+            conn.execute("DELETE FROM cand")
+            conn.execute(
+                "INSERT INTO cand SELECT kind, key FROM claim WHERE tld = ? AND kind != 'domain'",
+                (tld,),
+            )
+            conn.execute("DELETE FROM claim WHERE tld = ?", (tld,))
+        conn.execute(
+            "INSERT OR IGNORE INTO claim SELECT kind, key, ? FROM pend WHERE kind != 'domain'",
+            (tld,),
+        )
+        if st.head.type == "FULL" and not st.replaced_all:
+            self._collect_unclaimed()
+        self._check_references()
+        self._write_tld(tld)
+        self._compare_counts(tld)
+        head = st.head
+        conn.execute("DELETE FROM deposit WHERE tld = ? AND id = ?", (tld, head.id))
+        conn.execute(
+            "INSERT INTO deposit (id, type, prev_id, watermark, resend, digest, applied, tld) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                head.id,
+                head.type,
+                head.prev_id,
+                schema.format_time(head.watermark),
+                head.resend,
+                digest,
+                schema.format_time(dt.datetime.now(dt.UTC)),
+                tld,
+            ),
+        )
+        generation = schema.bump_generation(conn, head.watermark)
+        return Applied(
+            file=self.file,
+            id=head.id,
+            type=head.type,
+            tld=tld,
+            watermark=head.watermark,
+            resend=head.resend,
+            generation=generation,
+            objects=dict(st.objects),
+            warnings=st.warnings,
+        )
+
+    def _collect_unclaimed(self) -> None:
+        conn = self.conn
+        for kind, table, column in (
+            ("contact", "contact", "id"),
+            ("host", "host", "name"),
+            ("registrar", "registrar", "id"),
+            ("idn", "idn_table", "id"),
+        ):
+            # Only the candidates (objects the TLD claimed before this FULL): no table scan.
+            conn.execute(
+                "INSERT INTO gone SELECT kind, key FROM cand WHERE kind = ? AND NOT EXISTS "
+                "(SELECT 1 FROM claim WHERE claim.kind = cand.kind AND claim.key = cand.key)",
+                (kind,),
+            )
+            if kind == "host":
+                conn.execute(
+                    "DELETE FROM host_addr WHERE host IN (SELECT key FROM gone WHERE kind='host')"
+                )
+            conn.execute(
+                f"DELETE FROM {table} WHERE {column} IN (SELECT key FROM gone WHERE kind = ?)",
+                (kind,),
+            )
+
+    def _check_references(self) -> None:
+        """RFC 9022 objects reference each other by key; docs/escrow.md has the rule."""
+        conn = self.conn
+        # Domains written by this deposit, and domains pointing at objects it removed.
+        fatal = (
+            (
+                "sponsoring registrar",
+                "SELECT p.key, p.line, d.registrar FROM pend p JOIN domain d ON d.name = p.key "
+                "WHERE p.kind = 'domain' AND NOT EXISTS "
+                "(SELECT 1 FROM registrar r WHERE r.id = d.registrar)",
+            ),
+            (
+                "registrant",
+                "SELECT p.key, p.line, d.registrant FROM pend p JOIN domain d ON d.name = p.key "
+                "WHERE p.kind = 'domain' AND d.registrant IS NOT NULL AND NOT EXISTS "
+                "(SELECT 1 FROM contact c WHERE c.id = d.registrant)",
+            ),
+            (
+                "sponsoring registrar",
+                "SELECT d.name, 0, d.registrar FROM gone g JOIN domain d ON d.registrar = g.key "
+                "WHERE g.kind = 'registrar' AND NOT EXISTS "
+                "(SELECT 1 FROM registrar r WHERE r.id = g.key)",
+            ),
+            (
+                "registrant",
+                "SELECT d.name, 0, d.registrant FROM gone g JOIN domain d "
+                "ON d.registrant = g.key WHERE g.kind = 'contact' AND NOT EXISTS "
+                "(SELECT 1 FROM contact c WHERE c.id = g.key)",
+            ),
+        )
+        for what, sql in fatal:
+            bad = conn.execute(sql + " LIMIT 1").fetchone()
+            if bad is not None:
+                raise _Refused(
+                    bad[1],
+                    f"domain {bad[0]}: {what} {bad[2]} does not exist (dangling reference)",
+                )
+        soft = (
+            (
+                "contact",
+                "SELECT p.key, p.line, dc.role || ' contact', dc.contact FROM pend p "
+                "JOIN domain_contact dc ON dc.domain = p.key WHERE p.kind = 'domain' AND "
+                "NOT EXISTS (SELECT 1 FROM contact c WHERE c.id = dc.contact)",
+            ),
+            (
+                "host",
+                "SELECT p.key, p.line, 'nameserver', n.host FROM pend p "
+                "JOIN domain_ns n ON n.domain = p.key WHERE p.kind = 'domain' AND "
+                "n.addrs IS NULL AND NOT EXISTS (SELECT 1 FROM host h WHERE h.name = n.host)",
+            ),
+            (
+                "contact",
+                "SELECT dc.domain, 0, dc.role || ' contact', dc.contact FROM gone g "
+                "JOIN domain_contact dc ON dc.contact = g.key WHERE g.kind = 'contact' AND "
+                "NOT EXISTS (SELECT 1 FROM contact c WHERE c.id = g.key)",
+            ),
+            (
+                "host",
+                "SELECT n.domain, 0, 'nameserver', n.host FROM gone g "
+                "JOIN domain_ns n ON n.host = g.key WHERE g.kind = 'host' AND n.addrs IS NULL "
+                "AND NOT EXISTS (SELECT 1 FROM host h WHERE h.name = g.key)",
+            ),
+        )
+        for _, sql in soft:
+            found = conn.execute(sql + f" LIMIT {MAX_LISTED + 1}").fetchall()
+            for domain, line, role, key in found[:MAX_LISTED]:
+                self.warn(line, f"domain {domain}: {role} {key} does not exist (kept)")
+            if len(found) > MAX_LISTED:
+                total = conn.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
+                self.warn(0, f"... {total - MAX_LISTED} more dangling references like these")
+
+    def _write_tld(self, tld: str) -> None:
+        st = self.state
+        assert st is not None
+        old = self.conn.execute("SELECT * FROM tld WHERE name = ?", (tld,)).fetchone()
+        keep = old is not None and st.head.type != "FULL"
+        facts = st.facts
+        kind = facts.kind if facts and facts.kind else None
+        policy = facts.policy if facts else None
+        suffix = facts.roid_suffix if facts else None
+        if keep:
+            kind = kind or TldKind(old["kind"])
+            policy = policy or old["policy"]
+            suffix = suffix or old["roid_suffix"]
+        if kind is None:
+            # Default: two-letter and IDN (xn--) TLDs are ccTLDs; the extension overrides.
+            kind = TldKind.CCTLD if len(tld) == 2 or tld.startswith("xn--") else TldKind.GTLD
+        disclose = (
+            st.epp.disclose_default
+            if st.epp is not None
+            else (bool(old["disclose_default"]) if keep else False)
+        )
+        row = Tld(
+            name=tld,
+            kind=kind,
+            policy=policy or tld,
+            roid_suffix=suffix or st.roid_suffix or tld.upper(),
+            disclose_default=disclose,
+        )
+        self.conn.execute(rows.UPSERT_TLD, rows.tld_row(row))
+
+    def _compare_counts(self, tld: str) -> None:
+        st = self.state
+        assert st is not None and st.header is not None
+        conn = self.conn
+
+        def claimed(kind: str) -> int:
+            return int(
+                conn.execute(
+                    "SELECT count(*) FROM claim WHERE tld = ? AND kind = ?", (tld, kind)
+                ).fetchone()[0]
+            )
+
+        actual = {
+            rde.DOMAIN: lambda: int(
+                conn.execute("SELECT count(*) FROM domain WHERE tld = ?", (tld,)).fetchone()[0]
+            ),
+            rde.HOST: lambda: claimed("host"),
+            rde.CONTACT: lambda: claimed("contact"),
+            rde.REGISTRAR: lambda: claimed("registrar"),
+            rde.IDN: lambda: claimed("idn"),
+            rde.NNDN: lambda: int(
+                conn.execute("SELECT count(*) FROM nndn WHERE tld = ?", (tld,)).fetchone()[0]
+            ),
+        }
+        for uri, expected in st.header.counts:
+            count = actual.get(uri)
+            if count is None:
+                continue
+            have = count()
+            if have != expected:
+                self.warn(
+                    st.header.line,
+                    f"header count for {uri.rsplit(':', 1)[-1]} is {expected}, "
+                    f"the replica has {have} for TLD {tld}",
+                )
+
+
+def _connect(path: Path, fresh: bool) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA busy_timeout = 10000")
+    conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+    if fresh:
+        # A private file, renamed into place when complete: no fsync per commit, and a
+        # rollback journal on disk (cheap: a new file has few old pages to save) so that a
+        # failed deposit after good ones rolls back cleanly.
+        conn.execute("PRAGMA journal_mode = TRUNCATE")
+        conn.execute("PRAGMA synchronous = OFF")
+    else:
+        conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+def _apply(conn: sqlite3.Connection, path: Path, report: Callable[[str], None]) -> Applied:
+    """One deposit, one transaction; ImportFailed after rolling back."""
+    file = path.name
+    line = 0
+    try:
+        try:
+            _prolog(path)
+            applier = _Applier(conn, file, report)
+            with _messages(path) as (msgs, digest):
+                conn.execute("BEGIN IMMEDIATE")
+                schema.migrate(conn)
+                for msg in msgs:
+                    line = msg.line
+                    applier.apply(msg)
+                if applier.state is None:
+                    raise _Refused(line, "deposit: missing <rde:rdeMenu>")
+                applied = applier.finish(digest(), line)
+            conn.execute("COMMIT")
+        except rde.DepositError as exc:
+            raise ImportFailed(file, exc.line, exc.reason) from None
+        except _Refused as exc:
+            raise ImportFailed(file, exc.line, exc.reason) from None
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise ImportFailed(file, 0, "the replica is locked by another writer") from None
+            raise ImportFailed(file, line, f"replica error: {_sqlite_reason(exc)}") from None
+        except sqlite3.Error as exc:
+            raise ImportFailed(file, line, f"replica error: {_sqlite_reason(exc)}") from None
+        except (gzip.BadGzipFile, EOFError, zlib.error):
+            raise ImportFailed(file, line, "corrupt or truncated gzip stream") from None
+        except OSError as exc:
+            raise ImportFailed(file, line, f"cannot read: {exc.strerror or 'I/O error'}") from None
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        raise
+    report(
+        f"{file}: applied {applied.type} {applied.id} (resend {applied.resend}) for TLD "
+        f"{names.to_unicode(applied.tld)}: "
+        + ", ".join(f"{n} {k}" for k, n in sorted(applied.objects.items()))
+        + f"; generation {applied.generation}"
+        + (f"; {applied.warnings} warning(s)" if applied.warnings else "")
+    )
+    return applied
+
+
+def _sqlite_reason(exc: sqlite3.Error) -> str:
+    # SQLite names tables and columns, never values (constraint messages included).
+    return str(exc).splitlines()[0][:120]
+
+
+# --- command line --------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`rdds import --replica PATH DEPOSIT [DEPOSIT ...]`."""
+    parser.add_argument(
+        "--replica", type=Path, required=True, help="the SQLite replica to build or update"
+    )
+    parser.add_argument(
+        "deposits",
+        metavar="DEPOSIT",
+        type=Path,
+        nargs="+",
+        help="RFC 8909 deposits (.xml or .xml.gz): a FULL, then DIFF/INCR in order",
+    )
+    parser.add_argument("--quiet", action="store_true", help="print failures only")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run `rdds import`; 0 on success, 1 with a one-line message on failure."""
+    quiet = bool(getattr(args, "quiet", False))
+
+    def say(text: str) -> None:
+        if not quiet:
+            print(text, file=sys.stderr)
+
+    try:
+        import_deposits(args.replica, args.deposits, report=say)
+    except ImportFailed as exc:
+        print(f"rdds import: {exc.message}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # never a traceback; the type only (messages may carry data)
+        print(f"rdds import: internal error ({type(exc).__name__})", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Stand-alone entry point until `rdds` wires `import` in."""
+    parser = argparse.ArgumentParser(prog="rdds import", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,481 @@
+"""replica.importer on hand-written deposits: what lands in the replica, and every refusal
+leaving the replica byte-for-byte as it was."""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from replica import importer, schema
+
+DATA = Path(__file__).parent.parent / "data" / "deposits"
+FULL = DATA / "example_2026-11-22_full_S1_R0.xml"
+DIFF = DATA / "example_2026-11-23_diff_S1_R0.xml"
+
+
+def digest(replica: Path) -> tuple[str, str]:
+    """sha256 of the file bytes (no connection open) and of a logical dump."""
+    if not replica.exists():
+        return ("absent", "absent")
+    raw = hashlib.sha256(replica.read_bytes()).hexdigest()
+    conn = sqlite3.connect(f"{replica.as_uri()}?mode=ro", uri=True)
+    try:
+        dump = hashlib.sha256("\n".join(conn.iterdump()).encode()).hexdigest()
+    finally:
+        conn.close()
+    assert hashlib.sha256(replica.read_bytes()).hexdigest() == raw  # reading changed nothing
+    return raw, dump
+
+
+@pytest.fixture
+def replica(tmp_path: Path) -> Path:
+    path = tmp_path / "replica.db"
+    importer.import_deposits(path, [FULL])
+    return path
+
+
+def variant(tmp_path: Path, source: Path, name: str, edit: Callable[[str], str]) -> Path:
+    text = source.read_text(encoding="utf-8")
+    changed = edit(text)
+    assert changed != text
+    out = tmp_path / name
+    out.write_text(changed, encoding="utf-8")
+    return out
+
+
+def refused(replica: Path, deposit: Path) -> importer.ImportFailed:
+    before = digest(replica)
+    with pytest.raises(importer.ImportFailed) as info:
+        importer.import_deposits(replica, [deposit])
+    assert digest(replica) == before, "a refused deposit changed the replica"
+    return info.value
+
+
+def rows(replica: Path, sql: str, *args: object) -> list[tuple]:
+    conn = sqlite3.connect(replica)
+    try:
+        return [tuple(r) for r in conn.execute(sql, args)]
+    finally:
+        conn.close()
+
+
+# --- what a FULL and a DIFF write ----------------------------------------------------------
+
+
+def test_full_builds_a_wal_replica_with_every_object(replica: Path) -> None:
+    assert rows(replica, "PRAGMA journal_mode") == [("wal",)]
+    assert rows(replica, "SELECT name, kind, policy, roid_suffix, disclose_default FROM tld") == [
+        ("example", "gtld", "example-policy", "EXAMPLE", 1)
+    ]
+    assert rows(replica, "SELECT count(*) FROM domain") == [(3,)]
+    assert rows(
+        replica,
+        "SELECT coop_category, coop_certified, rgp, transferred FROM domain WHERE name = ?",
+        "example1.example",
+    ) == [("CA", 1, "renewPeriod", "2020-01-02T03:04:05Z")]
+    assert rows(
+        replica, "SELECT role, contact FROM domain_contact WHERE domain = 'example1.example'"
+    ) == [("administrative", "sh8013"), ("billing", "jd1234"), ("technical", "sh8013")]
+    # hostAttr addresses live on domain_ns; hostObj ones in host / host_addr.
+    ns = rows(replica, "SELECT host, addrs FROM domain_ns WHERE domain = 'suspended.example'")
+    assert [(h, json.loads(a)) for h, a in ns] == [
+        ("ns1.suspended.example", ["192.0.2.53", "2001:db8::53"]),
+        ("ns2.outside.test", []),
+    ]
+    assert rows(replica, "SELECT ip, version FROM host_addr ORDER BY ip") == [
+        ("192.0.2.2", 4),
+        ("192.0.2.29", 4),
+        ("2001:db8:1::1", 6),
+    ]
+    (contact,) = rows(
+        replica,
+        "SELECT kind, at_risk, verified, email, disclose_yes, postal FROM contact "
+        "WHERE id = 'jd1234'",
+    )
+    assert contact[:5] == ("natural", 1, 0, "jürgen@exämple.example", "addr name")
+    assert json.loads(contact[5])[0]["city"] == "Zürich"
+    assert rows(
+        replica, "SELECT iana_id, whois_server, abuse_email, abuse_phone FROM registrar"
+    ) == [(8, "whois.registrar-x.example", "abuse@registrar-x.example", "+1.7035555599")]
+    assert rows(replica, "SELECT id FROM idn_table") == [("de",)]
+    assert rows(replica, "SELECT aname, state, tld FROM nndn") == [
+        ("xn--exmpel-cua.example", "blocked", "example")
+    ]
+    assert rows(replica, "SELECT id, type, prev_id, resend, tld FROM deposit") == [
+        ("20261122001", "FULL", None, 0, "example")
+    ]
+    assert rows(replica, "SELECT value FROM meta WHERE key = 'generation'") == [("1",)]
+
+
+def test_full_reports_dangling_hosts_but_keeps_going(tmp_path: Path) -> None:
+    lines: list[str] = []
+    importer.import_deposits(tmp_path / "r.db", [FULL], report=lines.append)
+    dangling = [line for line in lines if "does not exist" in line]
+    assert dangling == [
+        f"{FULL.name}:37: domain example1.example: nameserver ns1.outside.test does not exist "
+        "(kept)"
+    ]
+
+
+def test_diff_applies_deletes_and_changes_and_bumps_generation(replica: Path) -> None:
+    lines: list[str] = []
+    result = importer.import_deposits(replica, [DIFF], report=lines.append)
+    assert result.applied[0].generation == 2
+    assert rows(replica, "SELECT name FROM domain ORDER BY name") == [
+        ("example1.example",),
+        ("new.example",),
+        ("xn--exmple-cua.example",),
+    ]
+    assert rows(
+        replica, "SELECT statuses, registrant FROM domain WHERE name = ?", "example1.example"
+    ) == [("clientHold", "new1")]
+    assert rows(replica, "SELECT count(*) FROM nndn") == [(0,)]
+    assert rows(replica, "SELECT count(*) FROM domain_ns WHERE domain = 'suspended.example'") == [
+        (0,)
+    ]
+    # DIFF without eppParams / rddsExt:tld keeps the TLD's facts.
+    assert rows(replica, "SELECT policy, disclose_default FROM tld") == [("example-policy", 1)]
+    assert [r[0] for r in rows(replica, "SELECT id FROM deposit ORDER BY seq")] == [
+        "20261122001",
+        "20261123001",
+    ]
+    # Header counts are compared with the replica after applying: all agree here.
+    assert not [line for line in lines if "header count" in line]
+
+
+def test_header_count_difference_is_reported_not_fatal(replica: Path, tmp_path: Path) -> None:
+    diff = variant(
+        tmp_path,
+        DIFF,
+        DIFF.name,
+        lambda t: t.replace(
+            'rdeDomain-1.0">3</rdeHeader:count>', 'rdeDomain-1.0">4</rdeHeader:count>'
+        ),
+    )
+    lines: list[str] = []
+    importer.import_deposits(replica, [diff], report=lines.append)
+    assert any("header count for rdeDomain-1.0 is 4, the replica has 3" in x for x in lines)
+
+
+def test_gzip_deposit(tmp_path: Path) -> None:
+    gz = tmp_path / (FULL.name + ".gz")
+    gz.write_bytes(gzip.compress(FULL.read_bytes()))
+    importer.import_deposits(tmp_path / "r.db", [gz])
+    assert rows(tmp_path / "r.db", "SELECT count(*) FROM domain") == [(3,)]
+
+
+def test_resend_with_higher_number_replaces_never_duplicates(replica: Path, tmp_path: Path) -> None:
+    importer.import_deposits(replica, [DIFF])
+    again = refused(replica, DIFF)
+    assert "already applied with resend 0; a repeat needs a higher resend number" in again.reason
+    resend = variant(
+        tmp_path, DIFF, "resend.xml", lambda t: t.replace('type="DIFF"', 'type="DIFF" resend="1"')
+    )
+    importer.import_deposits(replica, [resend])
+    assert rows(replica, "SELECT id, resend FROM deposit WHERE id = '20261123001'") == [
+        ("20261123001", 1)
+    ]
+
+
+def test_second_full_of_the_same_tld_replaces_its_content(replica: Path, tmp_path: Path) -> None:
+    smaller = variant(
+        tmp_path,
+        FULL,
+        "full2.xml",
+        lambda t: (
+            t.replace('id="20261122001"', 'id="20261124001"')
+            .replace("2026-11-22T00:00:00Z", "2026-11-24T00:00:00Z")
+            .replace("<rdeDom:name>suspended.example", "<rdeDom:name>renamed.example")
+        ),
+    )
+    importer.import_deposits(replica, [smaller])
+    assert ("suspended.example",) not in rows(replica, "SELECT name FROM domain")
+    assert ("renamed.example",) in rows(replica, "SELECT name FROM domain")
+    assert rows(replica, "SELECT count(*) FROM domain") == [(3,)]
+
+
+def test_full_of_another_tld_leaves_this_one_alone(replica: Path, tmp_path: Path) -> None:
+    other = variant(
+        tmp_path,
+        FULL,
+        "other_full.xml",
+        lambda t: (
+            t.replace(".example</rdeDom:name>", ".other</rdeDom:name>")
+            .replace("<rdeHeader:tld>example", "<rdeHeader:tld>other")
+            .replace("xn--exmpel-cua.example", "xn--exmpel-cua.other")
+            .replace("-EXAMPLE</rdeDom:roid>", "-OTHER</rdeDom:roid>")
+        ),
+    )
+    importer.import_deposits(replica, [other])
+    assert rows(replica, "SELECT tld, count(*) FROM domain GROUP BY tld") == [
+        ("example", 3),
+        ("other", 3),
+    ]
+    # A shared contact is claimed by both TLDs; a later FULL of one does not remove it.
+    assert rows(replica, "SELECT DISTINCT tld FROM claim WHERE key = 'jd1234' ORDER BY tld") == [
+        ("example",),
+        ("other",),
+    ]
+
+
+# --- refusals: message and untouched replica ------------------------------------------------
+
+
+def test_malformed_xml(replica: Path, tmp_path: Path) -> None:
+    bad = variant(tmp_path, DIFF, "bad.xml", lambda t: t[: t.index("</rdeContact:email>")])
+    err = refused(replica, bad)
+    assert str(err).startswith("bad.xml:")
+    assert "malformed XML" in err.reason
+    assert "ana@" not in str(err)
+
+
+def test_unknown_mandatory_namespace(replica: Path, tmp_path: Path) -> None:
+    bad = variant(
+        tmp_path,
+        DIFF,
+        "unknown.xml",
+        lambda t: t.replace("</contents>", '<z:obj xmlns:z="urn:example:z-1.0"/>\n</contents>'),
+    )
+    err = refused(replica, bad)
+    assert err.reason == "<{urn:example:z-1.0}:obj>: unknown mandatory namespace urn:example:z-1.0"
+    assert err.line == 73
+
+
+def test_missing_mandatory_element(replica: Path, tmp_path: Path) -> None:
+    bad = variant(
+        tmp_path,
+        DIFF,
+        "missing.xml",
+        lambda t: t.replace("<rdeDomain:roid>DNEW-EXAMPLE</rdeDomain:roid>", ""),
+    )
+    err = refused(replica, bad)
+    assert str(err) == "missing.xml:46: domain new.example: missing <rdeDomain:roid>"
+
+
+def test_broken_chain(replica: Path, tmp_path: Path) -> None:
+    importer.import_deposits(replica, [DIFF])
+    bad = variant(
+        tmp_path,
+        DIFF,
+        "chain.xml",
+        lambda t: t.replace('id="20261123001"', 'id="20261124001"').replace(
+            "2026-11-23T00:00:00Z", "2026-11-24T00:00:00Z"
+        ),
+    )
+    err = refused(replica, bad)  # its prevId is the FULL, but the last applied is the DIFF
+    assert err.reason == (
+        "DIFF 20261124001: prevId 20261122001 is not the last applied deposit of TLD example "
+        "(20261123001)"
+    )
+
+
+def test_diff_without_its_full(tmp_path: Path) -> None:
+    err = refused(tmp_path / "fresh.db", DIFF)
+    assert "prevId 20261122001 is not an applied deposit" in err.reason
+    assert not (tmp_path / "fresh.db").exists()
+    assert not list(tmp_path.glob(".fresh.db*"))
+
+
+def test_backwards_watermark(replica: Path, tmp_path: Path) -> None:
+    bad = variant(
+        tmp_path,
+        DIFF,
+        "old.xml",
+        lambda t: t.replace("2026-11-23T00:00:00Z", "2026-11-21T00:00:00Z"),
+    )
+    err = refused(replica, bad)
+    assert "watermark 2026-11-21T00:00:00Z goes backwards" in err.reason
+
+
+def test_repeated_full_id_without_higher_resend(replica: Path) -> None:
+    err = refused(replica, FULL)
+    assert "already applied with resend 0" in err.reason
+
+
+def test_entity_bomb(replica: Path) -> None:
+    err = refused(replica, DATA / "bomb.xml")
+    assert str(err) == "bomb.xml:2: DOCTYPE / entity declarations are not allowed"
+
+
+def test_dangling_registrar_refuses(replica: Path, tmp_path: Path) -> None:
+    bad = variant(
+        tmp_path,
+        DIFF,
+        "dangling.xml",
+        lambda t: t.replace(
+            "<rdeDomain:clID>RegistrarX</rdeDomain:clID>\n      <rdeDomain:crRr>RegistrarX"
+            "</rdeDomain:crRr>\n      <rdeDomain:crDate>2026-11-22T09",
+            "<rdeDomain:clID>NoSuchRegistrar</rdeDomain:clID>\n      <rdeDomain:crRr>Registrar"
+            "X</rdeDomain:crRr>\n      <rdeDomain:crDate>2026-11-22T09",
+        ),
+    )
+    err = refused(replica, bad)
+    assert str(err) == (
+        "dangling.xml:46: domain new.example: sponsoring registrar NoSuchRegistrar does not "
+        "exist (dangling reference)"
+    )
+
+
+def test_dangling_registrant_refuses(replica: Path, tmp_path: Path) -> None:
+    bad = variant(
+        tmp_path,
+        DIFF,
+        "registrant.xml",
+        lambda t: t.replace(
+            "<rdeDomain:registrant>new1</rdeDomain:registrant>\n      <rdeDomain:clID>",
+            "<rdeDomain:registrant>ghost</rdeDomain:registrant>\n      <rdeDomain:clID>",
+        ),
+    )
+    err = refused(replica, bad)
+    assert "domain new.example: registrant ghost does not exist" in err.reason
+
+
+def test_failed_full_into_a_new_replica_leaves_nothing(tmp_path: Path) -> None:
+    bad = variant(tmp_path, FULL, "bad_full.xml", lambda t: t.replace("</rde:deposit>", ""))
+    err = refused(tmp_path / "new.db", bad)
+    assert "malformed XML" in err.reason
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad_full.xml"]
+
+
+def test_a_failure_keeps_earlier_deposits_of_the_same_run(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    bad = variant(tmp_path, DIFF, "bad.xml", lambda t: t.replace("</deposit>", ""))
+    with pytest.raises(importer.ImportFailed):
+        importer.import_deposits(path, [FULL, bad])
+    assert rows(path, "SELECT id FROM deposit") == [("20261122001",)]
+
+
+def test_command_line_prints_one_line_and_exits_non_zero(
+    replica: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser = argparse.ArgumentParser()
+    importer.add_arguments(parser)
+    bad = variant(
+        tmp_path, DIFF, "cli.xml", lambda t: t.replace('prevId="20261122001"', 'prevId="x"')
+    )
+    before = digest(replica)
+    code = importer.run(parser.parse_args(["--replica", str(replica), str(bad)]))
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("rdds import: cli.xml:11: DIFF 20261123001: prevId x is not an applied")
+    assert "Traceback" not in err
+    assert digest(replica) == before
+    missing = importer.run(parser.parse_args(["--replica", str(replica), str(tmp_path / "no.xml")]))
+    assert missing == 1
+    assert "no.xml:0: cannot read" in capsys.readouterr().err
+
+
+def test_command_line_success(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    parser = argparse.ArgumentParser()
+    importer.add_arguments(parser)
+    code = importer.run(
+        parser.parse_args(["--replica", str(tmp_path / "r.db"), str(FULL), str(DIFF)])
+    )
+    assert code == 0
+    out = capsys.readouterr().err
+    assert "applied FULL 20261122001" in out and "applied DIFF 20261123001" in out
+    # Reports name objects by key only: no personal data from the deposit.
+    for value in ("Jürgen", "Dulles", "jürgen@", "+1.703", "Hostmaster"):
+        assert value not in out
+
+
+def test_migrates_an_older_replica_inside_the_transaction(tmp_path: Path) -> None:
+    """A replica whose deposit table predates the tld column is upgraded by the import."""
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        schema.SCHEMA.replace(
+            "    tld       TEXT                                  -- escrow chains are per TLD\n", ""
+        ).replace("applied   TEXT NOT NULL,\n", "applied   TEXT NOT NULL\n")
+    )
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.close()
+    shutil.copy(path, tmp_path / "copy.db")
+    importer.import_deposits(path, [FULL])
+    assert ("tld",) in [(r[1],) for r in rows(path, "PRAGMA table_info(deposit)")]
+
+
+def test_the_documented_example_deposit_imports(tmp_path: Path) -> None:
+    doc = (Path(__file__).parent.parent.parent / "docs" / "escrow.md").read_text(encoding="utf-8")
+    example = doc.split("```xml\n", 1)[1].split("```", 1)[0]
+    deposit = tmp_path / "coop_2026-11-22_full_S1_R0.xml"
+    deposit.write_text(example, encoding="utf-8")
+    lines: list[str] = []
+    importer.import_deposits(tmp_path / "r.db", [deposit], report=lines.append)
+    assert rows(tmp_path / "r.db", "SELECT * FROM tld") == [
+        ("coop", "sponsored", "coop", "COOP", 0)
+    ]
+    assert rows(tmp_path / "r.db", "SELECT coop_category, coop_certified FROM domain") == [
+        ("COOP", 1)
+    ]
+    assert rows(tmp_path / "r.db", "SELECT kind, verified, disclose_yes FROM contact") == [
+        ("legal", 1, "org")
+    ]
+    assert not [x for x in lines if "warning" in x or "header count" in x]
+
+
+def incr(tmp_path: Path, prev: str, name: str = "incr.xml") -> Path:
+    return variant(
+        tmp_path,
+        DIFF,
+        name,
+        lambda t: (
+            t.replace('type="DIFF" id="20261123001"', 'type="INCR" id="20261124001"')
+            .replace('prevId="20261122001"', f'prevId="{prev}"')
+            .replace("2026-11-23T00:00:00Z", "2026-11-24T00:00:00Z")
+        ),
+    )
+
+
+def test_incr_applies_on_top_of_its_full_even_after_diffs(replica: Path, tmp_path: Path) -> None:
+    importer.import_deposits(replica, [DIFF])
+    importer.import_deposits(replica, [incr(tmp_path, "20261122001")])
+    assert rows(replica, "SELECT type FROM deposit ORDER BY seq") == [
+        ("FULL",),
+        ("DIFF",),
+        ("INCR",),
+    ]
+
+
+def test_incr_whose_prev_is_not_the_last_full_is_refused(replica: Path, tmp_path: Path) -> None:
+    importer.import_deposits(replica, [DIFF])
+    err = refused(replica, incr(tmp_path, "20261123001", "bad_incr.xml"))
+    assert "prevId 20261123001 is not the last applied FULL of TLD example" in err.reason
+
+
+def test_full_resend_replaces_only_while_it_is_the_latest(replica: Path, tmp_path: Path) -> None:
+    resent = variant(tmp_path, FULL, "full_r1.xml", lambda t: t.replace('resend="0"', 'resend="1"'))
+    importer.import_deposits(replica, [resent])
+    assert rows(replica, "SELECT id, resend FROM deposit") == [("20261122001", 1)]
+    importer.import_deposits(replica, [DIFF])
+    late = variant(tmp_path, FULL, "full_r2.xml", lambda t: t.replace('resend="0"', 'resend="2"'))
+    err = refused(replica, late)
+    assert "later deposits of TLD example are already applied" in err.reason
+
+
+def test_full_drops_objects_no_tld_claims_any_more(replica: Path, tmp_path: Path) -> None:
+    def edit(t: str) -> str:
+        start = t.index("    <rdeContact:contact>\n      <rdeContact:id>sh8013")
+        end = t.index("</rdeContact:contact>", start) + len("</rdeContact:contact>\n")
+        return (
+            (t[:start] + t[end:])
+            .replace('id="20261122001"', 'id="20261124001"')
+            .replace("2026-11-22T00:00:00Z", "2026-11-24T00:00:00Z")
+            .replace("<rdeDom:registrant>sh8013", "<rdeDom:registrant>jd1234")
+        )
+
+    lines: list[str] = []
+    importer.import_deposits(
+        replica, [variant(tmp_path, FULL, "f2.xml", edit)], report=lines.append
+    )
+    assert rows(replica, "SELECT id FROM contact") == [("jd1234",)]
+    assert any("administrative contact sh8013 does not exist (kept)" in x for x in lines)
