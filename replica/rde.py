@@ -770,7 +770,7 @@ def _registrar(el: Any, skips: _Skips) -> RegistrarItem:
     status = "ok"
     addr: dict[str, Any] = {}
     addr_type = ""
-    voice = fax = url = whois = abuse_email = abuse_phone = None
+    voice = fax = url = whois = abuse_email = abuse_phone = rdap_base = None
     email = ""
     created = updated = None
     for c in el:
@@ -814,6 +814,7 @@ def _registrar(el: Any, skips: _Skips) -> RegistrarItem:
         elif tag == _EXT_REGISTRAR:
             abuse_email = c.get("abuseEmail") or None
             abuse_phone = c.get("abuseVoice") or None
+            rdap_base = c.get("rdapBaseUrl") or None
         elif _ns(tag) != REGISTRAR:
             skips.add(tag, c.sourceline or line)
     if not rid:
@@ -840,6 +841,7 @@ def _registrar(el: Any, skips: _Skips) -> RegistrarItem:
             abuse_phone=abuse_phone,
             created=created,
             updated=updated,
+            rdap_base_url=rdap_base,
         ),
         line,
     )

@@ -179,7 +179,8 @@ def host_xml(h: Host) -> str:
 
 
 def registrar_xml(r: Registrar) -> str:
-    """One <rdeRegistrar:registrar> (RFC 9022 §5.4.1) with the rddsExt abuse contact."""
+    """One <rdeRegistrar:registrar> (RFC 9022 §5.4.1) with the rddsExt abuse contact and the
+    registrar's RDAP base URL."""
     p = ["<rdeRegistrar:registrar>", f"<rdeRegistrar:id>{_e(r.id)}</rdeRegistrar:id>"]
     p.append(f"<rdeRegistrar:name>{_e(r.name)}</rdeRegistrar:name>")
     if r.iana_id is not None:
@@ -215,6 +216,8 @@ def registrar_xml(r: Registrar) -> str:
         abuse.append(f' abuseEmail="{_e(r.abuse_email)}"')
     if r.abuse_phone:
         abuse.append(f' abuseVoice="{_e(r.abuse_phone)}"')
+    if r.rdap_base_url:
+        abuse.append(f' rdapBaseUrl="{_e(r.rdap_base_url)}"')
     if abuse:
         p.append(f"<rddsExt:registrar{''.join(abuse)}/>")
     p.append("</rdeRegistrar:registrar>\n")

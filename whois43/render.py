@@ -125,6 +125,10 @@ def _whois_host(value: str | None) -> str:
 
 
 def _contact(lines: _Lines, view: ContactView) -> None:
+    if view.omitted:
+        # The engine withheld the whole contact (a gTLD admin/billing contact whose handle is
+        # withheld): no block at all, as RDAP removes the whole entity.
+        return
     contact = view.contact
     for f in CONTACT_FIELDS:
         key = view.label(f)

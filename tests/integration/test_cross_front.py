@@ -7,10 +7,13 @@ itself is always anonymous.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from rdap import render as rdap_render
 from redaction.engine import RedactedDomain
+from redaction.fields import Field
 from redaction.policy import Requester
 from registry import names
 from replica.lookup import Lookup
@@ -51,6 +54,12 @@ def whois_labels(rd: RedactedDomain) -> set[str]:
             continue
         if value == whois_render.REDACTED or (key.endswith(" Email") and value in pointers):
             out.add(key)
+    for view in rd.contacts:
+        if view.omitted:
+            # A contact withheld whole: WHOIS prints no block for it (RDAP: one removal).
+            prefix = view.label(Field.NAME).split(" ")[0] + " "
+            if not any(line.startswith(prefix) for line in text.split("\r\n")):
+                out.add(view.entity_label)
     return out
 
 
@@ -59,6 +68,21 @@ def whois_labels(rd: RedactedDomain) -> set[str]:
 async def test_same_fields_withheld(lookup: Lookup, domain: str, who: str) -> None:
     rd = await lookup.domain(names.from_text(domain), REQUESTERS[who])
     assert whois_labels(rd) == rdap_labels(rd) == set(rd.withheld_labels)
+
+
+async def test_omitted_contact_has_no_whois_block(lookup: Lookup, replica_path: Path) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(replica_path)
+    (name,) = conn.execute(
+        "SELECT d.name FROM domain d JOIN domain_contact c ON c.domain = d.name "
+        "JOIN contact k ON k.id = c.contact WHERE c.role = 'administrative' "
+        "AND d.tld = 'org' AND k.kind = 'natural' LIMIT 1"
+    ).fetchone()
+    rd = await lookup.domain(names.from_text(name), REQUESTERS["anonymous"])
+    assert any(v.omitted for v in rd.contacts)
+    assert whois_labels(rd) == rdap_labels(rd) == set(rd.withheld_labels)
+    assert "Administrative Contact" in whois_labels(rd)
 
 
 async def test_the_test_sees_something(lookup: Lookup) -> None:
