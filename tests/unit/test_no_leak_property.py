@@ -89,7 +89,8 @@ def test_withheld_values_never_in_anonymous_body(
     policy,
     pending: bool,  # type: ignore[no-untyped-def]
 ) -> None:
-    tech = replace(tech, handle=tech.handle + "T")
+    # Distinct, non-nesting handles: a shown "H1-ZQT" would contain a withheld "H1-ZQ".
+    tech = replace(tech, handle="K" + tech.handle[1:])
     record = make_record(registrant, tech=tech, statuses=("pendingDelete",) if pending else ("ok",))
     rd = engine.redact_domain(record, Requester.anonymous(), policy)
     doc = render.domain(rd, CTX)
