@@ -1,4 +1,4 @@
-"""Authorized access for the RDAP server: identify requesters from bearer tokens (local
+"""Authorized access for the RDAP front-end: identify requesters from bearer tokens (local
 credentials or OpenID Connect) and record every disclosure before it is sent. I/O glue; the
 decisions are in `bearer`, `purposes`, `oidc` and `chain`.
 """
@@ -8,15 +8,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from aiohttp import web
-
-from access import bearer, chain, oidc, purposes
+from access import bearer, chain, oidc
+from access import purposes as purposes_mod
 from access.credentials import Credential, CredentialStore, ensure_dir
 from access.disclosures import DisclosureLog
-from rdds.config import AuthSettings
+from access.settings import AuthSettings
 from redaction.policy import Policy, Requester
 from registry.errors import ConfigError, Forbidden, RddsError, Unauthorized
 
@@ -28,7 +27,7 @@ def _now() -> dt.datetime:
 
 
 class AuthorizedAccess:
-    """The `rdap.server.Access` implementation behind `rdds serve --data-dir`."""
+    """The `access.protocol.Access` implementation behind `rdds serve --data-dir`."""
 
     def __init__(
         self,
@@ -44,12 +43,12 @@ class AuthorizedAccess:
         self.verifier = verifier
         self._clock = clock
 
-    async def identify(self, request: web.Request) -> Requester:
+    async def identify(self, authorization: Sequence[str], purposes: Sequence[str]) -> Requester:
         """Anonymous without an Authorization header; otherwise a verified requester.
 
         Security: neither the token nor the header is ever logged or echoed.
         """
-        token = bearer.parse_authorization(request.headers.getall("Authorization", []))
+        token = bearer.parse_authorization(list(authorization))
         org: str | None
         issuer: str | None
         if token is None:
@@ -76,7 +75,7 @@ class AuthorizedAccess:
                 f"The credential's tier {tier!r} is not configured on this server; "
                 "ask the registry to correct the credential or its policy."
             )
-        purpose = purposes.select(allowed, request.query.getall("purpose", []))
+        purpose = purposes_mod.select(allowed, list(purposes))
         return Requester(
             tier=tier, purpose=purpose, credential_id=cred_id, organisation=org, issuer=issuer
         )

@@ -20,13 +20,13 @@ from pathlib import Path
 _CHILD_EXPORT = """
 import sys
 from pathlib import Path
-from replica import rde_export
+from escrow import export as rde_export
 rde_export.write_deposits(Path(sys.argv[1]), int(sys.argv[2]), 1)
 """
 _CHILD_IMPORT = """
 import sys
 from pathlib import Path
-from replica import importer
+from escrow import importer
 importer.import_deposits(Path(sys.argv[1]), [Path(p) for p in sys.argv[2:]])
 """
 

@@ -13,11 +13,11 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from rdds.config import WhoisSettings
+from core.lookup import Lookup
 from redaction.policy import default_policy
-from replica.lookup import Lookup
 from replica.store import open_store
 from whois43 import server as whois_server
+from whois43.settings import WhoisSettings
 
 
 def settings(args: list[str]) -> tuple[WhoisSettings, int]:

@@ -5,7 +5,6 @@ Bad input raises a typed error carrying its HTTP status; handlers never invent e
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
 from registry import names
@@ -81,19 +80,3 @@ def _handle(value: str) -> str:
     if any(ord(c) < 0x20 or ord(c) == 0x7F or c.isspace() for c in value):
         raise BadQuery("The handle contains spaces or control characters.")
     return value
-
-
-def iana_id(handle: str) -> int | None:
-    """The IANA Registrar ID a handle denotes, if it is one (all digits, no leading zero)."""
-    if handle.isascii() and handle.isdigit() and not handle.startswith("0") and len(handle) < 10:
-        return int(handle)
-    return None
-
-
-def is_ip(text: str) -> bool:
-    """True for an IPv4 or IPv6 address literal."""
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True

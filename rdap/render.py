@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from core import texts
 from redaction.engine import ContactView, RedactedDomain
 from redaction.fields import REGISTERED_NAMES, Field, Method
 from registry import names, status
@@ -30,12 +31,7 @@ RDAP_LEVEL_0 = "rdap_level_0"
 PROFILE = "icann_rdap_response_profile_1"
 TIG = "icann_rdap_technical_implementation_guide_1"
 REDACTED = "redacted"
-MEDIA_TYPE = "application/rdap+json"
-
-STATUS_CODES_TEXT = (
-    "For more information on domain status codes, please visit https://icann.org/epp"
-)
-COMPLAINT_TEXT = "URL of the ICANN RDDS Inaccuracy Complaint Form: https://icann.org/wicf"
+MEDIA_TYPE = texts.MEDIA_TYPE
 
 _COOP_MEANING = {
     "COOP": "member-owned cooperative",
@@ -52,15 +48,11 @@ class RenderContext:
     base_url: str  # public base URL, ends with "/"
     request_url: str  # the request URL as received (for links' `value`)
     port43: str | None = None
-    tos_url: str = "https://www.example/rdds-terms"
-    tos_text: tuple[str, ...] = (
-        "By querying this service you agree to use the data only for lawful purposes and "
-        "not to use it to send unsolicited messages or to harvest personal data.",
-        "Personal data of registrants is withheld unless the registrant consented to its "
-        "publication; authorized requesters may obtain more under the registry's disclosure "
-        "policy.",
-    )
-    icann_deployment: bool = True  # serves at least one gTLD: help and errors carry the profile
+    tos_url: str = texts.DEFAULT_TOS_URL
+    tos_text: tuple[str, ...] = texts.TOS_TEXT
+    #: The deployment serves at least one TLD under the ICANN profile (`Lookup.icann_deployment`):
+    #: help, nameserver, entity and error answers carry the profile.
+    icann_deployment: bool = True
     extra_notices: tuple[JSON, ...] = field(default_factory=tuple)
 
     def url(self, *segments: str) -> str:
@@ -102,13 +94,13 @@ def notices(ctx: RenderContext, *, icann: bool) -> list[JSON]:
         out += [
             {
                 "title": "Status Codes",
-                "description": [STATUS_CODES_TEXT],
-                "links": [_link(ctx, "glossary", "https://icann.org/epp", "text/html")],
+                "description": [texts.RDAP_STATUS_CODES_TEXT],
+                "links": [_link(ctx, "glossary", texts.EPP_STATUS_URL, "text/html")],
             },
             {
                 "title": "RDDS Inaccuracy Complaint Form",
-                "description": [COMPLAINT_TEXT],
-                "links": [_link(ctx, "help", "https://icann.org/wicf", "text/html")],
+                "description": [texts.RDAP_COMPLAINT_TEXT],
+                "links": [_link(ctx, "help", texts.COMPLAINT_URL, "text/html")],
             },
         ]
     out += [dict(n) for n in ctx.extra_notices]
@@ -431,11 +423,10 @@ def domain(rd: RedactedDomain, ctx: RenderContext) -> JSON:
     return out
 
 
-def nameserver(record: HostRecord, ctx: RenderContext, *, icann: bool) -> JSON:
-    """A nameserver lookup answer (RFC 9083 §5.2).
-
-    `icann`: the deployment serves gTLDs; ICANN's tool expects its notices on every lookup.
-    """
+def nameserver(record: HostRecord, ctx: RenderContext) -> JSON:
+    """A nameserver lookup answer (RFC 9083 §5.2). A host may serve domains of any TLD: in
+    a deployment that serves gTLDs, ICANN's tool expects its notices on every lookup."""
+    icann = ctx.icann_deployment
     out = _nameserver(record.host, ctx, record.info, top=True)
     if record.registrar is not None:
         out["entities"] = [registrar_entity(record.registrar, ctx, info=record.info)]

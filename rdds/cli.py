@@ -8,30 +8,47 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
+import functools
 import logging
-import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from access.cli import audit, credential
+from conformance import cli as check_cli
+from escrow import cli as import_cli
+from escrow import export
+from rdds import config, service
 from registry.errors import RddsError
+from replica import demo
 
-#: Subcommands implemented in other packages: (name, module, help). Each module provides
-#: `add_arguments(parser)` and `run(args) -> int`.
-_DELEGATED: tuple[tuple[str, str, str], ...] = (
-    ("check", "conformance.cli", "check any RDAP server (or a WHOIS server) for conformance"),
-    ("import", "replica.importer", "apply escrow deposits (RFC 8909/9022) to a replica"),
-    ("credential", "access.cli.credential", "issue, list and revoke access credentials"),
-    ("audit", "access.cli.audit", "verify, export and report the disclosure log"),
+#: Subcommands implemented in other packages: (name, run, add_arguments, help).
+_DELEGATED: tuple[
+    tuple[str, Callable[[argparse.Namespace], int], Callable[[argparse.ArgumentParser], None], str],
+    ...,
+] = (
+    (
+        "check",
+        check_cli.run,
+        check_cli.add_arguments,
+        "check any RDAP server (or a WHOIS server) for conformance",
+    ),
+    (
+        "import",
+        import_cli.run,
+        import_cli.add_arguments,
+        "apply escrow deposits (RFC 8909/9022) to a replica",
+    ),
+    (
+        "credential",
+        functools.partial(credential.run, load_policy=config.load_policy),
+        credential.add_arguments,
+        "issue, list and revoke access credentials",
+    ),
+    ("audit", audit.run, audit.add_arguments, "verify, export and report the disclosure log"),
 )
-
-
-def default_demo_path() -> Path:
-    """Where `rdds serve --demo` keeps its replica: $XDG_CACHE_HOME/rdds/demo-<N>.sqlite."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "rdds"
 
 
 def _add_demo(sub: Any) -> None:
@@ -54,13 +71,9 @@ def _run_demo(args: argparse.Namespace) -> int:
     if args.domains < 8:
         raise RddsError("--domains: at least 8 (the showcase objects)")
     if args.format == "rde":
-        rde_export: Any = importlib.import_module("replica.rde_export")
-        paths = rde_export.write_deposits(args.out, args.domains, args.seed)
-        for path in paths:
+        for path in export.write_deposits(args.out, args.domains, args.seed):
             print(path)
         return 0
-    from replica import demo
-
     demo.write(args.out, args.domains, args.seed, progress=demo.TerminalProgress())
     print(f"wrote {args.domains:,} domains to {args.out}")
     return 0
@@ -82,10 +95,6 @@ def _add_serve(sub: Any) -> None:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from rdds import config, service
-
     settings = config.load_file(args.config) if args.config else config.Settings()
     settings = config.apply_env(settings)
     if args.host:
@@ -118,11 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_demo(sub)
     _add_serve(sub)
-    for name, module, text in _DELEGATED:
-        mod = importlib.import_module(module)
+    for name, run, add_arguments, text in _DELEGATED:
         p = sub.add_parser(name, help=text)
-        mod.add_arguments(p)
-        run: Callable[[argparse.Namespace], int] = mod.run
+        add_arguments(p)
         p.set_defaults(func=run)
     return parser
 

@@ -1,4 +1,5 @@
 """Configuration: one TOML file, `RDDS_*` environment variables, then command-line flags.
+Part of the composition root: each layer owns its settings type; this module composes them.
 
 The same file carries the service settings (`[server]`, `[rdap]`, `[whois]`, `[auth]`) and
 the privacy policy (`[default]`, `[tld.NAME]`, `[tiers.NAME]`, see `redaction.policy`).
@@ -15,48 +16,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from access.settings import AuthSettings
+from rdap.settings import RdapSettings
 from redaction import policy as policy_mod
 from redaction.policy import Policy
 from registry.errors import ConfigError
-
-
-@dataclass(frozen=True, slots=True)
-class RdapSettings:
-    """The RDAP front-end."""
-
-    port: int = 8080
-    #: Public base URL used in links (ends with "/"). Default: http://HOST:PORT/.
-    base_url: str = ""
-    tos_url: str = "https://www.example/rdds-terms"
-    #: Host name shown as `port43` in answers (default: the base URL's host).
-    port43: str = ""
-    cache_entries: int = 20_000
-    #: Seconds between checks for a new replica generation.
-    refresh_seconds: float = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class WhoisSettings:
-    """The port-43 front-end and its limits (FACTS-WHOIS.md: real servers' figures)."""
-
-    port: int = 4343
-    enabled: bool = True
-    max_query_bytes: int = 1024
-    read_timeout: float = 10.0
-    max_connections: int = 10_000
-    max_per_address: int = 64
-    #: Token bucket per client address: sustained queries per second and burst size.
-    rate_per_second: float = 2.0
-    rate_burst: int = 60
-
-
-@dataclass(frozen=True, slots=True)
-class AuthSettings:
-    """Authorized access: where credentials and the disclosure log live, and OIDC issuers."""
-
-    data_dir: Path | None = None
-    #: Each issuer: {"issuer": URL, "audience": str, "jwks": path-or-URL, "tier_claim": str}.
-    oidc_issuers: tuple[Mapping[str, str], ...] = ()
+from whois43.settings import WhoisSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,3 +169,8 @@ def apply_env(settings: Settings, env: Mapping[str, str] | None = None) -> Setti
     except ValueError as exc:
         raise ConfigError(f"environment: {exc}") from None
     return replace(settings, rdap=rdap, whois=whois, auth=auth)
+
+
+def load_policy(path: Path | None) -> Policy:
+    """The privacy policy of a configuration file (None: the built-in default policy)."""
+    return load_file(path).policy if path is not None else policy_mod.default_policy()

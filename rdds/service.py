@@ -1,27 +1,33 @@
-"""Composition root: open the replica, wire RDAP and WHOIS to one lookup core, run until a
-signal. The only module that knows both front-ends.
+"""Composition root: open the replica, wire RDAP and WHOIS to one lookup core and one
+replica watcher, run until a signal. The only module that knows both front-ends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 
+from access import service as access_service
+from access.protocol import Access, AnonymousAccess
+from core.lookup import Lookup
+from core.watcher import ReplicaWatcher
 from rdap import server as rdap_server
+from rdap.accesslog import AccessLogger
+from rdap.settings import RdapConfig
 from rdds.config import Settings
-from registry.errors import ConfigError, ReplicaError
+from rdds.paths import default_demo_path
+from registry.errors import ConfigError
 from replica import demo
-from replica.lookup import Lookup
 from replica.store import SqliteStore, check_readable, open_store
+from whois43 import server as whois_server
 
 log = logging.getLogger("rdds")
 
@@ -32,12 +38,14 @@ class Running:
 
     store: SqliteStore
     runner: web.AppRunner
+    watcher: ReplicaWatcher
     rdap_port: int
     whois_port: int | None
-    closers: list[Any] = field(default_factory=list)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def close(self) -> None:
         """Stop accepting, finish in-flight requests, close the replica."""
+        await self.watcher.stop()
         for closer in reversed(self.closers):
             await closer()
         await self.runner.cleanup()
@@ -46,8 +54,6 @@ class Running:
 
 def demo_replica(settings: Settings) -> Path:
     """The demo replica for `--demo`, built once at the documented cache path."""
-    from rdds.cli import default_demo_path
-
     path = default_demo_path() / f"demo-{settings.demo_domains}.sqlite"
     if not path.exists():
         print(
@@ -57,15 +63,10 @@ def demo_replica(settings: Settings) -> Path:
     return path
 
 
-def _access(settings: Settings) -> rdap_server.Access:
+def _access(settings: Settings) -> Access:
     if settings.auth.data_dir is None:
-        return rdap_server.AnonymousAccess()
-    try:
-        access_service: Any = importlib.import_module("access.service")
-    except ImportError:  # pragma: no cover - until the access layer lands
-        raise ConfigError("--data-dir: authorized access is not available in this build") from None
-    result: rdap_server.Access = access_service.build(settings.auth, settings.policy)
-    return result
+        return AnonymousAccess()
+    return access_service.build(settings.auth, settings.policy)
 
 
 async def start(settings: Settings) -> Running:
@@ -75,15 +76,16 @@ async def start(settings: Settings) -> Running:
     access = _access(settings)
     store = await open_store(replica)
     lookup = Lookup(store, settings.policy)
-    config = rdap_server.RdapConfig(
+    watcher = ReplicaWatcher(lookup, settings.rdap.refresh_seconds)
+    config = RdapConfig(
         base_url=settings.base_url,
         port43=settings.port43,
         tos_url=settings.rdap.tos_url,
         cache_entries=settings.rdap.cache_entries,
-        refresh_seconds=settings.rdap.refresh_seconds,
     )
     app = rdap_server.make_app(lookup, config, access)
-    runner = web.AppRunner(app, access_log_class=rdap_server.AccessLogger, handle_signals=False)
+    watcher.subscribe(lambda _generation: rdap_server.clear_cache(app))
+    runner = web.AppRunner(app, access_log_class=AccessLogger, handle_signals=False)
     await runner.setup()
     try:
         site = web.TCPSite(runner, settings.host, settings.rdap.port, reuse_address=True)
@@ -97,22 +99,20 @@ async def start(settings: Settings) -> Running:
     server = site._server  # aiohttp exposes no public accessor for the bound port
     assert isinstance(server, asyncio.base_events.Server)
     rdap_port = server.sockets[0].getsockname()[1]
-    running = Running(store=store, runner=runner, rdap_port=rdap_port, whois_port=None)
+    running = Running(
+        store=store, runner=runner, watcher=watcher, rdap_port=rdap_port, whois_port=None
+    )
     if settings.whois.enabled:
-        whois_server: Any
         try:
-            whois_server = importlib.import_module("whois43.server")
-        except ImportError:  # pragma: no cover - until the WHOIS front-end lands
-            whois_server = None
-        if whois_server is not None:
-            try:
-                w = await whois_server.start(lookup, settings.whois, settings.host)
-            except OSError as exc:
-                await running.close()
-                where = f"{settings.host}:{settings.whois.port}"
-                raise ConfigError(f"cannot listen on {where} for WHOIS: {exc.strerror}") from None
-            running.whois_port = w.port
-            running.closers.append(w.close)
+            w = await whois_server.start(lookup, settings.whois, settings.host)
+        except OSError as exc:
+            await running.close()
+            where = f"{settings.host}:{settings.whois.port}"
+            raise ConfigError(f"cannot listen on {where} for WHOIS: {exc.strerror}") from None
+        watcher.subscribe(w.replica_changed)
+        running.whois_port = w.port
+        running.closers.append(w.close)
+    watcher.start()
     return running
 
 
@@ -139,8 +139,5 @@ async def serve(settings: Settings) -> None:
 
 def run(settings: Settings) -> int:
     """Blocking entry point for `rdds serve`."""
-    try:
-        asyncio.run(serve(settings))
-    except ReplicaError:
-        raise
+    asyncio.run(serve(settings))
     return 0

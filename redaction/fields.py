@@ -34,7 +34,6 @@ class Method(enum.StrEnum):
     REPLACEMENT_VALUE = "replacementValue"
 
 
-ALL_FIELDS: tuple[Field, ...] = tuple(Field)
 
 #: Field suffixes shared by the RFC 9537 names and the ICANN WHOIS keys.
 _SUFFIX: dict[Field, str] = {
@@ -85,7 +84,7 @@ REGISTERED_NAMES = frozenset(
     }
 )
 
-#: The ICANN 2024 profile's method for each withheld field (FACTS-PRIVACY.md). Country lives
+#: The ICANN 2024 RDAP profile's method for each withheld field. Country lives
 #: in the jCard `cc` parameter, so withholding it removes the parameter.
 DEFAULT_METHODS: dict[Field, Method] = {
     Field.HANDLE: Method.REMOVAL,

@@ -45,11 +45,6 @@ class CoopCategory(enum.StrEnum):
     CS = "CS"  # serves cooperatives
 
 
-#: EPP contact elements a disclose flag can name (RFC 5733 §2.9). Postal elements are
-#: per postal-info type; the flag semantics are the same for both, so we keep one name.
-DISCLOSE_ELEMENTS = frozenset({"name", "org", "addr", "voice", "fax", "email"})
-
-
 @dataclass(frozen=True, slots=True)
 class PostalInfo:
     """One EPP postal-info block: `int` (ASCII) or `loc` (UTF-8)."""
@@ -95,6 +90,14 @@ class Contact:
                 if p.type == kind:
                     return p
         return None
+
+
+def parse_iana_id(text: str) -> int | None:
+    """The IANA Registrar ID a handle or query denotes, if it is one (ASCII digits, no leading
+    zero, fewer than ten of them)."""
+    if text.isascii() and text.isdigit() and not text.startswith("0") and len(text) < 10:
+        return int(text)
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -130,19 +130,6 @@ def domain_row(d: Domain) -> tuple[Any, ...]:
 UPSERT_DOMAIN = "INSERT OR REPLACE INTO domain VALUES (" + ", ".join("?" * 16) + ")"
 
 
-def write_domain(
-    conn: sqlite3.Connection,
-    d: Domain,
-    host_attrs: dict[str, tuple[str, ...]] | None = None,
-) -> None:
-    """Replace a domain and its child rows (contacts, nameservers, DS) as one snapshot.
-
-    `host_attrs` maps a nameserver name to its addresses when the domain uses RFC 5731 host
-    attributes instead of host objects.
-    """
-    write_domains(conn, [(d, host_attrs)])
-
-
 _DOMAIN_TABLES = (
     ("domain_contact", "domain"),
     ("domain_ns", "domain"),
@@ -207,7 +194,11 @@ def write_domains(
     conn: sqlite3.Connection,
     items: Sequence[tuple[Domain, dict[str, tuple[str, ...]] | None]],
 ) -> None:
-    """Batch form of `write_domain` (same rows; one executemany per table)."""
+    """Replace domains and their child rows (contacts, nameservers, DS) as one snapshot each.
+
+    An item's host map gives a nameserver's addresses when the domain uses RFC 5731 host
+    attributes instead of host objects. One executemany per table.
+    """
     write_domain_rows(conn, encode_domains(items))
 
 

@@ -1,7 +1,7 @@
 """The replica's SQLite schema, and the row codecs shared by its writers and its reader.
 
 Writers (the demo generator, the escrow importer) and the reader (`replica.store`) agree on
-this file only. Every lookup and search path has an index (DESIGN.md: never scan).
+this file only. Every lookup and search path has an index (never a scan).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ["registry", "replica", "redaction", "rdap", "whois43", "conformance", "access", "rdds"]
-#: Pure layers (DESIGN.md): no sockets, no database, no web framework.
+#: Pure layers (docs/architecture.md): no sockets, no database, no web framework.
 PURE = {"registry": None, "redaction": None}
 PURE_MODULES = ["rdap/render.py", "rdap/query.py", "whois43/protocol.py", "whois43/render.py"]
 FORBIDDEN = {"aiosqlite", "sqlite3", "aiohttp", "socket", "asyncio"}

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from rdds.config import WhoisSettings
+from core.lookup import Lookup
 from redaction.policy import default_policy
 from replica import demo
-from replica.lookup import Lookup
 from replica.store import open_store
 from whois43 import server as whois_server
+from whois43.settings import WhoisSettings
 
 #: The showcase domains of `replica.demo` (golden files are named after their A-labels).
 SHOWCASE = (

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from core import texts
 from redaction.engine import ContactView, RedactedDomain
 from redaction.fields import Field
 from redaction.fields import value as field_value
@@ -22,9 +23,6 @@ from registry.model import Host, HostRecord, Registrar
 
 CRLF = "\r\n"
 REDACTED = "REDACTED FOR PRIVACY"
-EPP_URL = "https://icann.org/epp"
-COMPLAINT_LINE = "URL of the ICANN Whois Inaccuracy Complaint Form: https://www.icann.org/wicf/"
-STATUS_POINTER = "For more information on Whois status codes, please visit https://icann.org/epp"
 #: Key of the U-label line printed right after `Domain Name` for IDNs (our choice: the ICANN
 #: format has no key for it; several registries print the same words).
 IDN_KEY = "Internationalized Domain Name"
@@ -108,7 +106,7 @@ def _footer(lines: _Lines, ctx: RenderContext, *, status_pointer: bool) -> None:
     lines.raw(f">>> Last update of WHOIS database: {_date(ctx.watermark)} <<<")
     lines.raw("")
     if status_pointer:
-        lines.raw(STATUS_POINTER)
+        lines.raw(texts.WHOIS_STATUS_POINTER)
         lines.raw("")
     lines.out.extend(clean(t) for t in ctx.terms)
 
@@ -148,7 +146,7 @@ def _contact(lines: _Lines, view: ContactView) -> None:
 def _statuses(lines: _Lines, epp: Iterable[str]) -> None:
     for code in epp:
         code = clean(code).strip()
-        lines.kv("Domain Status", f"{code} {EPP_URL}#{code}")
+        lines.kv("Domain Status", f"{code} {texts.EPP_STATUS_URL}#{code}")
 
 
 def domain(rd: RedactedDomain, ctx: RenderContext) -> str:
@@ -195,7 +193,7 @@ def domain(rd: RedactedDomain, ctx: RenderContext) -> str:
         reason = _SUSPENSION_TEXT.get(d.suspension_reason, d.suspension_reason.replace("-", " "))
         lines.kv("Registry Suspension", reason)
     if gtld:
-        lines.raw(COMPLAINT_LINE)
+        lines.raw(texts.WHOIS_COMPLAINT_LINE)
     _footer(lines, ctx, status_pointer=True)
     return lines.text()
 

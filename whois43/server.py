@@ -9,22 +9,19 @@ error middleware, one of the two places where errors become answers.
 from __future__ import annotations
 
 import asyncio
-import collections
-import ipaddress
 import logging
 import time
 from dataclasses import dataclass, replace
 
 from cachetools import LRUCache
 
-# The RDAP access log's address truncation (/24, /48), reused rather than copied; it belongs
-# in a shared module (importing rdap.server pulls in aiohttp.web, which serve loads anyway).
-from rdap.server import truncate_address
-from rdds.config import WhoisSettings
+from core.limits import RateLimiter
+from core.lookup import Lookup
+from core.network import network_key, truncate_address
 from redaction.policy import Requester
 from registry.errors import NotFound, RddsError, ReplicaError
-from replica.lookup import Lookup
 from whois43 import protocol, render
+from whois43.settings import WhoisSettings
 
 log = logging.getLogger("rdds.whois")
 
@@ -34,48 +31,7 @@ DEFAULT_CACHE_ENTRIES = 4096
 #: discarding) this long after our half-close, so the kernel does not reset the connection
 #: and throw away the one line we sent.
 LINGER_SECONDS = 2.0
-#: Token buckets remembered at most (oldest forgotten first: a forgotten bucket is full).
-MAX_BUCKETS = 100_000
 BACKLOG = 1024
-
-
-def network_key(addr: str) -> str:
-    """The unit limits apply to: an IPv4 address, or an IPv6 /64 (one subscriber's LAN)."""
-    try:
-        ip = ipaddress.ip_address(addr)
-    except ValueError:
-        return addr
-    if isinstance(ip, ipaddress.IPv6Address):
-        mapped = ip.ipv4_mapped
-        if mapped is not None:
-            return str(mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
-
-
-class RateLimiter:
-    """Token bucket per network key: `rate` tokens per second, at most `burst` stored."""
-
-    def __init__(self, rate: float, burst: int, max_keys: int = MAX_BUCKETS) -> None:
-        self.rate = rate
-        self.burst = max(1, burst)
-        self.max_keys = max_keys
-        self._buckets: collections.OrderedDict[str, tuple[float, float]] = collections.OrderedDict()
-
-    def allow(self, key: str, now: float) -> bool:
-        """Take one token for `key`; False when its bucket is empty."""
-        tokens, last = self._buckets.pop(key, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-        allowed = tokens >= 1.0
-        if allowed:
-            tokens -= 1.0
-        self._buckets[key] = (tokens, now)
-        while len(self._buckets) > self.max_keys:
-            self._buckets.popitem(last=False)
-        return allowed
-
-    def __len__(self) -> int:
-        return len(self._buckets)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +59,7 @@ class WhoisServer:
         self.connections: set[WhoisConnection] = set()
         self.per_network: dict[str, int] = {}
         self._server: asyncio.Server | None = None
-        self._ctx = render.RenderContext(watermark=lookup.store.info.watermark)
+        self._ctx = render.RenderContext(watermark=lookup.watermark)
         #: The served TLDs as of a replica generation (to resolve bare names without I/O).
         self._tlds: tuple[int, frozenset[str]] | None = None
 
@@ -134,9 +90,14 @@ class WhoisServer:
 
     # --- answering ------------------------------------------------------------------------
 
+    def replica_changed(self, generation: int) -> None:
+        """A new replica generation: drop every cached answer (they are keyed on the old one)."""
+        self.cache.clear()
+        self._tlds = None
+
     def context(self) -> render.RenderContext:
         """The render context for the replica's current watermark."""
-        watermark = self.lookup.store.info.watermark
+        watermark = self.lookup.watermark
         if self._ctx.watermark != watermark:
             self._ctx = replace(self._ctx, watermark=watermark)
         return self._ctx
@@ -151,7 +112,7 @@ class WhoisServer:
         # Rate limit after parsing: a malformed line costs nothing to answer, a lookup does.
         if not self.limiter.allow(network, time.monotonic()):
             return _Answer(_encode(render.error(protocol.RateLimited().message)), "rate", False)
-        generation = self.lookup.store.info.generation
+        generation = self.lookup.generation
         if self._tlds is not None and self._tlds[0] == generation:
             query = protocol.resolve(query, self._tlds[1])
             cached = self.cache.get(("whois", generation, query))
@@ -161,9 +122,8 @@ class WhoisServer:
 
     async def complete(self, query: protocol.Query) -> _Answer:
         """Look the query up in the replica (always anonymous), render, and cache."""
-        store = self.lookup.store
-        generation = store.info.generation
-        tlds = frozenset(await store.tlds())
+        generation = self.lookup.generation
+        tlds = frozenset(await self.lookup.tlds())
         self._tlds = (generation, tlds)
         query = protocol.resolve(query, tlds)
         # Cache key: front-end, replica generation, normalised query. Port 43 has one tier.
@@ -189,7 +149,7 @@ class WhoisServer:
         try:
             match query:
                 case protocol.DomainQuery(name=name):
-                    # Port 43 is always anonymous (FACTS-WHOIS.md: public data only).
+                    # Port 43 is always anonymous: it carries public data only (docs/whois.md).
                     rd = await lookup.domain(name, Requester.anonymous())
                     ctx = replace(self.context(), watermark=rd.record.info.watermark)
                     text = render.domain(rd, ctx)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from access import credentials, purposes
 from access.cli import add_data_dir
 from access.credentials import CredentialStore
+from redaction.policy import Policy
 from registry.errors import ConfigError, RddsError
 
 
@@ -34,9 +37,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     rev.add_argument("id", help="the credential id (from `rdds credential list`)")
 
 
-def run(args: argparse.Namespace) -> int:
+#: Reads the policy of a configuration file (None: the built-in default policy). The
+#: composition root supplies it, so this layer does not depend on the service settings.
+PolicyLoader = Callable[[Path | None], Policy]
+
+
+def run(args: argparse.Namespace, load_policy: PolicyLoader) -> int:
     """Run `rdds credential ACTION`."""
-    action: Any = {"add": _add, "list": _list, "revoke": _revoke}[args.action]
+    if args.action == "add":
+        return _add(args, load_policy)
+    action: Any = {"list": _list, "revoke": _revoke}[args.action]
     result: int = action(args)
     return result
 
@@ -45,14 +55,14 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
-def _add(args: argparse.Namespace) -> int:
+def _add(args: argparse.Namespace, load_policy: PolicyLoader) -> int:
     try:
         tier = credentials.check_tier_name(args.tier)
         allowed = purposes.parse_list(args.purposes)
         expires = credentials.parse_expiry(args.expires) if args.expires else None
     except ValueError as exc:
         raise RddsError(f"credential add: {exc}") from None
-    _check_tier(tier, args.config)
+    _check_tier(tier, args.config, load_policy)
     credentials.ensure_dir(args.data_dir)
     try:
         cred, token = credentials.issue(tier, args.org, allowed, _now(), expires)
@@ -69,14 +79,10 @@ def _add(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_tier(tier: str, config: str | None) -> None:
-    from pathlib import Path
-
-    from rdds import config as config_mod
-
-    settings = config_mod.load_file(Path(config)) if config else config_mod.Settings()
-    if settings.policy.tier(tier) is None:
-        known = ", ".join(sorted(settings.policy.tiers))
+def _check_tier(tier: str, config: str | None, load_policy: PolicyLoader) -> None:
+    policy = load_policy(Path(config) if config else None)
+    if policy.tier(tier) is None:
+        known = ", ".join(sorted(policy.tiers))
         if config:
             raise ConfigError(f"credential add: {config} defines no tier {tier!r} ({known})")
         print(

@@ -11,9 +11,10 @@ from aiohttp.test_utils import TestServer
 
 from conformance.client import check_urls
 from conformance.findings import Severity
-from rdap.server import RdapConfig, make_app
+from core.lookup import Lookup
+from rdap.server import make_app
+from rdap.settings import RdapConfig
 from redaction.policy import default_policy
-from replica.lookup import Lookup
 from replica.store import SqliteStore
 
 SHOWCASE = (

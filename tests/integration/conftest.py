@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from rdap.server import RdapConfig, make_app
+from core.lookup import Lookup
+from rdap.server import make_app
+from rdap.settings import RdapConfig
 from redaction.policy import default_policy
-from replica.lookup import Lookup
 from replica.store import SqliteStore
 
 BASE = "https://rdap.registry.example/"

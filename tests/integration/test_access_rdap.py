@@ -22,10 +22,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from access import credentials, disclosures
 from access.credentials import CredentialStore
 from access.service import build
-from rdap.server import RdapConfig, make_app
-from rdds.config import AuthSettings
+from access.settings import AuthSettings
+from core.lookup import Lookup
+from rdap.server import make_app
+from rdap.settings import RdapConfig
 from redaction.policy import Policy, Requester, Tier, default_policy
-from replica.lookup import Lookup
 from replica.store import SqliteStore
 from tests.integration.conftest import BASE
 

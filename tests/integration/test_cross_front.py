@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from core.lookup import Lookup
 from rdap import render as rdap_render
 from redaction.engine import RedactedDomain
 from redaction.fields import Field
 from redaction.policy import Requester
 from registry import names
-from replica.lookup import Lookup
 from tests.whois_support import SHOWCASE, lookup, replica_path
 from whois43 import render as whois_render
 

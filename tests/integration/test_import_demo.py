@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from replica import demo, importer, rde, rde_export
+from escrow import export as rde_export
+from escrow import importer, rde
+from replica import demo
 from replica.store import SqliteStore
 
 N = 400

@@ -242,7 +242,7 @@ async def test_no_script_text_anywhere(rdap: Client) -> None:
 
 
 async def test_answers_are_cached_per_generation(rdap: Client) -> None:
-    from rdap.server import CACHE
+    from rdap.state import CACHE
 
     cache = rdap.app[CACHE]
     cache.clear()

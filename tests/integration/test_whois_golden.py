@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from core.lookup import Lookup
 from redaction.policy import Requester
 from registry import names
-from replica.lookup import Lookup
 from tests.whois_support import SHOWCASE, lookup, replica_path, update_golden
 from whois43 import render
 
@@ -33,7 +33,7 @@ def check(name: str, text: str) -> None:
 
 
 def ctx(lk: Lookup) -> render.RenderContext:
-    return render.RenderContext(watermark=lk.store.info.watermark)
+    return render.RenderContext(watermark=lk.watermark)
 
 
 @pytest.mark.parametrize("domain", SHOWCASE)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from core.lookup import Lookup
 from registry.errors import ReplicaError
-from replica.lookup import Lookup
 from tests.whois_support import ask, lookup, replica_path, running
 from whois43 import protocol
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from replica.lookup import Lookup
+from core.lookup import Lookup
 from tests.whois_support import lookup, replica_path, running
 
 __all__ = ["lookup", "replica_path"]

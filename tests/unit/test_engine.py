@@ -16,7 +16,7 @@ F = Field
 ALL = frozenset(Field)
 POLICY = default_policy()
 
-# What the public sees, written out by hand per person type (FACTS-PRIVACY.md).
+# What the public sees, written out by hand per person type (docs/policy.md).
 PUBLIC_NATURAL = {F.SP, F.CC}
 PUBLIC_LEGAL_VERIFIED = {
     F.HANDLE,

@@ -1,4 +1,4 @@
-"""replica.importer on hand-written deposits: what lands in the replica, and every refusal
+"""escrow.importer on hand-written deposits: what lands in the replica, and every refusal
 leaving the replica byte-for-byte as it was."""
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from replica import importer, schema
+from escrow import cli as escrow_cli
+from escrow import importer
+from replica import schema
 
 DATA = Path(__file__).parent.parent / "data" / "deposits"
 FULL = DATA / "example_2026-11-22_full_S1_R0.xml"
@@ -357,27 +359,28 @@ def test_command_line_prints_one_line_and_exits_non_zero(
     replica: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     parser = argparse.ArgumentParser()
-    importer.add_arguments(parser)
+    escrow_cli.add_arguments(parser)
     bad = variant(
         tmp_path, DIFF, "cli.xml", lambda t: t.replace('prevId="20261122001"', 'prevId="x"')
     )
     before = digest(replica)
-    code = importer.run(parser.parse_args(["--replica", str(replica), str(bad)]))
+    code = escrow_cli.run(parser.parse_args(["--replica", str(replica), str(bad)]))
     assert code == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err.startswith("rdds import: cli.xml:11: DIFF 20261123001: prevId x is not an applied")
     assert "Traceback" not in err
     assert digest(replica) == before
-    missing = importer.run(parser.parse_args(["--replica", str(replica), str(tmp_path / "no.xml")]))
+    args = parser.parse_args(["--replica", str(replica), str(tmp_path / "no.xml")])
+    missing = escrow_cli.run(args)
     assert missing == 1
     assert "no.xml:0: cannot read" in capsys.readouterr().err
 
 
 def test_command_line_success(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     parser = argparse.ArgumentParser()
-    importer.add_arguments(parser)
-    code = importer.run(
+    escrow_cli.add_arguments(parser)
+    code = escrow_cli.run(
         parser.parse_args(["--replica", str(tmp_path / "r.db"), str(FULL), str(DIFF)])
     )
     assert code == 0

@@ -1,4 +1,4 @@
-"""replica.rde: the pure deposit parser, on hand-written RFC 9022 deposits."""
+"""escrow.rde: the pure deposit parser, on hand-written RFC 9022 deposits."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from escrow import rde
 from registry.model import ContactRole, CoopCategory, PersonKind, TldKind
-from replica import rde
 
 DATA = Path(__file__).parent.parent / "data" / "deposits"
 FULL = DATA / "example_2026-11-22_full_S1_R0.xml"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from whois43.server import RateLimiter, network_key
+from core.limits import RateLimiter
+from core.network import network_key
 
 
 def test_network_key() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
+from core import texts
 from redaction.engine import redact_domain
 from redaction.policy import Requester, default_policy
 from registry.model import (
@@ -138,7 +139,7 @@ def test_key_order_follows_the_icann_format() -> None:
     lines = text(record()).split("\r\n")
     last = lines.index(">>> Last update of WHOIS database: 2026-01-01T00:00:00Z <<<")
     assert lines[last + 1] == ""
-    assert lines[last + 2] == render.STATUS_POINTER
+    assert lines[last + 2] == texts.WHOIS_STATUS_POINTER
 
 
 def test_three_field_states() -> None:
@@ -185,7 +186,7 @@ def test_statuses_with_urls_and_rgp() -> None:
 
 def test_cctld_has_no_complaint_line() -> None:
     assert "wicf" not in text(record(tld=TldKind.CCTLD))
-    assert render.COMPLAINT_LINE in text(record(tld=TldKind.SPONSORED))
+    assert texts.WHOIS_COMPLAINT_LINE in text(record(tld=TldKind.SPONSORED))
 
 
 def test_registrar_whois_server_is_a_bare_host() -> None:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
+from escrow import rde
 from registry import names
 from registry.model import Contact, ContactRole, Domain, Host, PostalInfo, Registrar, Tld
-from replica import demo, rde, schema
+from replica import demo, schema
 
 #: Objects per TLD that the DIFF deletes and changes (bounded: memory stays flat).
 DIFF_SAMPLE = 40
@@ -446,12 +446,3 @@ def _write_diff(
 def _unicode_or_none(ldh: str) -> str | None:
     n = names.from_text(ldh)
     return n.unicode if n.is_idn else None
-
-
-def changed_domains(paths: Iterable[Path]) -> int:
-    """How many domain snapshots the given deposits carry (for tests and reports)."""
-    total = 0
-    for p in paths:
-        with open(p, encoding="utf-8") as fh:
-            total += sum(line.count("<rdeDomain:domain>") for line in fh)
-    return total

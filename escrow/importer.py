@@ -1,6 +1,6 @@
 """Escrow import (`rdds import`): apply RFC 8909/9022 deposits to the SQLite replica.
 
-The only writer besides the demo generator. `replica.rde` turns bytes into model values; this
+The only writer besides the demo generator. `escrow.rde` turns bytes into model values; this
 module applies them through `replica.rows`, one SQLite transaction per deposit, checks the
 deposit chain, references and header counts, and bumps the replica generation. Rules and
 their reasons are in docs/escrow.md.
@@ -8,7 +8,6 @@ their reasons are in docs/escrow.md.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import datetime as dt
@@ -18,16 +17,16 @@ import multiprocessing
 import os
 import queue
 import sqlite3
-import sys
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, cast
 
+from escrow import rde
 from registry import names
 from registry.errors import RddsError
 from registry.model import Contact, Domain, Host, Registrar, Tld, TldKind
-from replica import rde, rows, schema
+from replica import rows, schema
 
 BATCH = 2_000
 CACHE_KIB = 65_536  # SQLite page cache: bounded, so peak memory does not grow with the file
@@ -929,51 +928,3 @@ def _apply(conn: sqlite3.Connection, path: Path, report: Callable[[str], None]) 
 def _sqlite_reason(exc: sqlite3.Error) -> str:
     # SQLite names tables and columns, never values (constraint messages included).
     return str(exc).splitlines()[0][:120]
-
-
-# --- command line --------------------------------------------------------------------------
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """`rdds import --replica PATH DEPOSIT [DEPOSIT ...]`."""
-    parser.add_argument(
-        "--replica", type=Path, required=True, help="the SQLite replica to build or update"
-    )
-    parser.add_argument(
-        "deposits",
-        metavar="DEPOSIT",
-        type=Path,
-        nargs="+",
-        help="RFC 8909 deposits (.xml or .xml.gz): a FULL, then DIFF/INCR in order",
-    )
-    parser.add_argument("--quiet", action="store_true", help="print failures only")
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run `rdds import`; 0 on success, 1 with a one-line message on failure."""
-    quiet = bool(getattr(args, "quiet", False))
-
-    def say(text: str) -> None:
-        if not quiet:
-            print(text, file=sys.stderr)
-
-    try:
-        import_deposits(args.replica, args.deposits, report=say)
-    except ImportFailed as exc:
-        print(f"rdds import: {exc.message}", file=sys.stderr)
-        return 1
-    except Exception as exc:  # never a traceback; the type only (messages may carry data)
-        print(f"rdds import: internal error ({type(exc).__name__})", file=sys.stderr)
-        return 1
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Stand-alone entry point until `rdds` wires `import` in."""
-    parser = argparse.ArgumentParser(prog="rdds import", description=__doc__)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,0 +1,16 @@
+"""The authorized-access layer's settings (the `[auth]` configuration section). Pure values."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSettings:
+    """Authorized access: where credentials and the disclosure log live, and OIDC issuers."""
+
+    data_dir: Path | None = None
+    #: Each issuer: {"issuer": URL, "audience": str, "jwks": path-or-URL, "tier_claim": str}.
+    oidc_issuers: tuple[Mapping[str, str], ...] = ()

@@ -1,0 +1,1 @@
+"""Escrow: RFC 8909/9022 deposit parser, importer into the replica, and exporter."""

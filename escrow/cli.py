@@ -1,0 +1,43 @@
+"""The `rdds import` subcommand: arguments and a one-line answer for every failure."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from escrow.importer import ImportFailed, import_deposits
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`rdds import --replica PATH DEPOSIT [DEPOSIT ...]`."""
+    parser.add_argument(
+        "--replica", type=Path, required=True, help="the SQLite replica to build or update"
+    )
+    parser.add_argument(
+        "deposits",
+        metavar="DEPOSIT",
+        type=Path,
+        nargs="+",
+        help="RFC 8909 deposits (.xml or .xml.gz): a FULL, then DIFF/INCR in order",
+    )
+    parser.add_argument("--quiet", action="store_true", help="print failures only")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run `rdds import`; 0 on success, 1 with a one-line message on failure."""
+    quiet = bool(getattr(args, "quiet", False))
+
+    def say(text: str) -> None:
+        if not quiet:
+            print(text, file=sys.stderr)
+
+    try:
+        import_deposits(args.replica, args.deposits, report=say)
+    except ImportFailed as exc:
+        print(f"rdds import: {exc.message}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # never a traceback; the type only (messages may carry data)
+        print(f"rdds import: internal error ({type(exc).__name__})", file=sys.stderr)
+        return 1
+    return 0

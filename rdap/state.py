@@ -1,0 +1,49 @@
+"""The RDAP application's typed state (aiohttp app keys), the answer value, and the render
+context built per request. Shared by the handler and the error middleware.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from cachetools import LRUCache
+
+from access.protocol import Access
+from core.lookup import Lookup
+from rdap import render
+from rdap.settings import RdapConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A rendered answer before it is sent."""
+
+    status: int
+    body: bytes
+    #: Names of withheld fields shown to this requester (disclosure log), and the object.
+    disclosed: tuple[str, ...] = ()
+    object_ref: str = ""
+
+
+LOOKUP = web.AppKey("lookup", Lookup)
+CONFIG = web.AppKey("rdap_config", RdapConfig)
+ACCESS = web.AppKey("access", Access)
+CACHE = web.AppKey("cache", LRUCache[tuple[Any, ...], Answer])
+
+
+async def render_context(request: web.Request) -> render.RenderContext:
+    """The render context for one request: public base URL, request URL, notices."""
+    cfg = request.app[CONFIG]
+    # The one place "is this an ICANN deployment" is decided: any served TLD under the profile.
+    icann = await request.app[LOOKUP].icann_deployment()
+    # The request URL as received, on the configured public base (never guessed from Host).
+    request_url = cfg.base_url.rstrip("/") + request.raw_path
+    return render.RenderContext(
+        base_url=cfg.base_url,
+        request_url=request_url,
+        port43=cfg.port43,
+        tos_url=cfg.tos_url,
+        icann_deployment=icann,
+    )
