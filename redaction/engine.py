@@ -138,11 +138,14 @@ def public_fields(
         # Natural persons, and legal persons the registry has not verified (who may in fact
         # be individuals), are treated alike.
         shown = rules.publish_natural
-    shown = shown | (_consented(contact) - _refused(contact))
-    # An extension is published with its number, never alone.
+    return _follow(shown | (_consented(contact) - _refused(contact)))
+
+
+def _follow(fields: frozenset[Field]) -> frozenset[Field]:
+    """An extension goes with its number: shown (or granted) with it, never alone."""
     for ext, base in FOLLOWS.items():
-        shown = shown - {ext} if base not in shown else shown | {ext}
-    return shown
+        fields = fields | {ext} if base in fields else fields - {ext}
+    return fields
 
 
 def view_contact(
@@ -173,9 +176,7 @@ def view_contact(
         tier = policy.tier(requester.tier)
         # Security: at-risk data only ever reaches the highest tier.
         if tier is not None and (not at_risk or tier.rank == policy.highest_rank):
-            granted = tier.granted(requester.purpose)
-            for ext, base in FOLLOWS.items():
-                granted = granted | {ext} if base in granted else granted - {ext}
+            granted = _follow(tier.granted(requester.purpose))
     withheld: dict[Field, Withheld] = {}
     disclosed: set[Field] = set()
     for f in Field:
