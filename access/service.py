@@ -17,7 +17,7 @@ from access.credentials import Credential, CredentialStore, ensure_dir
 from access.disclosures import DisclosureLog
 from access.settings import AuthSettings
 from redaction.policy import Policy, Requester
-from registry.errors import ConfigError, Forbidden, RddsError, Unauthorized
+from registry.errors import ConfigError, Forbidden, RddsError, Unauthorized, Unavailable
 
 log = logging.getLogger("rdds.access")
 
@@ -54,7 +54,15 @@ class AuthorizedAccess:
         if token is None:
             return Requester.anonymous()
         if bearer.is_local(token):
-            cred = self.store.lookup(token)
+            try:
+                cred = self.store.lookup(token)
+            except Unavailable as exc:
+                # Security: the store's error names its path and may quote its content; the
+                # log gets it, the requester does not.
+                log.error("%s", exc.message)
+                raise Unavailable(
+                    "The credential store cannot be read; no credential can be checked now."
+                ) from None
             if cred is None:
                 raise Unauthorized("The bearer token is not valid.")
             state = cred.state(self._clock())

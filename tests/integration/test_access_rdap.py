@@ -250,6 +250,38 @@ async def test_corrupt_store_fails_closed_but_anonymous_works(
     assert (await get(client, "/domain/example.org"))[0] == 200
 
 
+def _store_with_bad_record(path: Path) -> None:
+    item = {"id": "cred-1", "tier": LE, "organisation": "Example Police", "purposes": [CRIME]}
+    item |= {"created": "STORED-VALUE-7f3a", "token_sha256": "0" * 64}
+    path.write_text(json.dumps({"version": 1, "credentials": [item]}))
+
+
+def _store_is_a_directory(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
+
+
+@pytest.mark.parametrize("damage", [_store_with_bad_record, _store_is_a_directory])
+async def test_unreadable_store_503_names_no_path_and_quotes_nothing(
+    client: Client, data_dir: Path, caplog: pytest.LogCaptureFixture, damage: Any
+) -> None:
+    _, token = issue(data_dir, LE, (CRIME,))
+    damage(data_dir / credentials.FILE)
+    with caplog.at_level(logging.INFO):
+        async with client.get("/domain/example.org", headers=bearer(token)) as resp:
+            status, body = resp.status, await resp.text()
+    assert status == 503
+    doc = json.loads(body)
+    assert doc["errorCode"] == 503 and doc["description"] == [
+        "The credential store cannot be read; no credential can be checked now."
+    ]
+    # The answer names no path and quotes nothing stored; the log has the detail.
+    for private in (str(data_dir), credentials.FILE, "STORED-VALUE", "Example Police"):
+        assert private not in body
+    assert str(data_dir / credentials.FILE) in caplog.text
+    assert token not in caplog.text
+
+
 # --- fail closed ---------------------------------------------------------------------------
 
 
