@@ -11,9 +11,9 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from access import bearer, chain, oidc
+from access import bearer, chain, disclosures, oidc
 from access import purposes as purposes_mod
-from access.credentials import Credential, CredentialStore, ensure_dir
+from access.credentials import Credential, CredentialStore
 from access.disclosures import DisclosureLog
 from access.settings import AuthSettings
 from redaction.policy import Policy, Requester
@@ -126,7 +126,13 @@ def build(settings: AuthSettings, policy: Policy) -> AuthorizedAccess:
     """The access layer for a data directory (created if missing) and the OIDC issuers."""
     if settings.data_dir is None:
         raise ConfigError("authorized access needs a data directory (--data-dir)")
-    ensure_dir(settings.data_dir)
+    disclosures.set_up(settings.data_dir)
+    if disclosures.missing_anchor(settings.data_dir):
+        log.error(
+            "disclosure log in %s: the anchor is missing (deleted?); disclosures are refused "
+            "until an operator has checked the log (rdds audit verify)",
+            settings.data_dir,
+        )
     store = CredentialStore(settings.data_dir)
     try:
         creds = store.load()
