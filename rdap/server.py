@@ -50,6 +50,9 @@ def bind(host: str, port: int) -> list[socket.socket]:
     """Sockets bound to every address `host` resolves to (all interfaces for ""), on one port
     (for port 0, the one the first bind picked). Raises OSError (unresolvable host, address in
     use or not on this machine) or OverflowError (port out of range), leaving nothing open."""
+    if not 0 <= port <= 65535:
+        # getaddrinfo would quietly take the port modulo 65536.
+        raise OverflowError("port must be 0-65535")
     infos = socket.getaddrinfo(
         host or None, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
     )

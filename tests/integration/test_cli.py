@@ -84,6 +84,99 @@ def test_port_in_use(capsys: pytest.CaptureFixture[str], demo_replica: Path) -> 
     assert code == 2 and "cannot listen" in err
 
 
+@pytest.mark.parametrize(
+    ("argv", "config", "env", "message"),
+    [
+        (["--rdap-port", "99999"], None, {}, "--rdap-port: 99999 is not a port number (0-65535)"),
+        (["--rdap-port", "-1"], None, {}, "--rdap-port: -1 is not a port number"),
+        (["--rdap-port", "http"], None, {}, "--rdap-port: 'http' is not a port number"),
+        (["--whois-port", "65536"], None, {}, "--whois-port: 65536 is not a port number"),
+        ([], "[rdap]\nport = 99999\n", {}, "rdds.toml: rdap.port: 99999 is not a port number"),
+        ([], "[whois]\nport = 70000\n", {}, "rdds.toml: whois.port: 70000 is not a port number"),
+        ([], None, {"RDDS_RDAP_PORT": "99999"}, "environment: RDDS_RDAP_PORT: 99999 is not"),
+        ([], None, {"RDDS_WHOIS_PORT": "-5"}, "environment: RDDS_WHOIS_PORT: -5 is not"),
+        ([], None, {"RDDS_RDAP_PORT": "eighty"}, "environment: RDDS_RDAP_PORT: 'eighty' is not"),
+    ],
+)
+def test_bad_ports_are_one_line_from_every_source(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    demo_replica: Path,
+    argv: list[str],
+    config: str | None,
+    env: dict[str, str],
+    message: str,
+) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    if config is not None:
+        (tmp_path / "rdds.toml").write_text(config)
+        monkeypatch.chdir(tmp_path)
+        argv = [*argv, "--config", "rdds.toml"]
+    code, _, err = run_main(capsys, "serve", "--replica", str(demo_replica), *argv)
+    assert code == 2 and err == f"rdds: {err[6:]}" and err.count("\n") == 1
+    assert message in err and "Traceback" not in err
+
+
+def test_bad_listen_settings_end_the_real_process_with_one_line(demo_replica: Path) -> None:
+    """GIVEN `rdds serve` (the real process) with a port, host or address it cannot listen on
+    THEN one line on stderr, exit 2, and no process left behind (it used to hang)."""
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    taken = str(busy.getsockname()[1])
+    cases = {
+        "port out of range": (["--rdap-port", "99999"], "--rdap-port: 99999 is not a port"),
+        "unresolvable host": (
+            ["--host", "no-such-host.invalid", "--rdap-port", "0"],
+            "cannot listen on no-such-host.invalid:0 for RDAP: cannot resolve the host",
+        ),
+        # 192.0.2.1 is a documentation address (RFC 5737): no machine has it, so it fails.
+        "address not on this machine": (
+            ["--host", "192.0.2.1", "--rdap-port", "0"],
+            "cannot listen on 192.0.2.1:0 for RDAP: Cannot assign requested address",
+        ),
+        "RDAP port in use": (
+            ["--rdap-port", taken, "--whois-port", "0"],
+            f"cannot listen on 127.0.0.1:{taken} for RDAP:",
+        ),
+        # The RDAP server and the replica are open by then: they must be closed again.
+        "WHOIS port in use": (
+            ["--rdap-port", "0", "--whois-port", taken],
+            f"cannot listen on 127.0.0.1:{taken} for WHOIS:",
+        ),
+    }
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = {
+        name: subprocess.Popen(
+            [sys.executable, "-m", "rdds", "serve", "--replica", str(demo_replica), *argv],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name, (argv, _) in cases.items()
+    }
+    try:
+        for name, proc in procs.items():
+            try:
+                out, err = proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"{name}: still running (hung)")
+            assert proc.returncode == 2, (name, err)
+            assert err.startswith("rdds: ") and err.count("\n") == 1, (name, err)
+            assert cases[name][1] in err and out == "", (name, err)
+            with pytest.raises(ProcessLookupError):
+                os.kill(proc.pid, 0)  # exited and reaped: nothing left behind
+    finally:
+        busy.close()
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+
+
 def test_demo_command_writes_a_replica(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     out = tmp_path / "d.sqlite"
     code, stdout, _ = run_main(capsys, "demo", "--out", str(out), "--domains", "40", "--seed", "3")
