@@ -11,7 +11,7 @@ import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from aiohttp import web
@@ -41,6 +41,8 @@ class Running:
     watcher: ReplicaWatcher
     rdap_port: int
     whois_port: int | None
+    #: The public base URL the answers' links use (the bound port when none is configured).
+    base_url: str
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def close(self) -> None:
@@ -77,6 +79,8 @@ async def start(settings: Settings) -> Running:
         sockets = rdap_server.bind(settings.host, settings.rdap.port)
     except (OSError, OverflowError) as exc:
         raise ConfigError(_cannot_listen(settings.host, settings.rdap.port, "RDAP", exc)) from None
+    # Port 0 picks a free port: from here on the settings say which (links, port43 default).
+    settings = replace(settings, rdap=replace(settings.rdap, port=rdap_server.bound_port(sockets)))
     async with contextlib.AsyncExitStack() as stack:
         # Whatever fails from here on, everything already opened is closed again: an open
         # store's threads would keep the process alive after the error.
@@ -100,8 +104,9 @@ async def start(settings: Settings) -> Running:
             store=store,
             runner=runner,
             watcher=watcher,
-            rdap_port=rdap_server.bound_port(sockets),
+            rdap_port=settings.rdap.port,
             whois_port=None,
+            base_url=settings.base_url,
         )
         if settings.whois.enabled:
             try:
@@ -136,9 +141,10 @@ def _close_all(sockets: list[socket.socket]) -> None:
 async def serve(settings: Settings) -> None:
     """Run until SIGINT or SIGTERM, then stop cleanly."""
     running = await start(settings)
-    base = settings.base_url
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
     print(
-        f"rdds: RDAP on http://{settings.host}:{running.rdap_port}/ (links use {base})", flush=True
+        f"rdds: RDAP on http://{host}:{running.rdap_port}/ (links use {running.base_url})",
+        flush=True,
     )
     if running.whois_port is not None:
         print(f"rdds: WHOIS on {settings.host} port {running.whois_port}", flush=True)

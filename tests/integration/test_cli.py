@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
+import select
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -227,3 +230,62 @@ def test_serve_demo_builds_at_cache_path_and_stops_on_sigterm(tmp_path: Path) ->
     assert proc.returncode == 0
     assert f"RDAP on http://127.0.0.1:{port}/" in out and "stopping" in out
     assert "Traceback" not in out
+
+
+def _line(proc: subprocess.Popen[str], prefix: str, deadline: float) -> str:
+    """The first line of the process's stdout that starts with `prefix`."""
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], 0.5)
+        if ready:
+            line = proc.stdout.readline()
+            if line.startswith(prefix):
+                return line
+            assert line, "the process ended"
+        assert proc.poll() is None, "the process ended"
+    raise AssertionError(f"no {prefix!r} line")
+
+
+def test_port_0_links_use_the_bound_port(demo_replica: Path) -> None:
+    """GIVEN `rdds serve --rdap-port 0` and no base URL THEN every link, and the port43
+    default, name the port the system picked (they said :0)."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rdds",
+            "serve",
+            "--replica",
+            str(demo_replica),
+            "--rdap-port",
+            "0",
+            "--whois-port",
+            "0",
+        ],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        line = _line(proc, "rdds: RDAP on ", time.monotonic() + 60)
+        port = int(line.split("http://127.0.0.1:", 1)[1].split("/", 1)[0])
+        base = f"http://127.0.0.1:{port}/"
+        assert port != 0 and line == f"rdds: RDAP on {base} (links use {base})\n"
+        with urllib.request.urlopen(base + "domain/example.org", timeout=30) as resp:
+            doc = json.loads(resp.read())
+        hrefs = [link["href"] for link in doc["links"]]
+        hrefs += [n["links"][0]["value"] for n in doc["notices"]]
+        hrefs += [e["links"][0]["href"] for e in doc["entities"] if "links" in e]
+        assert f"{base}domain/example.org" in hrefs
+        assert all(":0/" not in h for h in hrefs)
+        assert all(h.startswith(base) for h in hrefs if "127.0.0.1" in h), hrefs
+        assert doc["port43"] == "127.0.0.1"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0
