@@ -1,5 +1,5 @@
-"""The RDAP application (RFC 7480) on aiohttp: one route, one error middleware, one cache;
-and serving it on bound sockets through `rdap.errors.RdapProtocol`.
+"""The RDAP application (RFC 7480) on aiohttp: one route, the error and CORS preflight
+middlewares, one cache; and serving it on bound sockets through `rdap.errors.RdapProtocol`.
 
 It wires `rdap.handler`, `rdap.errors` and `rdap.cors` together; the caller owns the
 store's lifetime and subscribes `clear_cache` to the replica watcher.
@@ -17,7 +17,7 @@ from cachetools import LRUCache
 from access.protocol import Access, AnonymousAccess
 from core.lookup import Lookup
 from rdap.accesslog import AccessLogger
-from rdap.cors import add_headers
+from rdap.cors import add_headers, preflight
 from rdap.errors import RdapProtocol, errors
 from rdap.handler import handle
 from rdap.settings import RdapConfig
@@ -28,7 +28,8 @@ BACKLOG = 128
 
 def make_app(lookup: Lookup, config: RdapConfig, access: Access | None = None) -> web.Application:
     """The RDAP application."""
-    app = web.Application(middlewares=[errors], client_max_size=64 * 1024)
+    # The error middleware is outermost: whatever the others raise becomes an RDAP error.
+    app = web.Application(middlewares=[errors, preflight], client_max_size=64 * 1024)
     app[LOOKUP] = lookup
     app[CONFIG] = config
     app[ACCESS] = access or AnonymousAccess()

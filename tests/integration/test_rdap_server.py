@@ -12,6 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from core.lookup import Lookup
+from rdap.cors import EXPOSED_HEADERS
 from rdap.server import bind, bound_port, make_app, serve
 from rdap.settings import RdapConfig
 from redaction.policy import default_policy
@@ -30,8 +31,14 @@ async def get(client: Client, path: str, **kw: Any) -> tuple[int, dict[str, Any]
 
 def assert_rdap_headers(headers: dict[str, Any]) -> None:
     assert headers["Content-Type"] == MEDIA
+    assert_cors(headers)
+
+
+def assert_cors(headers: dict[str, Any]) -> None:
     assert headers["Access-Control-Allow-Origin"] == "*"
     assert "Access-Control-Allow-Credentials" not in headers
+    exposed = [h.strip() for h in headers["Access-Control-Expose-Headers"].split(",")]
+    assert exposed == list(EXPOSED_HEADERS)
 
 
 @pytest.mark.parametrize("name", SHOWCASE)
@@ -340,3 +347,78 @@ async def test_the_wire_server_answers_well_formed_requests(wire: int) -> None:
     assert status == "HTTP/1.1 200 OK"
     assert_rdap_headers(headers)
     assert orjson.loads(body)["ldhName"] == "example.coop"
+
+
+# --- CORS preflight (Fetch standard) -------------------------------------------------------
+
+PREFLIGHT = {
+    "Origin": "https://page.example",
+    "Access-Control-Request-Method": "GET",
+    "Access-Control-Request-Headers": "authorization",
+}
+
+
+def test_exposed_headers_name_what_a_page_may_need() -> None:
+    assert {"Retry-After", "X-COOP-ELIGIBILITY", "X-COOP-VERIFICATION"} <= set(EXPOSED_HEADERS)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        PREFLIGHT,
+        {**PREFLIGHT, "Access-Control-Request-Method": "HEAD"},
+        {"Origin": "null", "Access-Control-Request-Method": "GET"},
+        {"Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "Authorization"},
+    ],
+)
+@pytest.mark.parametrize("path", ["/domain/example.org", "/help", "/nonsense"])
+async def test_preflight_allows_get_head_and_authorization(
+    rdap: Client, headers: dict[str, str], path: str
+) -> None:
+    # GIVEN a browser page that will send a bearer token WHEN it asks first THEN it may.
+    async with rdap.options(path, headers=headers) as resp:
+        body = await resp.read()
+        assert resp.status == 204 and body == b""
+        got = dict(resp.headers)
+    assert_cors(got)
+    assert got["Access-Control-Allow-Methods"] == "GET, HEAD"
+    assert got["Access-Control-Allow-Headers"] == "Authorization"
+    assert got["Access-Control-Max-Age"] == "86400"
+
+
+async def test_preflight_allows_nothing_more_than_it_lists(rdap: Client) -> None:
+    asked = {**PREFLIGHT, "Access-Control-Request-Method": "DELETE"}
+    asked["Access-Control-Request-Headers"] = "authorization, x-custom, cookie"
+    async with rdap.options("/help", headers=asked) as resp:
+        assert resp.status == 204
+        assert resp.headers["Access-Control-Allow-Methods"] == "GET, HEAD"
+        assert resp.headers["Access-Control-Allow-Headers"] == "Authorization"
+        assert "Access-Control-Allow-Credentials" not in resp.headers
+
+
+@pytest.mark.parametrize(
+    ("method", "headers"),
+    [
+        ("OPTIONS", {}),
+        ("OPTIONS", {"Origin": "https://page.example"}),
+        ("POST", PREFLIGHT),
+        ("PUT", {}),
+        ("DELETE", {}),
+    ],
+)
+async def test_other_methods_keep_their_rdap_405(
+    rdap: Client, method: str, headers: dict[str, str]
+) -> None:
+    async with rdap.request(method, "/domain/example.org", headers=headers) as resp:
+        status, got, doc = resp.status, dict(resp.headers), orjson.loads(await resp.read())
+    assert status == 405 and doc["errorCode"] == 405
+    assert_rdap_headers(got)
+    assert got["Allow"] == "GET,HEAD"
+    assert "Access-Control-Allow-Methods" not in got
+
+
+@pytest.mark.parametrize("path", ["/domain/example.org", "/domain/nope.coop", "/domain/a..b"])
+async def test_every_answer_exposes_the_headers(rdap: Client, path: str) -> None:
+    for method in ("GET", "HEAD"):
+        async with rdap.request(method, path) as resp:
+            assert_cors(dict(resp.headers))
