@@ -13,6 +13,8 @@ from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from core import texts
 from core.network import truncate_address
@@ -137,3 +139,20 @@ class RdapProtocol(web.RequestHandler):
         cors.apply(response.headers)
         response.force_close()
         return response
+
+    def log_exception(self, *args: Any, **kw: Any) -> None:
+        """aiohttp's report of an error outside any handler. A request body that fails to
+        decode while it is drained after the answer is the client's doing: one line with
+        the truncated client and the error's class, no traceback. Anything else is a bug and
+        keeps aiohttp's report."""
+        exc = kw.get("exc_info")
+        if isinstance(exc, RequestPayloadError | HttpProcessingError):
+            peer = self.transport.get_extra_info("peername") if self.transport else None
+            client = truncate_address(peer[0] if isinstance(peer, tuple) else None)
+            log.info(
+                "closed a connection with a malformed request body from %s: %s",
+                client,
+                type(exc).__name__,
+            )
+            return
+        super().log_exception(*args, **kw)

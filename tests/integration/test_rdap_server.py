@@ -341,6 +341,40 @@ async def test_parser_rejections_are_rdap_errors_that_echo_nothing(
     assert "127.0.0.0/24" in caplog.text and "Traceback" not in caplog.text
 
 
+async def test_a_body_that_fails_to_decode_leaves_no_traceback(
+    wire: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    # aiohttp drains the body after the answer and logged the decoding error's traceback.
+    raw = f"{GET_HELP}Content-Encoding: gzip\r\nContent-Length: {len(SECRET)}\r\n\r\n{SECRET}"
+    with caplog.at_level(logging.DEBUG):
+        status, _, _ = await exchange(wire, raw.encode())
+    assert status == "HTTP/1.1 200 OK"
+    assert "malformed request body from 127.0.0.0/24: RequestPayloadError" in caplog.text
+    assert all(r.exc_info is None for r in caplog.records)
+    assert SECRET not in caplog.text and "Traceback" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("request_line", "logged"),
+    [
+        ("GET /Sami%20Calder HTTP/1.1", "GET /other 400"),
+        ("GET /entity/SECRET-HANDLE HTTP/1.1", "GET /entity 404"),
+        ("SAMICALDER /help HTTP/1.1", "OTHER / 400"),
+        ("PROPFIND /help HTTP/1.1", "OTHER /help 405"),
+        ("GET /domain/example.coop?q=Sami HTTP/1.1", "GET /domain 200"),
+    ],
+)
+async def test_the_access_log_names_only_known_kinds(
+    wire: int, caplog: pytest.LogCaptureFixture, request_line: str, logged: str
+) -> None:
+    with caplog.at_level(logging.INFO, logger="aiohttp.access"):
+        await exchange(wire, f"{request_line}\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]
+    assert line.startswith(f"127.0.0.0/24 {logged} ")
+    for private in ("Sami", "Calder", "SECRET"):
+        assert private not in line
+
+
 async def test_the_wire_server_answers_well_formed_requests(wire: int) -> None:
     raw = b"GET /domain/example.coop HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     status, headers, body = await exchange(wire, raw)
