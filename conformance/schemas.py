@@ -15,7 +15,8 @@ import jsonschema
 import referencing
 import referencing.jsonschema
 
-from conformance.findings import Finding, error
+from conformance.findings import Finding
+from conformance.rules import finding
 
 BASE_URI: Final = "https://rdds.invalid/conformance/schemas/"
 
@@ -57,20 +58,18 @@ def check(doc: object, kind: str) -> list[Finding]:
     errors = sorted(validator(kind).iter_errors(doc), key=lambda e: e.json_path)
     for err in errors[:MAX_FINDINGS]:
         findings.append(
-            error(
+            finding(
                 "schema.invalid",
                 err.json_path,
                 f"{err.message} (schema {'/'.join(str(p) for p in err.schema_path)})",
-                "RFC 9083",
             )
         )
     if len(errors) > MAX_FINDINGS:
         findings.append(
-            error(
+            finding(
                 "schema.invalid",
                 "$",
                 f"{len(errors) - MAX_FINDINGS} more schema violations not shown",
-                "RFC 9083",
             )
         )
     return findings
