@@ -13,10 +13,16 @@ import pytest
 from core.lookup import Lookup
 from redaction.policy import Requester
 from registry import names
-from tests.whois_support import SHOWCASE, lookup, replica_path, update_golden
+from tests.whois_support import (
+    SHOWCASE,
+    lookup,
+    no_illegal_transitions,
+    replica_path,
+    update_golden,
+)
 from whois43 import render
 
-__all__ = ["lookup", "replica_path"]
+__all__ = ["lookup", "no_illegal_transitions", "replica_path"]
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "whois"
 

@@ -11,10 +11,10 @@ import pytest
 
 from core.lookup import Lookup
 from registry.errors import ReplicaError
-from tests.whois_support import ask, lookup, replica_path, running
+from tests.whois_support import ask, lookup, no_illegal_transitions, replica_path, running
 from whois43 import protocol
 
-__all__ = ["lookup", "replica_path"]
+__all__ = ["lookup", "no_illegal_transitions", "replica_path"]
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "whois"
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from core.lookup import Lookup
-from tests.whois_support import lookup, replica_path, running
+from tests.whois_support import lookup, no_illegal_transitions, replica_path, running
 
-__all__ = ["lookup", "replica_path"]
+__all__ = ["lookup", "no_illegal_transitions", "replica_path"]
 
 pytestmark = pytest.mark.realclient
 
