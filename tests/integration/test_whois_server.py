@@ -69,6 +69,8 @@ async def test_nameserver_by_name_and_address_and_registrar(lookup: Lookup) -> N
         (b"domain www.example.coop\r\n", "WWW.EXAMPLE.COOP"),
         (b"192.0.2.1\r\n", "192.0.2.1"),
         (b"registrar 1\r\n", "1"),
+        # The echoed key has its bidi override replaced like any stored value.
+        ("registrar \u202eAlder\r\n".encode(), " Alder"),
     ],
 )
 async def test_not_found(lookup: Lookup, query: bytes, shown: str) -> None:
