@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import socket
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from core.lookup import Lookup
+from redaction.policy import default_policy
 from registry.errors import ReplicaError
+from replica.store import open_store
 from tests.whois_support import ask, lookup, no_illegal_transitions, replica_path, running
 from whois43 import protocol
 
@@ -58,6 +62,68 @@ async def test_nameserver_by_name_and_address_and_registrar(lookup: Lookup) -> N
         assert await ask(server.port, b"Registrar alder registrar ltd\r\n") == reg
     finally:
         await server.close()
+
+
+@pytest.mark.parametrize(
+    ("query", "same_as"),
+    [
+        (b"registrar r9100\r\n", b"registrar 9100\r\n"),  # the registry id, lower case
+        (b"registrar R9100\r\n", b"registrar 9100\r\n"),
+        (b"REGISTRAR cxr1\r\n", b"registrar CXR1\r\n"),  # a ccTLD registrar, no IANA id
+        (b"registrar cXr1\r\n", b"registrar CXR1\r\n"),
+        (b"registrar gsr2\r\n", b"registrar GSR2\r\n"),
+    ],
+)
+async def test_registrar_id_matches_in_any_case(
+    lookup: Lookup, query: bytes, same_as: bytes
+) -> None:
+    # GIVEN a running responder over the demo replica (ids R9100, CXR1, GSR2 are upper case)
+    server = await running(lookup)
+    try:
+        # WHEN a client sends the registry's registrar id in another case
+        got = await ask(server.port, query)
+        # THEN it gets the registrar record, the same as for the id as stored
+        assert got.startswith(b"Registrar: "), got[:80]
+        assert got == await ask(server.port, same_as)
+    finally:
+        await server.close()
+
+
+async def test_registrar_ids_differing_only_in_case(tmp_path: Path, replica_path: Path) -> None:
+    # GIVEN a replica holding two registrar ids that differ only in case
+    path = tmp_path / "two.sqlite"
+    shutil.copyfile(replica_path, path)
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "INSERT INTO registrar(id, name, cc, email) VALUES ('cxr1', 'Lower Case Ltd', 'GB', "
+            "'info@lower.example')"
+        )
+    store = await open_store(path, pool_size=1)
+    server = await running(Lookup(store, default_policy()))
+    try:
+        # THEN the exact id wins, and an id matching both only by case matches neither
+        assert (await ask(server.port, b"registrar cxr1\r\n")).startswith(
+            b"Registrar: Lower Case Ltd\r\n"
+        )
+        assert (await ask(server.port, b"registrar CXR1\r\n")).startswith(
+            b"Registrar: Island Names Registry Partner\r\n"
+        )
+        assert (await ask(server.port, b"registrar Cxr1\r\n")).startswith(b'No match for "Cxr1".')
+    finally:
+        await server.close()
+        await store.close()
+
+
+def test_registrar_id_lookup_uses_an_index(replica_path: Path) -> None:
+    # The case-insensitive id lookup of replica.store is an index search, never a scan.
+    with sqlite3.connect(replica_path) as conn:
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM registrar WHERE id = ? COLLATE NOCASE LIMIT 10",
+            ("cxr1",),
+        ).fetchall()
+    details = " ".join(row[3] for row in plan)
+    assert "USING INDEX registrar_id_nocase" in details, details
+    assert "SCAN" not in details
 
 
 @pytest.mark.parametrize(
