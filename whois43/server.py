@@ -224,7 +224,7 @@ class WhoisServer:
         except ReplicaError as exc:
             # Never cached: the next query may find the replica readable again.
             log.error("replica unavailable: %s", type(exc.__cause__).__name__)
-            msg = "The registry data is temporarily unavailable; try again later."
+            msg = protocol.ReplicaUnavailable().message
             return _Answer(_encode(render.error(msg)), "503", False)
         except RddsError as exc:
             return _Answer(_encode(render.error(exc.message)), type(exc).__name__, False)
@@ -376,7 +376,7 @@ class WhoisConnection(asyncio.Protocol):
         if answer is None:
             # Never a traceback to the client, and no values in the log: the type only.
             log.error("whois internal error: %s", type(exc).__name__)
-            body, outcome = _encode(render.error("Internal error; try again later.")), "500"
+            body, outcome = _encode(render.error(protocol.InternalError().message)), "500"
         else:
             body, outcome = answer.body, answer.outcome
         log.info("whois %s %s", self.peer, outcome)
