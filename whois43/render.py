@@ -161,6 +161,9 @@ def _contact(lines: _Lines, view: ContactView) -> None:
         key = view.label(f)
         if f in view.withheld:
             lines.kv(key, view.email_pointer if f is Field.EMAIL else REDACTED)
+        elif f is Field.HANDLE and view.shows(f):
+            # CL&D policy §1.2: a shown `Registry ... ID` is the contact's ROID (RFC 5733).
+            lines.kv(key, contact.roid)
         elif view.shows(f):
             stored = field_value(contact, f)
             if isinstance(stored, tuple):
@@ -251,11 +254,11 @@ def nameservers(records: Iterable[HostRecord], ctx: RenderContext) -> str:
 
 
 def registrar(reg: Registrar, ctx: RenderContext) -> str:
-    """A registrar record (ICANN Specification 4 §1.6 keys). Registrars are businesses:
-    everything stored is public."""
+    """A registrar record: the registrar-data keys of ICANN Specification 4 §1.6 as the
+    Consistent Labeling and Display Policy names them, then the registry's own lines.
+    Registrars are businesses: everything stored is public."""
     lines = _Lines()
     lines.kv("Registrar", reg.name)
-    lines.kv("Registrar IANA ID", reg.iana_id)
     if reg.street:
         for part in reg.street:
             lines.kv("Street", part)
@@ -268,8 +271,13 @@ def registrar(reg: Registrar, ctx: RenderContext) -> str:
     lines.kv("Phone Number", reg.voice)
     lines.kv("Fax Number", reg.fax)
     lines.kv("Email", reg.email)
-    lines.kv("WHOIS Server", _whois_host(reg.whois_server))
-    lines.kv("Referral URL", reg.url)
+    lines.kv("Registrar WHOIS Server", _whois_host(reg.whois_server))
+    lines.kv("Registrar URL", reg.url)
+    # The format's Admin Contact / Technical Contact blocks (each: the contact's name, Phone
+    # Number, Fax Number, Email) come here; they are optional and an RFC 9022 registrar
+    # object carries no such contacts, so the replica holds none to print. Additional fields
+    # (CL&D policy §1.3) follow the format's keys:
+    lines.kv("Registrar IANA ID", reg.iana_id)
     lines.kv("Registrar Abuse Contact Email", reg.abuse_email)
     lines.kv("Registrar Abuse Contact Phone", reg.abuse_phone)
     _footer(lines, ctx, status_pointer=False)

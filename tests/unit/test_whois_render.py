@@ -211,7 +211,8 @@ def test_legal_verified_organisation() -> None:
     )
     v = values(text(record(c)))
     assert v["Registrant Organization"] == ["Org Ltd"]
-    assert v["Registry Registrant ID"] == ["C1"]
+    # CL&D policy §1.2: the shown id is the contact's ROID, not its handle.
+    assert v["Registry Registrant ID"] == ["C1-ROID"]
 
 
 def test_nameserver_and_registrar_records() -> None:
@@ -223,7 +224,50 @@ def test_nameserver_and_registrar_records() -> None:
     )
     reg = render.registrar(registrar(street=("1 Row", "Floor 2")), CTX)
     assert "Street: 1 Row\r\nStreet: Floor 2\r\n" in reg
-    assert "WHOIS Server: whois.registrar.example\r\n" in reg
+    assert "Registrar WHOIS Server: whois.registrar.example\r\n" in reg
+
+
+#: ICANN Specification 4 §1.6 registrar data, keys as the Consistent Labeling and Display
+#: Policy names them (the 2014 text had "Registrar Name", "WHOIS Server", "Referral URL").
+REGISTRAR_KEYS = (
+    "Registrar",
+    "Street",
+    "City",
+    "State/Province",
+    "Postal Code",
+    "Country",
+    "Phone Number",
+    "Fax Number",
+    "Email",
+    "Registrar WHOIS Server",
+    "Registrar URL",
+)
+
+
+def test_registrar_record_follows_the_registrar_data_keys_in_order() -> None:
+    reg = registrar(
+        street=("1 Row", "Floor 2"),
+        city="Town",
+        sp="ST",
+        pc="AB1",
+        cc="GB",
+        voice="+44.5550100000",
+        fax="+44.5550100001",
+        email="info@registrar.example",
+    )
+    out = render.registrar(reg, CTX)
+    keys = [line.split(":", 1)[0] for line in out.split("\r\n")[: out.split("\r\n").index("")]]
+    standard = [k for k in keys if k in REGISTRAR_KEYS]
+    assert list(dict.fromkeys(standard)) == list(REGISTRAR_KEYS)
+    assert standard.count("Street") == 2
+    # The registry's additional lines come after the format's keys, never between them.
+    extra = keys[len(standard) :]
+    assert extra[:3] == [
+        "Registrar IANA ID",
+        "Registrar Abuse Contact Email",
+        "Registrar Abuse Contact Phone",
+    ]
+    assert not {"Registrar Name", "WHOIS Server", "Referral URL"} & set(keys)
 
 
 CTX_INFO = ReplicaInfo(1, CTX.watermark)
@@ -362,3 +406,27 @@ def test_stored_bidi_override_in_a_contact_name_is_replaced() -> None:
     out = text(record(c))
     assert "Registrant Name: Ana  gpj.exe  Person\r\n" in out
     assert not any(unicodedata.category(ch) == "Cf" for ch in out)
+
+
+# `loc` postal info (docs/whois.md "Postal info"): one address per contact, `int` first.
+INT = PostalInfo("int", "Ana Person", street=("1 Road",), city="Lausanne", sp="VD", cc="CH")
+LOC = PostalInfo("loc", "آنا", street=("شارع ١",), city="بغداد", sp="بغداد", cc="IQ")
+
+
+def test_int_form_is_shown_when_both_forms_exist() -> None:
+    rq = Requester(tier="registry-staff", purpose="dnsTransparency")  # sees every field
+    v = values(text(record(contact(postal=(LOC, INT))), rq))
+    assert v["Registrant Name"] == ["Ana Person"]
+    assert v["Registrant City"] == ["Lausanne"]
+    assert v["Registrant Country"] == ["CH"]
+    out = text(record(contact(postal=(LOC, INT))), rq)
+    assert "بغداد" not in out and "IQ" not in out  # never a second address mixed in
+
+
+def test_loc_form_is_shown_when_it_is_the_only_one() -> None:
+    rq = Requester(tier="registry-staff", purpose="dnsTransparency")
+    v = values(text(record(contact(postal=(LOC,))), rq))
+    assert v["Registrant Name"] == ["آنا"]
+    assert v["Registrant Street"] == ["شارع ١"]
+    assert v["Registrant City"] == ["بغداد"]
+    assert v["Registrant Country"] == ["IQ"]
