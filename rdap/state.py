@@ -25,6 +25,9 @@ class Answer:
     #: Names of withheld fields shown to this requester (disclosure log), and the object.
     disclosed: tuple[str, ...] = ()
     object_ref: str = ""
+    #: Extra response headers that belong to this answer (the .coop flags), kept with the
+    #: body so a cached answer is sent with the same headers.
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 LOOKUP = web.AppKey("lookup", Lookup)
