@@ -36,6 +36,13 @@ PURPOSES = frozenset(
 ANONYMOUS = "anonymous"
 ANY = "*"
 
+#: RFC 9082 §3.2.3 entity search properties over registrant data that a tier may be allowed
+#: to search (`[tiers.NAME] search`); registrars' names and ids are public and always
+#: searchable.
+SEARCH_PROPERTIES = frozenset({"fn", "handle"})
+#: RFC 9536 reverse search properties a tier may be allowed (`[tiers.NAME] reverse_search`).
+REVERSE_SEARCH_PROPERTIES = frozenset({"fn", "handle", "email", "addr"})
+
 
 @dataclass(frozen=True, slots=True)
 class Requester:
@@ -68,6 +75,10 @@ class Tier:
     name: str
     rank: int
     grants: Mapping[str, frozenset[Field]] = field(default_factory=dict)
+    #: Entity search properties this tier may search registrant data by (SEARCH_PROPERTIES).
+    search: frozenset[str] = frozenset()
+    #: Reverse search properties this tier may use (REVERSE_SEARCH_PROPERTIES).
+    reverse_search: frozenset[str] = frozenset()
 
     def granted(self, purpose: str | None) -> frozenset[Field]:
         """Fields this tier may see for the purpose (grants under "*" apply to any purpose)."""
@@ -80,6 +91,12 @@ class Tier:
     def purposes(self) -> frozenset[str]:
         """The purposes this tier has grants for ("*" meaning any)."""
         return frozenset(self.grants)
+
+    def may_search(self, prop: str, purpose: str | None, *, reverse: bool = False) -> bool:
+        """True when this tier may search registrant data by `prop` for `purpose`: the tier
+        lists the property, and the purpose is one the policy grants this tier fields for."""
+        allowed = self.reverse_search if reverse else self.search
+        return prop in allowed and bool(self.granted(purpose))
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +160,22 @@ class Policy:
         """A configured tier by name."""
         return self.tiers.get(name)
 
+    def may_search(self, requester: Requester, prop: str, *, reverse: bool = False) -> bool:
+        """True when `requester` may search registrant data by `prop` (an entity search
+        property, or with `reverse` an RFC 9536 reverse search property). Never the public."""
+        if requester.is_anonymous:
+            return False
+        tier = self.tier(requester.tier)
+        return tier is not None and tier.may_search(prop, requester.purpose, reverse=reverse)
+
+    @property
+    def reverse_search_offered(self) -> frozenset[str]:
+        """Reverse search properties at least one tier may use (what /help advertises)."""
+        out: frozenset[str] = frozenset()
+        for tier in self.tiers.values():
+            out |= tier.reverse_search
+        return out
+
 
 _ALL = frozenset(Field)
 
@@ -167,8 +200,16 @@ DEFAULT_TIERS: dict[str, Tier] = {
                 {Field.HANDLE, Field.NAME, Field.ORG, Field.EMAIL, Field.VOICE, Field.VOICE_EXT}
             ),
         },
+        search=SEARCH_PROPERTIES,
+        reverse_search=REVERSE_SEARCH_PROPERTIES,
     ),
-    "registry-staff": Tier("registry-staff", 30, {ANY: _ALL}),
+    "registry-staff": Tier(
+        "registry-staff",
+        30,
+        {ANY: _ALL},
+        search=SEARCH_PROPERTIES,
+        reverse_search=REVERSE_SEARCH_PROPERTIES,
+    ),
 }
 
 
@@ -189,7 +230,7 @@ _SECTION_KEYS = {
     "reason",
     "pending_delete",
 }
-_TIER_KEYS = {"rank", "purposes"}
+_TIER_KEYS = {"rank", "purposes", "search", "reverse_search"}
 _TOP_KEYS = {"default", "tld", "tiers"}
 
 
@@ -372,4 +413,26 @@ def _tier(name: str, body: dict[str, Any], source: str) -> Tier:
                 f"{', '.join(sorted(PURPOSES))})"
             )
         grants[purpose] = _fields(fields, source, f"{where}.purposes.{purpose}")
-    return Tier(name, rank, grants)
+    search = _properties(body.get("search", []), SEARCH_PROPERTIES, source, f"{where}.search")
+    reverse = _properties(
+        body.get("reverse_search", []),
+        REVERSE_SEARCH_PROPERTIES,
+        source,
+        f"{where}.reverse_search",
+    )
+    return Tier(name, rank, grants, search=search, reverse_search=reverse)
+
+
+def _properties(value: Any, known: frozenset[str], source: str, where: str) -> frozenset[str]:
+    """A list of search properties (or ["*"] for all of them)."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{source}: {where}: expected a list of search properties")
+    if ANY in value:
+        return known
+    for v in value:
+        if v not in known:
+            raise ConfigError(
+                f"{source}: {where}: unknown search property {v!r} "
+                f"(known: {', '.join(sorted(known))}, *)"
+            )
+    return frozenset(value)

@@ -47,6 +47,29 @@ class NotImplementedQuery(RddsError):
     title = "Not Implemented"
 
 
+class UnsupportedPattern(RddsError):
+    """This server does not support that kind of search pattern."""
+
+    # RFC 9082 §4.1: a style of partial matching the server does not support -> 422.
+    status = 422
+    title = "Unprocessable Content"
+
+
+class PatternTooBroad(UnsupportedPattern):
+    """The search pattern is too broad to run; give more literal characters."""
+
+
+class BadCursor(BadQuery):
+    """The paging cursor is not valid for this search; repeat the search without it."""
+
+
+class SearchTimeout(RddsError):
+    """The search took longer than this server allows; narrow the pattern."""
+
+    status = 503
+    title = "Service Unavailable"
+
+
 class Unauthorized(RddsError):
     """The credentials are missing, invalid, expired or revoked."""
 
