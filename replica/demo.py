@@ -15,7 +15,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO, TypeVar
 
@@ -336,99 +336,119 @@ def _shared_hosts(regs: list[Registrar]) -> list[Host]:
     return out
 
 
+
+# The showcase's dates (before the watermark; expiry after it).
+_SC_CREATED = dt.datetime(2019, 3, 14, 9, 26, 53, tzinfo=dt.UTC)
+_SC_UPDATED = dt.datetime(2026, 6, 1, 12, 0, 0, tzinfo=dt.UTC)
+_SC_EXPIRES = dt.datetime(2027, 3, 14, 9, 26, 53, tzinfo=dt.UTC)
+
+
 def showcase(regs: list[Registrar]) -> DemoData:
     """The fixed objects docs and tests rely on; present whatever N is."""
     alder, bramble = regs[0], regs[1]
     cx_reg = next(r for r in regs if r.id == "CXR1")
     gs_reg = next(r for r in regs if r.id == "GSR2")
-    t0 = dt.datetime(2019, 3, 14, 9, 26, 53, tzinfo=dt.UTC)
-    upd = dt.datetime(2026, 6, 1, 12, 0, 0, tzinfo=dt.UTC)
-    exp = dt.datetime(2027, 3, 14, 9, 26, 53, tzinfo=dt.UTC)
-    d = DemoData()
+    return DemoData(
+        contacts=_showcase_contacts(alder, cx_reg, gs_reg),
+        hosts=_showcase_hosts(alder),
+        domains=_showcase_domains(alder, bramble, cx_reg, gs_reg),
+    )
 
-    def person(
-        handle: str,
-        name: str,
-        city: tuple[str, str | None, str],
-        **kw: object,
-    ) -> Contact:
-        org = kw.pop("org", None)
-        loc = kw.pop("loc", None)
-        postal = [
-            PostalInfo(
-                "int",
-                name,
-                org=org if isinstance(org, str) else None,
-                street=(f"{len(handle) * 7} Example Lane", "Unit 2"),
-                city=city[0],
-                sp=city[1],
-                pc="EX1 2MP" if city[2] == "GB" else "55501",
-                cc=city[2],
-            )
-        ]
-        if isinstance(loc, PostalInfo):
-            postal.append(loc)
-        base: dict[str, object] = {
-            "handle": handle,
-            "roid": f"{handle.replace('-', '')}-ROID",
-            "postal": tuple(postal),
-            "email": f"{handle.lower()}@mail.example",
-            "voice": "+1.5550100123",
-            "voice_ext": "42",
-            "fax": "+1.5550100199",
-            "registrar": alder.id,
-            "created": t0,
-            "updated": upd,
-        }
-        base.update(kw)
-        return Contact(**base)  # type: ignore[arg-type]
 
-    d.contacts += [
-        person(
-            "EXCOOP-1",
-            "Membership Office",
-            _CITIES[0],
-            org="Example Cooperative Ltd",
-            kind=PersonKind.LEGAL,
+def _person(
+    handle: str,
+    name: str,
+    city: tuple[str, str | None, str],
+    registrar: Registrar,
+    *,
+    org: str | None = None,
+    loc: PostalInfo | None = None,
+) -> Contact:
+    """A showcase contact with the usual details; callers `replace` what differs."""
+    postal = [
+        PostalInfo(
+            "int",
+            name,
+            org=org,
+            street=(f"{len(handle) * 7} Example Lane", "Unit 2"),
+            city=city[0],
+            sp=city[1],
+            pc="EX1 2MP" if city[2] == "GB" else "55501",
+            cc=city[2],
+        )
+    ]
+    if loc is not None:
+        postal.append(loc)
+    return Contact(
+        handle=handle,
+        roid=f"{handle.replace('-', '')}-ROID",
+        postal=tuple(postal),
+        email=f"{handle.lower()}@mail.example",
+        voice="+1.5550100123",
+        voice_ext="42",
+        fax="+1.5550100199",
+        registrar=registrar.id,
+        created=_SC_CREATED,
+        updated=_SC_UPDATED,
+    )
+
+
+def _showcase_contacts(alder: Registrar, cx_reg: Registrar, gs_reg: Registrar) -> list[Contact]:
+    legal = PersonKind.LEGAL
+    return [
+        replace(
+            _person(
+                "EXCOOP-1", "Membership Office", _CITIES[0], alder, org="Example Cooperative Ltd"
+            ),
+            kind=legal,
             verified=True,
             email="members@example-cooperative.example",
         ),
-        person(
-            "UNVCOOP-1",
-            "Service Desk",
-            _CITIES[1],
-            org="Cooperative Services Unverified Inc",
-            kind=PersonKind.LEGAL,
+        replace(
+            _person(
+                "UNVCOOP-1",
+                "Service Desk",
+                _CITIES[1],
+                alder,
+                org="Cooperative Services Unverified Inc",
+            ),
+            kind=legal,
             verified=False,
         ),
-        person("EXORG-1", "Dara Ashdown", _CITIES[2]),
-        person(
-            "CONSENT-1",
-            "Lena Birchley",
-            _CITIES[3],
+        _person("EXORG-1", "Dara Ashdown", _CITIES[2], alder),
+        replace(
+            _person("CONSENT-1", "Lena Birchley", _CITIES[3], alder),
             disclose_yes=frozenset({"name", "email"}),
             email="lena.birchley@mail.example",
         ),
-        person("JOURNO-1", "Sami Calder", _CITIES[5], at_risk=True),
-        person("SUSP-1", "Omar Dunmore", _CITIES[7], registrar=cx_reg.id),
-        person("PEND-1", "Pia Elford", _CITIES[8], registrar=gs_reg.id),
-        person(
-            "IDNIQ-1",
-            "Sara Alhadidi",
-            _CITIES[9],
-            loc=PostalInfo("loc", "سارة الحديدي", street=("شارع المثال ٧",), city="بغداد", cc="IQ"),
+        replace(_person("JOURNO-1", "Sami Calder", _CITIES[5], alder), at_risk=True),
+        _person("SUSP-1", "Omar Dunmore", _CITIES[7], cx_reg),
+        _person("PEND-1", "Pia Elford", _CITIES[8], gs_reg),
+        replace(
+            _person(
+                "IDNIQ-1",
+                "Sara Alhadidi",
+                _CITIES[9],
+                alder,
+                loc=PostalInfo(
+                    "loc", "سارة الحديدي", street=("شارع المثال ٧",), city="بغداد", cc="IQ"
+                ),
+            ),
             email="sara@mail.example",
         ),
     ]
-    tech = {r.id: f"{r.id}-TECH" for r in (alder, bramble, cx_reg, gs_reg)}
-    d.hosts += [
+
+
+def _showcase_hosts(alder: Registrar) -> list[Host]:
+    """example.coop's own nameservers, in-bailiwick with glue."""
+    return [
         Host(
             name="ns1.example.coop",
             roid="HEXCOOP1-COOP",
             v4=("45.142.220.11",),
             v6=("2a0f:9400:7e11::53",),
             registrar=alder.id,
-            created=t0,
+            created=_SC_CREATED,
             statuses=("linked",),
         ),
         Host(
@@ -436,76 +456,64 @@ def showcase(regs: list[Registrar]) -> DemoData:
             roid="HEXCOOP2-COOP",
             v4=("45.142.221.12",),
             registrar=alder.id,
-            created=t0,
+            created=_SC_CREATED,
             statuses=("linked",),
         ),
     ]
-    shared = [f"ns1.dns.{(alder.url or '')[12:]}", f"ns2.dns.{(alder.url or '')[12:]}"]
 
-    def dom(name: str, roid: str, registrant: str, reg: Registrar, **kw: object) -> Domain:
+
+def _showcase_domains(
+    alder: Registrar, bramble: Registrar, cx_reg: Registrar, gs_reg: Registrar
+) -> list[Domain]:
+    shared = (f"ns1.dns.{(alder.url or '')[12:]}", f"ns2.dns.{(alder.url or '')[12:]}")
+
+    def dom(name: str, roid: str, registrant: str, reg: Registrar) -> Domain:
+        """A showcase domain: the registrar's technical contact, Alder's hosting servers."""
         n = names.from_text(name)
-        base: dict[str, object] = {
-            "name": n.ldh,
-            "roid": f"SC{roid}-{_SUFFIX[n.tld]}",
-            "tld": n.tld,
-            "statuses": ("clientTransferProhibited",),
-            "registrar": reg.id,
-            "created": t0,
-            "unicode_name": n.unicode if n.is_idn else None,
-            "registrant": registrant,
-            "contacts": ((ContactRole.TECH, tech[reg.id]),),
-            "nameservers": tuple(shared),
-            "expires": exp,
-            "updated": upd,
-        }
-        base.update(kw)
-        return Domain(**base)  # type: ignore[arg-type]
+        return Domain(
+            name=n.ldh,
+            roid=f"SC{roid}-{_SUFFIX[n.tld]}",
+            tld=n.tld,
+            statuses=("clientTransferProhibited",),
+            registrar=reg.id,
+            created=_SC_CREATED,
+            unicode_name=n.unicode if n.is_idn else None,
+            registrant=registrant,
+            contacts=((ContactRole.TECH, f"{reg.id}-TECH"),),
+            nameservers=shared,
+            expires=_SC_EXPIRES,
+            updated=_SC_UPDATED,
+        )
 
-    d.domains += [
-        dom(
-            "example.coop",
-            "D1001",
-            "EXCOOP-1",
-            alder,
+    return [
+        replace(
+            dom("example.coop", "D1001", "EXCOOP-1", alder),
             nameservers=("ns1.example.coop", "ns2.example.coop"),
             ds_data=(DsData(2371, 13, 2, "4F3C2B1A" * 8),),
             coop_category=CoopCategory.COOP,
             coop_certified=True,
-            contacts=(
-                (ContactRole.ADMIN, "EXCOOP-1"),
-                (ContactRole.TECH, tech[alder.id]),
-            ),
+            contacts=((ContactRole.ADMIN, "EXCOOP-1"), (ContactRole.TECH, f"{alder.id}-TECH")),
         ),
-        dom(
-            "unverified.coop",
-            "D1002",
-            "UNVCOOP-1",
-            bramble,
+        replace(
+            dom("unverified.coop", "D1002", "UNVCOOP-1", bramble),
             coop_category=CoopCategory.CS,
             coop_certified=True,
         ),
         dom("example.org", "D1003", "EXORG-1", alder),
         dom("consent.org", "D1004", "CONSENT-1", alder),
         dom("journalist.org", "D1005", "JOURNO-1", alder),
-        dom(
-            "suspended.cx",
-            "D1006",
-            "SUSP-1",
-            cx_reg,
+        replace(
+            dom("suspended.cx", "D1006", "SUSP-1", cx_reg),
             statuses=("serverHold", "clientTransferProhibited"),
             suspension_reason="acceptable-use",
         ),
-        dom(
-            "pending.gs",
-            "D1007",
-            "PEND-1",
-            gs_reg,
+        replace(
+            dom("pending.gs", "D1007", "PEND-1", gs_reg),
             statuses=("pendingDelete", "serverHold"),
             rgp_statuses=("redemptionPeriod",),
         ),
-        dom("مثال.عراق", "D1008", "IDNIQ-1", alder, idn_table="ar"),
+        replace(dom("مثال.عراق", "D1008", "IDNIQ-1", alder), idn_table="ar"),
     ]
-    return d
 
 
 def _random_batch(
