@@ -1,9 +1,10 @@
 """The escrow import's rules, as queries over the replica being written (docs/escrow.md).
 
 Used by `escrow.importer` inside a deposit's transaction: which TLD a DIFF/INCR continues
-and whether the chain allows it, references between objects after applying, and the header's
-counts against the replica's totals. Refusals raise `Refused(line, reason)`; reports go to a
-`warn(line, text)` callback. Reasons name objects by key, never by value.
+and whether the chain allows it, objects the deposit carries twice, references between
+objects after applying, and the header's counts against the replica's totals. Refusals raise
+`Refused(line, reason)`; reports go to a `warn(line, text)` callback. Reasons name objects
+by key, never by value.
 """
 
 from __future__ import annotations
@@ -132,6 +133,36 @@ def _before_resend(
             f"resend of deposit {head.id} refused: later deposits of TLD {tld} are already applied",
         )
     return _last(conn, tld, exclude_id=head.id)
+
+
+# --- duplicates ----------------------------------------------------------------------------
+
+_KIND_NAMES = {"idn": "IDN table", "nndn": "NNDN"}  # else the kind itself
+
+
+def check_duplicates(conn: sqlite3.Connection) -> None:
+    """Refuse an object that the deposit carries twice (`pend` holds every object it wrote).
+
+    Objects are whole snapshots, so two copies contradict each other (a second contact copy
+    with atRisk="false" would clear an at-risk marker); the last one must not silently win.
+    """
+    dup = conn.execute(
+        "SELECT kind, key FROM pend GROUP BY kind, key HAVING count(*) > 1 LIMIT 1"
+    ).fetchone()
+    if dup is None:
+        return
+    kind, key = dup[0], dup[1]
+    first, second = (
+        r[0]
+        for r in conn.execute(
+            "SELECT line FROM pend WHERE kind = ? AND key = ? ORDER BY rowid LIMIT 2", (kind, key)
+        )
+    )
+    raise Refused(
+        second,
+        f"{_KIND_NAMES.get(kind, kind)} {key} appears twice in the deposit "
+        f"(lines {first} and {second})",
+    )
 
 
 # --- references ----------------------------------------------------------------------------

@@ -487,10 +487,14 @@ class _Applier:
 
     def _epp_params(self, msg: rde.EppParams) -> None:
         assert self.state is not None
+        if self.state.epp is not None:  # two data collection policies contradict each other
+            raise checks.Refused(msg.line, "more than one <rdeEppParams:eppParams>")
         self.state.epp = msg
 
     def _tld_facts(self, msg: rde.TldFacts) -> None:
         assert self.state is not None
+        if self.state.facts is not None:
+            raise checks.Refused(msg.line, "more than one <rddsExt:tld>")
         self.state.facts = msg
 
     def _idn(self, msg: rde.IdnTable) -> None:
@@ -509,6 +513,7 @@ class _Applier:
             "INSERT OR REPLACE INTO nndn VALUES (?, ?, ?, ?, ?)",
             (msg.aname, msg.uname, msg.state, tld, created),
         )
+        self.conn.execute("INSERT INTO pend VALUES ('nndn', ?, ?)", (msg.aname, msg.line))
         self._count("nndn")
 
     def _notice(self, msg: rde.Notice) -> None:
@@ -549,6 +554,7 @@ class _Applier:
             raise checks.Refused(line, "deposit: missing <rdeHeader:header>")
         tld = st.tld
         assert tld is not None
+        checks.check_duplicates(self.conn)
         self._settle_claims(tld)
         checks.check_references(self.conn, self.warn)
         self._write_tld(tld)
@@ -582,7 +588,8 @@ class _Applier:
             )
             conn.execute("DELETE FROM claim WHERE tld = ?", (tld,))
         conn.execute(
-            "INSERT OR IGNORE INTO claim SELECT kind, key, ? FROM pend WHERE kind != 'domain'",
+            "INSERT OR IGNORE INTO claim SELECT kind, key, ? FROM pend "
+            "WHERE kind NOT IN ('domain', 'nndn')",
             (tld,),
         )
         if full and not st.replaced_all:

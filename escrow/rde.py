@@ -18,6 +18,7 @@ from typing import IO, Any, TypeAlias
 
 from lxml import etree
 
+from escrow import values
 from registry import names
 from registry.errors import InvalidName
 from registry.model import (
@@ -319,6 +320,44 @@ def _bool(text: str | None, line: int, what: str) -> bool:
 
 def _missing(line: int, what: str, tag: str) -> DepositError:
     return DepositError(line, f"{what}: missing <{_show(tag)}>")
+
+
+# Contact values are published as read: refuse what RFC 5733 does not allow (escrow.values).
+
+
+def _country(el: Any, line: int, what: str) -> str:
+    code = values.country(_text(el))
+    if code is None:
+        raise DepositError(
+            el.sourceline or line, f"{what}: cc is not an ISO 3166-1 alpha-2 country code"
+        )
+    return code
+
+
+def _email(text: str, line: int, what: str) -> str:
+    if not values.email(text):
+        raise DepositError(line, f"{what} is not an email address (RFC 5733 §2.6)")
+    return text
+
+
+def _phone_number(text: str, line: int, what: str) -> str | None:
+    """An E.164 number or None for an empty element (RFC 5733 §2.5 allows it)."""
+    if text and not values.phone(text):
+        raise DepositError(line, f"{what} is not a telephone number +CC.NUMBER (RFC 5733 §2.5)")
+    return text or None
+
+
+def _phone(el: Any, line: int, what: str) -> tuple[str | None, str | None]:
+    """A voice or fax element: (number, extension)."""
+    cl = el.sourceline or line
+    number = _phone_number(_text(el), cl, what)
+    ext = el.get("x") or None
+    if ext is not None:
+        if number is None:
+            raise DepositError(cl, f"{what}: an extension without a number")
+        if not values.extension(ext):
+            raise DepositError(cl, f"{what}: extension (x) is not digits")
+    return number, ext
 
 
 # --- plain children, read from a table -----------------------------------------------------
@@ -628,13 +667,14 @@ _CONTACT_FIELDS = _fields(
     "contact",
     key="id",
     required=("roid", "postalInfo", "email", "clID"),
-    texts=("id", "roid", "email", "clID"),
+    texts=("id", "roid", "clID"),
     times=("crDate", "upDate"),
 )
 _C_STATUS = _q(CONTACT, "status")
 _C_POSTAL = _q(CONTACT, "postalInfo")
 _C_VOICE = _q(CONTACT, "voice")
 _C_FAX = _q(CONTACT, "fax")
+_C_EMAIL = _q(CONTACT, "email")
 _C_DISCLOSE = _q(CONTACT, "disclose")
 _C_OWN = frozenset({CONTACT, EPP_CONTACT})
 # RFC 5733 §2.9: the disclose children; postal ones carry a type we fold (model.py).
@@ -659,9 +699,11 @@ def _contact(el: Any, skips: _Skips) -> ContactItem:
         elif tag == _C_POSTAL:
             postal.append(_postal(c, line))
         elif tag == _C_VOICE:
-            voice, voice_ext = _text(c) or None, c.get("x") or None
+            voice, voice_ext = _phone(c, line, "contact: voice")
         elif tag == _C_FAX:
-            fax, fax_ext = _text(c) or None, c.get("x") or None
+            fax, fax_ext = _phone(c, line, "contact: fax")
+        elif tag == _C_EMAIL:
+            vals["email"] = _email(_text(c), c.sourceline or line, "contact: email")
         elif tag == _C_DISCLOSE:
             flag = _bool(c.get("flag"), c.sourceline or line, "contact: disclose flag")
             (yes if flag else no).update(_disclosed(c))
@@ -669,10 +711,8 @@ def _contact(el: Any, skips: _Skips) -> ContactItem:
             ext = _contact_ext(c, c.sourceline or line)
         elif _ns(tag) not in _C_OWN:
             skips.add(tag, c.sourceline or line)
-    # An email that is present counts, even empty (RFC 5733's schema decides its syntax).
-    handle = _require(
-        line, _CONTACT_FIELDS, {**vals, "postalInfo": postal, "email": "email" in vals}
-    )
+    vals["postalInfo"] = postal
+    handle = _require(line, _CONTACT_FIELDS, vals)
     return ContactItem(
         Contact(
             handle=handle,
@@ -756,7 +796,7 @@ def _postal(el: Any, line: int) -> PostalInfo:
                 elif at == e["pc"]:
                     pc = _text(a) or None
                 elif at == e["cc"]:
-                    cc = _text(a)
+                    cc = _country(a, line, "contact: postalInfo")
     return PostalInfo(ptype, name, org, tuple(street), city, sp, pc, cc)
 
 
@@ -767,13 +807,16 @@ _REGISTRAR_FIELDS = _fields(
     "registrar",
     key="id",
     required=("name",),
-    texts=("id", "name", "status", "voice", "fax", "email", "url"),
+    texts=("id", "name", "status", "url"),
     times=("crDate", "upDate"),
 )
 _R_GURID = _q(REGISTRAR, "gurid")
 _R_POSTAL = _q(REGISTRAR, "postalInfo")
 _R_WHOIS = _q(REGISTRAR, "whoisInfo")
 _R_NAME = _q(REGISTRAR, "name")
+_R_VOICE = _q(REGISTRAR, "voice")
+_R_FAX = _q(REGISTRAR, "fax")
+_R_EMAIL = _q(REGISTRAR, "email")
 _R_ADDR = tuple(_q(REGISTRAR, k) for k in ("street", "city", "sp", "pc", "cc"))
 
 
@@ -783,7 +826,8 @@ def _registrar(el: Any, skips: _Skips) -> RegistrarItem:
     iana: int | None = None
     addr: dict[str, Any] = {}
     addr_type = ""
-    whois = abuse_email = abuse_phone = rdap_base = None
+    voice = fax = whois = abuse_email = abuse_phone = rdap_base = None
+    email = ""
     for c in _plain(el, line, _REGISTRAR_FIELDS, vals):
         tag = c.tag
         if tag == _R_GURID:
@@ -792,14 +836,19 @@ def _registrar(el: Any, skips: _Skips) -> RegistrarItem:
             if addr_type == "int":  # int first, like Contact.postal_info
                 continue
             addr_type = c.get("type", "")
-            addr = _registrar_addr(c)
+            addr = _registrar_addr(c, line)
+        elif tag == _R_VOICE:
+            voice = _phone(c, line, "registrar: voice")[0]
+        elif tag == _R_FAX:
+            fax = _phone(c, line, "registrar: fax")[0]
+        elif tag == _R_EMAIL:
+            email = _email(_text(c), c.sourceline or line, "registrar: email")
         elif tag == _R_WHOIS:
             for w in c:
                 if w.tag == _R_NAME:
                     whois = _text(w) or None
         elif tag == _EXT_REGISTRAR:
-            abuse_email = c.get("abuseEmail") or None
-            abuse_phone = c.get("abuseVoice") or None
+            abuse_email, abuse_phone = _abuse(c, c.sourceline or line)
             rdap_base = c.get("rdapBaseUrl") or None
         elif _ns(tag) != REGISTRAR:
             skips.add(tag, c.sourceline or line)
@@ -815,9 +864,9 @@ def _registrar(el: Any, skips: _Skips) -> RegistrarItem:
             sp=addr.get("sp") or None,
             pc=addr.get("pc") or None,
             cc=addr.get("cc", ""),
-            voice=vals.get("voice") or None,
-            fax=vals.get("fax") or None,
-            email=vals.get("email", ""),
+            voice=voice,
+            fax=fax,
+            email=email,
             url=vals.get("url") or None,
             whois_server=whois,
             abuse_email=abuse_email,
@@ -830,15 +879,28 @@ def _registrar(el: Any, skips: _Skips) -> RegistrarItem:
     )
 
 
-def _registrar_addr(el: Any) -> dict[str, Any]:
+def _registrar_addr(el: Any, line: int) -> dict[str, Any]:
     addr: dict[str, Any] = {"street": []}
     for a in el.iter(*_R_ADDR):
         local = a.tag.rpartition("}")[2]
         if local == "street":
             addr["street"].append(_text(a))
+        elif local == "cc":
+            addr["cc"] = _country(a, line, "registrar: postalInfo")
         else:
             addr[local] = _text(a)
     return addr
+
+
+def _abuse(el: Any, line: int) -> tuple[str | None, str | None]:
+    """rddsExt:registrar's abuse contact: (email, phone), checked like the EPP values."""
+    email = el.get("abuseEmail") or None
+    phone = el.get("abuseVoice") or None
+    if email is not None:
+        _email(email, line, "registrar: rddsExt:registrar abuseEmail")
+    if phone is not None:
+        _phone_number(phone, line, "registrar: rddsExt:registrar abuseVoice")
+    return email, phone
 
 
 # --- registry-wide objects -----------------------------------------------------------------
