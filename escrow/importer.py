@@ -502,6 +502,7 @@ class _Applier:
             "INSERT OR REPLACE INTO idn_table VALUES (?, ?, ?)", (msg.id, msg.url, msg.url_policy)
         )
         self.conn.execute("INSERT INTO pend VALUES ('idn', ?, ?)", (msg.id, msg.line))
+        self._count("idn")
 
     def _nndn(self, msg: rde.Nndn) -> None:
         assert self.state is not None

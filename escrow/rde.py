@@ -53,10 +53,12 @@ RGP = "urn:ietf:params:xml:ns:rgp-1.0"
 #: The project's own extension (docs/escrow.md): registry facts RFC 9022 has no element for.
 EXT = "urn:x-rdds:xml:ns:rddsRde-1.0"
 
-#: Namespaces whose elements may appear directly under <rde:contents> / <rde:deletes>.
-OBJECT_NAMESPACES = frozenset(
-    {HEADER, DOMAIN, HOST, CONTACT, REGISTRAR, IDN, NNDN, EPP_PARAMS, POLICY, EXT}
+#: RFC 9022's object namespaces: known, so read even when rdeMenu forgets to announce them.
+RFC9022_NAMESPACES = frozenset(
+    {HEADER, DOMAIN, HOST, CONTACT, REGISTRAR, IDN, NNDN, EPP_PARAMS, POLICY}
 )
+#: Namespaces whose elements may appear directly under <rde:contents> / <rde:deletes>.
+OBJECT_NAMESPACES = RFC9022_NAMESPACES | {EXT}
 
 _MAX_ERRORS_TEXT = 80
 
@@ -831,7 +833,10 @@ def _registrar(el: Any, skips: _Skips) -> RegistrarItem:
     for c in _plain(el, line, _REGISTRAR_FIELDS, vals):
         tag = c.tag
         if tag == _R_GURID:
-            iana = _int(_text(c), c.sourceline or line, "registrar: gurid")
+            # Optional (RFC 9022 §5.4.1); an empty element, as some software writes for a
+            # registrar without an IANA id, is read as absent.
+            gurid = _text(c)
+            iana = _int(gurid, c.sourceline or line, "registrar: gurid") if gurid else None
         elif tag == _R_POSTAL:
             if addr_type == "int":  # int first, like Contact.postal_info
                 continue
@@ -1141,6 +1146,7 @@ class _Reader:
         self.head: Head | None = None
         self.contents_seen = False
         self.skips = _Skips()
+        self.unannounced: set[str] = set()  # RFC 9022 namespaces reported missing from the menu
 
     def start(self, el: Any) -> None:
         tag = el.tag
@@ -1167,13 +1173,13 @@ class _Reader:
         if self.root is None:
             raise DepositError(line, "not an RFC 8909 deposit: root is not <rde:deposit>")
         if tag in _READERS:
-            self._announced(el, _CONTENTS)
+            yield from self._announced(el, _CONTENTS)
             read = _READERS[tag]
             if read is not None:
                 yield read(el, self.skips)
             _drop_previous(el)
         elif tag in _DELETE_TAGS:
-            self._announced(el, _DELETES_EL)
+            yield from self._announced(el, _DELETES_EL)
             yield from _deletes(el)
             _drop_previous(el)
         elif tag == _WATERMARK:
@@ -1191,16 +1197,26 @@ class _Reader:
             if self.head is None:
                 raise _missing(line, "deposit", _MENU)
 
-    def _announced(self, el: Any, parent_tag: str) -> None:
-        """An object or delete must sit in its section, in a namespace rdeMenu announces."""
+    def _announced(self, el: Any, parent_tag: str) -> Iterator[Notice]:
+        """An object or delete must sit in its section, in a namespace rdeMenu announces.
+
+        RFC 8909 §5: the menu lists every object namespace in the deposit. Registry software
+        forgets some (RFC 9022's own example deposit holds an rdePolicy:policy that its menu
+        does not announce): an RFC 9022 object is known, so it is read and the omission is
+        reported once per namespace. The project's extension must be announced.
+        """
         tag = el.tag
         line = el.sourceline or 0
         parent = el.getparent()
         if parent is None or parent.tag != parent_tag:
             raise DepositError(line, f"<{_show(tag)}> outside <{_show(parent_tag)}>")
         ns = _ns(tag)
-        if self.menu is not None and ns not in self.menu:
+        if self.menu is None or ns in self.menu or ns in self.unannounced:
+            return
+        if ns not in RFC9022_NAMESPACES:
             raise DepositError(line, f"<{_show(tag)}>: namespace {ns} not announced in rdeMenu")
+        self.unannounced.add(ns)
+        yield Notice(f"<{_show(tag)}>: namespace {ns} not announced in rdeMenu (read anyway)", line)
 
     def _read_menu(self, el: Any) -> Iterator[Item]:
         """RFC 8909 §5: the version (1.0) and the object URIs; with the watermark, the head."""

@@ -684,3 +684,93 @@ def test_a_lower_case_country_code_is_stored_in_capitals(tmp_path: Path) -> None
     (postal,) = rows(tmp_path / "r.db", "SELECT postal FROM contact WHERE id = 'sh8013'")
     assert json.loads(postal[0])[0]["cc"] == "US"
     assert rows(tmp_path / "r.db", "SELECT cc FROM registrar") == [("US",)]
+
+
+# --- deposits shaped like other registry software's (tests/data/deposits/, docs/escrow.md) ---
+
+RFC_SHAPED_FULL = DATA / "test_2026-11-22_full_S1_R0.xml"
+RFC_SHAPED_DIFF = DATA / "test_2026-11-23_diff_S1_R0.xml"
+GENERATOR_SHAPED_FULL = DATA / "invalid_2026-11-22_full_S1_R0.xml"
+
+
+def report_of(path: Path, deposit: Path) -> list[str]:
+    lines: list[str] = []
+    importer.import_deposits(path, [deposit], report=lines.append)
+    return lines
+
+
+def unannounced(deposit: Path, line: int, element: str, name: str) -> str:
+    return (
+        f"{deposit.name}:{line}: <{element}>: namespace urn:ietf:params:xml:ns:{name}-1.0 "
+        "not announced in rdeMenu (read anyway)"
+    )
+
+
+def test_deposits_shaped_like_rfc_9022s_example_import_with_warnings_only(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    lines = report_of(path, RFC_SHAPED_FULL)
+    # The policy object its menu forgot is a warning now, not a refusal; the counts agree.
+    assert lines == [
+        unannounced(RFC_SHAPED_FULL, 292, "rdePolicy:policy", "rdePolicy"),
+        f"{RFC_SHAPED_FULL.name}:74: domain lantern.test: nameserver ns2.hosting.example does "
+        "not exist (kept)",
+        f"{RFC_SHAPED_FULL.name}: applied FULL 20261122T01 (resend 0) for TLD test: 2 contact, "
+        "2 domain, 1 host, 1 idn, 1 nndn, 1 registrar; generation 1; 2 warning(s)",
+    ]
+    assert rows(path, "SELECT name, uname, idn_table FROM domain ORDER BY name") == [
+        ("lantern.test", None, None),
+        ("xn--lntern-bua.test", "läntern.test", "de-DE"),
+    ]
+    # Text wrapped over lines (RFC 9022's example style) is read without the white space.
+    assert rows(path, "SELECT voice, voice_ext, email FROM contact WHERE id = 'tc4402'") == [
+        ("+44.5550104402", "204", "noc@lantern-works.example")
+    ]
+    assert rows(path, "SELECT url FROM idn_table") == [
+        ("https://www.iana.org/domains/idn-tables/tables/test_de-de_1.0.txt",)
+    ]
+    assert rows(path, "SELECT aname, state FROM nndn") == [("xn--lntern-pta.test", "withheld")]
+    assert rows(path, "SELECT disclose_default FROM tld") == [(1,)]  # dcp access all
+    assert rows(path, "SELECT disclose_no FROM contact WHERE id = 'tc4401'") == [("email voice",)]
+
+    assert report_of(path, RFC_SHAPED_DIFF) == [
+        unannounced(RFC_SHAPED_DIFF, 31, "rdeNNDN:delete", "rdeNNDN"),
+        f"{RFC_SHAPED_DIFF.name}: applied DIFF 20261123T01 (resend 0) for TLD test: 3 deleted, "
+        "1 domain; generation 2; 1 warning(s)",
+    ]
+    assert rows(path, "SELECT name, statuses FROM domain") == [("lantern.test", "clientHold")]
+    assert rows(path, "SELECT count(*) FROM idn_table") == [(0,)]
+    assert rows(path, "SELECT count(*) FROM nndn") == [(0,)]
+
+
+def test_a_deposit_shaped_like_an_xml_writers_output_imports(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    warning, applied = report_of(path, GENERATOR_SHAPED_FULL)
+    # Only the header's namespace, missing from the menu, is worth a warning: the counts of
+    # rdeEppParams and rdePolicy are not compared, the others agree.
+    assert warning == unannounced(GENERATOR_SHAPED_FULL, 28, "rdeHeader:header", "rdeHeader")
+    assert applied.endswith(
+        ": 4 contact, 3 domain, 2 idn, 2 nndn, 2 registrar; generation 1; 1 warning(s)"
+    )
+    assert rows(path, "SELECT id, iana_id FROM registrar ORDER BY id") == [
+        ("9191-IANA", 9191),
+        ("LOCAL-R1", None),  # <gurid/>: no IANA id
+    ]
+    ns = rows(path, "SELECT host, addrs FROM domain_ns WHERE domain = 'harbour.invalid'")
+    assert sorted((h, json.loads(a)) for h, a in ns) == [
+        ("ns.granite-web.example", []),
+        ("ns1.harbour.invalid", ["203.0.113.53"]),
+    ]
+    assert rows(path, "SELECT key_tag FROM domain_ds") == [(40404,)]
+    assert rows(path, "SELECT uname FROM domain WHERE name = 'xn--hfen-loa.invalid'") == [
+        ("häfen.invalid",)
+    ]
+    assert rows(path, "SELECT id FROM idn_table ORDER BY id") == [("de",), ("fr",)]
+    assert rows(path, "SELECT aname, state, created FROM nndn ORDER BY aname") == [
+        ("registry.invalid", "blocked", None),
+        ("whois.invalid", "blocked", None),
+    ]
+    assert rows(path, "SELECT statuses FROM contact WHERE id = 'Q7X2M4K9P1Z8R3T6'") == [("ok",)]
+    (postal,) = rows(path, "SELECT postal FROM contact WHERE id = 'Q7X2M4K9P1Z8R3T6'")
+    assert json.loads(postal[0])[0]["org"] is None  # <contact:org/>
+    assert rows(path, "SELECT fax FROM contact WHERE id = 'Q7X2M4K9P1Z8R3T6'") == [(None,)]
+    assert rows(path, "SELECT disclose_default FROM tld") == [(0,)]  # personalAndOther

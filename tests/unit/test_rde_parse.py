@@ -200,10 +200,35 @@ def test_unknown_object_namespace_is_refused() -> None:
     assert "unknown mandatory namespace urn:example:unknown-1.0" in err.reason
 
 
-def test_unannounced_namespace_is_refused() -> None:
+@pytest.mark.parametrize(
+    ("uri", "element"), [(rde.HOST, "rdeHost:host"), (rde.POLICY, "rdePolicy:policy")]
+)
+def test_an_rfc9022_object_the_menu_forgot_is_read_with_one_notice(uri: str, element: str) -> None:
     text = FULL.read_text(encoding="utf-8")
-    broken = text.replace("<rde:objURI>urn:ietf:params:xml:ns:rdeHost-1.0</rde:objURI>", "")
-    assert "not announced in rdeMenu" in _error(broken.encode()).reason
+    forgot = text.replace(f"<rde:objURI>{uri}</rde:objURI>", "")
+    found = items(forgot.encode())
+    notices = [n for n in by_type(found, rde.Notice) if "not announced" in n.text]
+    assert [n.text for n in notices] == [
+        f"<{element}>: namespace {uri} not announced in rdeMenu (read anyway)"
+    ]
+    start_tag_end = forgot.index(">", forgot.index(f"<{element}"))  # where lines point
+    assert notices[0].line == forgot[:start_tag_end].count("\n") + 1
+    assert len(by_type(found, rde.HostItem)) == 1  # read all the same
+
+
+def test_an_unannounced_extension_namespace_is_still_refused() -> None:
+    text = FULL.read_text(encoding="utf-8")
+    broken = text.replace(f"<rde:objURI>{rde.EXT}</rde:objURI>", "")
+    assert _error(broken.encode()).reason == (
+        f"<rddsExt:tld>: namespace {rde.EXT} not announced in rdeMenu"
+    )
+
+
+def test_an_empty_gurid_is_no_iana_id() -> None:
+    text = FULL.read_text(encoding="utf-8")
+    empty = text.replace("<rdeRegistrar:gurid>8</rdeRegistrar:gurid>", "<rdeRegistrar:gurid/>")
+    (registrar,) = by_type(items(empty.encode()), rde.RegistrarItem)
+    assert registrar.registrar.iana_id is None
 
 
 def test_unknown_extension_inside_an_object_is_skipped_and_reported() -> None:
