@@ -265,6 +265,10 @@ def registrars() -> list[Registrar]:
                 abuse_email=f"abuse@{slug}.example",
                 abuse_phone=f"+1.55501{i:02d}999",
                 created=_BASE + dt.timedelta(days=30 * i),
+                # Fictional and unresolvable, but kept: the ICANN gTLD profile wants a
+                # `related` link to the registrar's RDAP record on every gTLD domain answer,
+                # and without a base URL `rdds check` reports gtld.domain.related-link errors
+                # on the demo's .org and .coop domains. Clients that follow links fail on it.
                 rdap_base_url=f"https://rdap.{slug}.example/rdap/",
             )
         )
