@@ -340,11 +340,55 @@ def _shared_hosts(regs: list[Registrar]) -> list[Host]:
     return out
 
 
+def _utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.UTC)
 
-# The showcase's dates (before the watermark; expiry after it).
-_SC_CREATED = dt.datetime(2019, 3, 14, 9, 26, 53, tzinfo=dt.UTC)
-_SC_UPDATED = dt.datetime(2026, 6, 1, 12, 0, 0, tzinfo=dt.UTC)
-_SC_EXPIRES = dt.datetime(2027, 3, 14, 9, 26, 53, tzinfo=dt.UTC)
+
+#: Each showcase domain's (created, last updated, expires), plausible for its status and
+#: distinct from the others': created and updated before the watermark (2026-11-22), expiry
+#: after it except where the status says otherwise. Its registrant was created with it.
+_SC_DATES: dict[str, tuple[dt.datetime, dt.datetime, dt.datetime]] = {
+    "example.coop": (
+        _utc(2019, 3, 14, 9, 26, 53),
+        _utc(2026, 6, 1, 12),
+        _utc(2027, 3, 14, 9, 26, 53),
+    ),
+    "unverified.coop": (
+        _utc(2021, 8, 9, 14, 3, 11),
+        _utc(2025, 8, 10, 8, 30, 45),
+        _utc(2027, 8, 9, 14, 3, 11),
+    ),
+    "example.org": (
+        _utc(2012, 5, 21, 16, 40, 2),
+        _utc(2026, 5, 22, 7, 12, 9),
+        _utc(2027, 5, 21, 16, 40, 2),
+    ),
+    # Renewed for a year two months ago.
+    "consent.org": (
+        _utc(2016, 10, 3, 11, 22, 33),
+        _utc(2026, 9, 28, 9),
+        _utc(2027, 10, 3, 11, 22, 33),
+    ),
+    # Registered for five years.
+    "journalist.org": (_utc(2023, 1, 17, 19, 45), _utc(2025, 1, 18, 8), _utc(2028, 1, 17, 19, 45)),
+    # Put on serverHold for the acceptable-use suspension three weeks ago.
+    "suspended.cx": (_utc(2024, 3, 1, 12), _utc(2026, 11, 3, 15, 27, 40), _utc(2027, 3, 1, 12)),
+    # Expired on 21 September; deleted 45 days later, when the auto-renew grace period ended,
+    # which started the 30-day redemption period (RFC 3915 §2): 17 days of it are gone at
+    # the watermark. The last update is the delete.
+    "pending.gs": (
+        _utc(2018, 9, 21, 8, 5, 31),
+        _utc(2026, 11, 5, 8, 5, 31),
+        _utc(2026, 9, 21, 8, 5, 31),
+    ),
+    "xn--mgbh0fb.xn--mgbtx2b": (
+        _utc(2020, 11, 30, 6, 30),
+        _utc(2026, 1, 12, 10, 10, 10),
+        _utc(2027, 11, 30, 6, 30),
+    ),
+}
 
 
 def showcase(regs: list[Registrar]) -> DemoData:
@@ -364,11 +408,12 @@ def _person(
     name: str,
     city: tuple[str, str | None, str],
     registrar: Registrar,
+    domain: str,
     *,
     org: str | None = None,
-    loc: PostalInfo | None = None,
 ) -> Contact:
-    """A showcase contact with the usual details; callers `replace` what differs."""
+    """`domain`'s registrant with the usual details; callers `replace` what differs."""
+    created, updated, _ = _SC_DATES[domain]
     postal = [
         PostalInfo(
             "int",
@@ -381,8 +426,6 @@ def _person(
             cc=city[2],
         )
     ]
-    if loc is not None:
-        postal.append(loc)
     return Contact(
         handle=handle,
         roid=f"{handle.replace('-', '')}-ROID",
@@ -392,8 +435,8 @@ def _person(
         voice_ext="42",
         fax="+1.5550100199",
         registrar=registrar.id,
-        created=_SC_CREATED,
-        updated=_SC_UPDATED,
+        created=created,
+        updated=updated,
     )
 
 
@@ -402,7 +445,12 @@ def _showcase_contacts(alder: Registrar, cx_reg: Registrar, gs_reg: Registrar) -
     return [
         replace(
             _person(
-                "EXCOOP-1", "Membership Office", _CITIES[0], alder, org="Example Cooperative Ltd"
+                "EXCOOP-1",
+                "Membership Office",
+                _CITIES[0],
+                alder,
+                "example.coop",
+                org="Example Cooperative Ltd",
             ),
             kind=legal,
             verified=True,
@@ -414,28 +462,46 @@ def _showcase_contacts(alder: Registrar, cx_reg: Registrar, gs_reg: Registrar) -
                 "Service Desk",
                 _CITIES[1],
                 alder,
+                "unverified.coop",
                 org="Cooperative Services Unverified Inc",
             ),
             kind=legal,
             verified=False,
         ),
-        _person("EXORG-1", "Dara Ashdown", _CITIES[2], alder),
+        _person("EXORG-1", "Dara Ashdown", _CITIES[2], alder, "example.org"),
         replace(
-            _person("CONSENT-1", "Lena Birchley", _CITIES[3], alder),
+            _person("CONSENT-1", "Lena Birchley", _CITIES[3], alder, "consent.org"),
             disclose_yes=frozenset({"name", "email"}),
             email="lena.birchley@mail.example",
         ),
-        replace(_person("JOURNO-1", "Sami Calder", _CITIES[5], alder), at_risk=True),
-        _person("SUSP-1", "Omar Dunmore", _CITIES[7], cx_reg),
-        _person("PEND-1", "Pia Elford", _CITIES[8], gs_reg),
         replace(
-            _person(
-                "IDNIQ-1",
-                "Sara Alhadidi",
-                _CITIES[9],
-                alder,
-                loc=PostalInfo(
-                    "loc", "سارة الحديدي", street=("شارع المثال ٧",), city="بغداد", cc="IQ"
+            _person("JOURNO-1", "Sami Calder", _CITIES[5], alder, "journalist.org"), at_risk=True
+        ),
+        _person("SUSP-1", "Omar Dunmore", _CITIES[7], cx_reg, "suspended.cx"),
+        # Deleting the domain did not touch its registrant.
+        replace(
+            _person("PEND-1", "Pia Elford", _CITIES[8], gs_reg, "pending.gs"),
+            updated=_utc(2024, 4, 2, 10),
+        ),
+        # One (invented) address twice: `loc` in Arabic script, `int` its ASCII form.
+        replace(
+            _person("IDNIQ-1", "Sara Alhadidi", _CITIES[9], alder, "xn--mgbh0fb.xn--mgbtx2b"),
+            postal=(
+                PostalInfo(
+                    "int",
+                    "Sara Alhadidi",
+                    street=("7 Al-Mithal Street",),
+                    city="Madinat al-Mithal",
+                    pc="10001",
+                    cc="IQ",
+                ),
+                PostalInfo(
+                    "loc",
+                    "سارة الحديدي",
+                    street=("شارع المثال ٧",),
+                    city="مدينة المثال",
+                    pc="10001",
+                    cc="IQ",
                 ),
             ),
             email="sara@mail.example",
@@ -452,7 +518,7 @@ def _showcase_hosts(alder: Registrar) -> list[Host]:
             v4=("45.142.220.11",),
             v6=("2a0f:9400:7e11::53",),
             registrar=alder.id,
-            created=_SC_CREATED,
+            created=_SC_DATES["example.coop"][0],
             statuses=("linked",),
         ),
         Host(
@@ -460,7 +526,7 @@ def _showcase_hosts(alder: Registrar) -> list[Host]:
             roid="HEXCOOP2-COOP",
             v4=("45.142.221.12",),
             registrar=alder.id,
-            created=_SC_CREATED,
+            created=_SC_DATES["example.coop"][0],
             statuses=("linked",),
         ),
     ]
@@ -474,19 +540,20 @@ def _showcase_domains(
     def dom(name: str, roid: str, registrant: str, reg: Registrar) -> Domain:
         """A showcase domain: the registrar's technical contact, Alder's hosting servers."""
         n = names.from_text(name)
+        created, updated, expires = _SC_DATES[n.ldh]
         return Domain(
             name=n.ldh,
             roid=f"SC{roid}-{_SUFFIX[n.tld]}",
             tld=n.tld,
             statuses=("clientTransferProhibited",),
             registrar=reg.id,
-            created=_SC_CREATED,
+            created=created,
             unicode_name=n.unicode if n.is_idn else None,
             registrant=registrant,
             contacts=((ContactRole.TECH, f"{reg.id}-TECH"),),
             nameservers=shared,
-            expires=_SC_EXPIRES,
-            updated=_SC_UPDATED,
+            expires=expires,
+            updated=updated,
         )
 
     return [
