@@ -376,6 +376,7 @@ class _Fields:
     times: dict[str, tuple[str, str]]  # tag -> (field name, what a bad value's message names)
     key: str
     required: tuple[str, ...]
+    tags: dict[str, str]  # local name -> Clark tag of the children the reader handles itself
 
 
 def _fields(
@@ -386,6 +387,7 @@ def _fields(
     required: tuple[str, ...],
     texts: tuple[str, ...],
     times: tuple[str, ...] = (),
+    others: tuple[str, ...] = (),
 ) -> _Fields:
     return _Fields(
         ns,
@@ -394,6 +396,7 @@ def _fields(
         {_q(ns, local): (local, f"{what}: {local}") for local in times},
         key,
         required,
+        {local: _q(ns, local) for local in others},
     )
 
 
@@ -446,11 +449,8 @@ _DOMAIN_FIELDS = _fields(
     required=("roid", "status", "clID", "crDate"),
     texts=("name", "roid", "registrant", "clID", "idnTableId"),
     times=("crDate", "exDate", "upDate", "trDate"),
+    others=("status", "contact", "ns", "secDNS"),
 )
-_D_STATUS = _q(DOMAIN, "status")
-_D_CONTACT = _q(DOMAIN, "contact")
-_D_NS = _q(DOMAIN, "ns")
-_D_SECDNS = _q(DOMAIN, "secDNS")
 _ROLE = {"admin": ContactRole.ADMIN, "tech": ContactRole.TECH, "billing": ContactRole.BILLING}
 _HOST_OBJ = _q(EPP_DOMAIN, "hostObj")
 _HOST_ATTR = _q(EPP_DOMAIN, "hostAttr")
@@ -479,21 +479,22 @@ def _domain(el: Any, skips: _Skips) -> DomainItem:
     attrs: dict[str, tuple[str, ...]] | None = None
     ds: list[DsData] = []
     ext = _DomainExt(None, None, None)
+    d = _DOMAIN_FIELDS.tags
     for c in _plain(el, line, _DOMAIN_FIELDS, vals):
         tag = c.tag
-        if tag == _D_STATUS:
+        if tag == d["status"]:
             s = c.get("s")
             if not s:
                 raise DepositError(c.sourceline or line, "domain: <rdeDomain:status> without s")
             statuses.append(s)
-        elif tag == _D_CONTACT:
+        elif tag == d["contact"]:
             role = _ROLE.get(c.get("type", ""))
             if role is None:
                 raise DepositError(
                     c.sourceline or line, "domain: contact type not admin|tech|billing"
                 )
             contacts.append((role, _text(c)))
-        elif tag == _D_NS:
+        elif tag == d["ns"]:
             hosts, found = _nameservers(c, line)
             ns += hosts
             if found:
@@ -502,7 +503,7 @@ def _domain(el: Any, skips: _Skips) -> DomainItem:
             s = c.get("s")
             if s:
                 rgp.append(s)
-        elif tag == _D_SECDNS:
+        elif tag == d["secDNS"]:
             ds += [_ds(k) for k in c if k.tag == _DS_DATA]
         elif tag == _EXT_DOMAIN:
             ext = _domain_ext(c, c.sourceline or line)
@@ -612,9 +613,8 @@ _HOST_FIELDS = _fields(
     required=("roid", "status", "clID"),
     texts=("name", "roid", "clID"),
     times=("crDate", "upDate"),
+    others=("status", "addr"),
 )
-_H_STATUS = _q(HOST, "status")
-_H_ADDR = _q(HOST, "addr")
 
 
 def _host(el: Any, skips: _Skips) -> HostItem:
@@ -623,13 +623,14 @@ def _host(el: Any, skips: _Skips) -> HostItem:
     statuses: list[str] = []
     v4: list[str] = []
     v6: list[str] = []
+    h = _HOST_FIELDS.tags
     for c in _plain(el, line, _HOST_FIELDS, vals):
         tag = c.tag
-        if tag == _H_STATUS:
+        if tag == h["status"]:
             s = c.get("s")
             if s:
                 statuses.append(s)
-        elif tag == _H_ADDR:
+        elif tag == h["addr"]:
             (v6 if c.get("ip") == "v6" else v4).append(_text(c))
         elif _ns(tag) != HOST:
             skips.add(tag, c.sourceline or line)
@@ -671,13 +672,8 @@ _CONTACT_FIELDS = _fields(
     required=("roid", "postalInfo", "email", "clID"),
     texts=("id", "roid", "clID"),
     times=("crDate", "upDate"),
+    others=("status", "postalInfo", "voice", "fax", "email", "disclose"),
 )
-_C_STATUS = _q(CONTACT, "status")
-_C_POSTAL = _q(CONTACT, "postalInfo")
-_C_VOICE = _q(CONTACT, "voice")
-_C_FAX = _q(CONTACT, "fax")
-_C_EMAIL = _q(CONTACT, "email")
-_C_DISCLOSE = _q(CONTACT, "disclose")
 _C_OWN = frozenset({CONTACT, EPP_CONTACT})
 # RFC 5733 §2.9: the disclose children; postal ones carry a type we fold (model.py).
 _DISCLOSABLE = frozenset({"name", "org", "addr", "voice", "fax", "email"})
@@ -692,21 +688,22 @@ def _contact(el: Any, skips: _Skips) -> ContactItem:
     yes: set[str] = set()
     no: set[str] = set()
     ext = _ContactExt(PersonKind.NATURAL, False, False)
+    k = _CONTACT_FIELDS.tags
     for c in _plain(el, line, _CONTACT_FIELDS, vals):
         tag = c.tag
-        if tag == _C_STATUS:
+        if tag == k["status"]:
             s = c.get("s")
             if s:
                 statuses.append(s)
-        elif tag == _C_POSTAL:
+        elif tag == k["postalInfo"]:
             postal.append(_postal(c, line))
-        elif tag == _C_VOICE:
+        elif tag == k["voice"]:
             voice, voice_ext = _phone(c, line, "contact: voice")
-        elif tag == _C_FAX:
+        elif tag == k["fax"]:
             fax, fax_ext = _phone(c, line, "contact: fax")
-        elif tag == _C_EMAIL:
+        elif tag == k["email"]:
             vals["email"] = _email(_text(c), c.sourceline or line, "contact: email")
-        elif tag == _C_DISCLOSE:
+        elif tag == k["disclose"]:
             flag = _bool(c.get("flag"), c.sourceline or line, "contact: disclose flag")
             (yes if flag else no).update(_disclosed(c))
         elif tag == _EXT_CONTACT:
@@ -811,14 +808,8 @@ _REGISTRAR_FIELDS = _fields(
     required=("name",),
     texts=("id", "name", "status", "url"),
     times=("crDate", "upDate"),
+    others=("gurid", "postalInfo", "whoisInfo", "name", "voice", "fax", "email"),
 )
-_R_GURID = _q(REGISTRAR, "gurid")
-_R_POSTAL = _q(REGISTRAR, "postalInfo")
-_R_WHOIS = _q(REGISTRAR, "whoisInfo")
-_R_NAME = _q(REGISTRAR, "name")
-_R_VOICE = _q(REGISTRAR, "voice")
-_R_FAX = _q(REGISTRAR, "fax")
-_R_EMAIL = _q(REGISTRAR, "email")
 _R_ADDR = tuple(_q(REGISTRAR, k) for k in ("street", "city", "sp", "pc", "cc"))
 
 
@@ -830,27 +821,28 @@ def _registrar(el: Any, skips: _Skips) -> RegistrarItem:
     addr_type = ""
     voice = fax = whois = abuse_email = abuse_phone = rdap_base = None
     email = ""
+    r = _REGISTRAR_FIELDS.tags
     for c in _plain(el, line, _REGISTRAR_FIELDS, vals):
         tag = c.tag
-        if tag == _R_GURID:
+        if tag == r["gurid"]:
             # Optional (RFC 9022 §5.4.1); an empty element, as some software writes for a
             # registrar without an IANA id, is read as absent.
             gurid = _text(c)
             iana = _int(gurid, c.sourceline or line, "registrar: gurid") if gurid else None
-        elif tag == _R_POSTAL:
+        elif tag == r["postalInfo"]:
             if addr_type == "int":  # int first, like Contact.postal_info
                 continue
             addr_type = c.get("type", "")
             addr = _registrar_addr(c, line)
-        elif tag == _R_VOICE:
+        elif tag == r["voice"]:
             voice = _phone(c, line, "registrar: voice")[0]
-        elif tag == _R_FAX:
+        elif tag == r["fax"]:
             fax = _phone(c, line, "registrar: fax")[0]
-        elif tag == _R_EMAIL:
+        elif tag == r["email"]:
             email = _email(_text(c), c.sourceline or line, "registrar: email")
-        elif tag == _R_WHOIS:
+        elif tag == r["whoisInfo"]:
             for w in c:
-                if w.tag == _R_NAME:
+                if w.tag == r["name"]:
                     whois = _text(w) or None
         elif tag == _EXT_REGISTRAR:
             abuse_email, abuse_phone = _abuse(c, c.sourceline or line)
