@@ -22,11 +22,13 @@ from core.watcher import ReplicaWatcher
 from rdap import server as rdap_server
 from rdap.accesslog import AccessLogger
 from rdap.settings import RdapConfig
+from rdds import config as rdds_config
 from rdds.config import Settings
 from rdds.paths import default_demo_path
 from registry.errors import ConfigError
 from replica import demo
 from replica.store import SqliteStore, check_readable, open_store
+from web import app as web_app
 from whois43 import server as whois_server
 
 log = logging.getLogger("rdds")
@@ -73,6 +75,7 @@ async def start(settings: Settings) -> Running:
     """Open the replica and start both front-ends; raise RddsError on bad settings."""
     replica = settings.replica if settings.replica is not None else demo_replica(settings)
     check_readable(replica)
+    settings = rdds_config.with_contact_form(settings)  # withheld emails -> the web form
     access = _access(settings)
     store = await open_store(replica)
     lookup = Lookup(store, settings.policy)
@@ -83,7 +86,9 @@ async def start(settings: Settings) -> Running:
         tos_url=settings.rdap.tos_url,
         cache_entries=settings.rdap.cache_entries,
     )
-    app = rdap_server.make_app(lookup, config, access)
+    # The web page shares the port: its routes are matched before RDAP's catch-all.
+    page = web_app.build(lookup, rdds_config.web_config(settings)) if settings.web.enabled else None
+    app = rdap_server.make_app(lookup, config, access, pages=page.routes() if page else ())
     watcher.subscribe(lambda _generation: rdap_server.clear_cache(app))
     runner = web.AppRunner(app, access_log_class=AccessLogger, handle_signals=False)
     await runner.setup()
