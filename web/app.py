@@ -238,7 +238,7 @@ class Site:
     async def to_prefix(self, request: web.Request) -> web.StreamResponse:
         """`/prefix` without its slash: the home page is `/prefix/`."""
         self._method(request)
-        raise web.HTTPPermanentRedirect(self.config.prefix)
+        return web.Response(status=308, headers={"Location": self.config.prefix})
 
     async def home(self, request: web.Request) -> web.StreamResponse:
         """The search box and what this service is."""
@@ -328,7 +328,8 @@ class Site:
     ) -> web.Response:
         cookie = request.cookies.get(COOKIE)
         nonce = cookie if forms.nonce_ok(cookie) else secrets.token_urlsafe(18)
-        token = forms.issue(self._keys, name.ldh, role, nonce, self._wall())
+        form_id = secrets.token_urlsafe(18)
+        token = forms.issue(self._keys, name.ldh, role, nonce, self._wall(), form_id)
         s = self.config.settings
         response = self._html(
             "contact.html",

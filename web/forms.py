@@ -2,9 +2,9 @@
 Pure, no I/O: the caller passes the clock reading and the key.
 
 A form token binds the form to one domain and role, to the moment it was shown, and to a
-random nonce that the browser also holds in a SameSite=Strict cookie (a signed double
-submit): a page on another site can neither read the token nor send the cookie, so it
-cannot post the form in a visitor's name (CSRF). The token also proves the form was shown
+random nonce that only the browser holds, in an HttpOnly SameSite=Strict cookie (a signed
+double submit): a page on another site can neither read the token nor send the cookie, so
+it cannot post the form in a visitor's name (CSRF). The token also proves the form was shown
 at least `min_age` seconds ago (a person reads before writing) and at most `max_age`.
 """
 
@@ -172,16 +172,21 @@ class Keys:
         )
 
 
-def _mac(key: bytes, domain: str, role_value: ContactRole, issued: int, nonce: str) -> str:
-    msg = f"form\0{domain}\0{role_value.value}\0{issued}\0{nonce}".encode()
+def _mac(
+    key: bytes, domain: str, role_value: ContactRole, issued: int, form_id: str, nonce: str
+) -> str:
+    msg = f"form\0{domain}\0{role_value.value}\0{issued}\0{form_id}\0{nonce}".encode()
     digest = hmac.digest(key, msg, "sha256")
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def issue(keys: Keys, domain: str, role_value: ContactRole, nonce: str, now: float) -> str:
-    """A token for one form: `ISSUED.NONCE.MAC`."""
+def issue(
+    keys: Keys, domain: str, role_value: ContactRole, nonce: str, now: float, form_id: str
+) -> str:
+    """A token for one form: `ISSUED.FORM_ID.MAC`. The MAC covers the browser's cookie
+    nonce, which the page itself never shows."""
     issued = int(now)
-    return f"{issued}.{nonce}.{_mac(keys.token, domain, role_value, issued, nonce)}"
+    return f"{issued}.{form_id}.{_mac(keys.token, domain, role_value, issued, form_id, nonce)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,14 +212,12 @@ def verify(
     parts = token.split(".")
     if len(parts) != 3 or not parts[0].isdigit() or not _NONCE.match(parts[1]):
         raise BadToken()
-    issued, nonce, mac = int(parts[0]), parts[1], parts[2]
-    expected = _mac(keys.token, domain, role_value, issued, nonce)
-    # Security: constant-time comparisons; the cookie must carry the same nonce.
+    if cookie_nonce is None or not _NONCE.match(cookie_nonce):
+        raise BadToken()  # CSRF: a post without this browser's cookie
+    issued, form_id, mac = int(parts[0]), parts[1], parts[2]
+    expected = _mac(keys.token, domain, role_value, issued, form_id, cookie_nonce)
+    # Security: constant-time comparison; another cookie, domain, role or time fails here.
     if not hmac.compare_digest(mac.encode("ascii", "replace"), expected.encode("ascii")):
-        raise BadToken()
-    if cookie_nonce is None or not hmac.compare_digest(
-        cookie_nonce.encode("ascii", "replace"), nonce.encode("ascii")
-    ):
         raise BadToken()
     age = now - issued
     if age > max_age or age < -5:

@@ -12,6 +12,7 @@ from web import forms
 
 KEYS = forms.Keys.derive(b"a test secret, not a real one")
 NONCE = "n" * 24
+FORM = "f" * 24
 T0 = 1_800_000_000.0
 
 
@@ -29,12 +30,18 @@ def verify(token: str, **kw: Any) -> forms.Token:
 
 
 def good() -> str:
-    return forms.issue(KEYS, "example.org", ContactRole.REGISTRANT, NONCE, T0)
+    return forms.issue(KEYS, "example.org", ContactRole.REGISTRANT, NONCE, T0, FORM)
 
 
 def test_a_fresh_token_verifies_and_names_its_expiry() -> None:
     token = verify(good())
     assert token.expires == T0 + 3600 and token.mac == good().rsplit(".", 1)[1]
+    assert NONCE not in good()  # the cookie's nonce never appears in the page
+
+
+def test_two_forms_in_one_second_are_two_tokens() -> None:
+    other = forms.issue(KEYS, "example.org", ContactRole.REGISTRANT, NONCE, T0, "g" * 24)
+    assert verify(other).mac != verify(good()).mac
 
 
 @pytest.mark.parametrize(
@@ -44,6 +51,7 @@ def test_a_fresh_token_verifies_and_names_its_expiry() -> None:
         ({"role_value": ContactRole.TECH}, forms.BadToken),  # ... or another role
         ({"cookie_nonce": None}, forms.BadToken),  # CSRF: no cookie
         ({"cookie_nonce": "m" * 24}, forms.BadToken),  # CSRF: another browser's cookie
+        ({"cookie_nonce": "bad;cookie"}, forms.BadToken),
         ({"now": T0 + 3601}, forms.FormExpired),
         ({"now": T0 + 1}, forms.FormTooFast),
         ({"now": T0 - 60}, forms.FormExpired),  # issued in the future: not ours
@@ -60,13 +68,14 @@ def test_refusals(change: dict[str, Any], error: type[Exception]) -> None:
         "",
         "garbage",
         "1.2.3",
-        f"{int(T0)}.{NONCE}.",
-        f"{int(T0)}.{NONCE}.AAAA",
-        f"{int(T0) - 1}.{NONCE}.{good().rsplit('.', 1)[1]}",  # the time was edited
-        f"{int(T0)}.{'x' * 24}.{good().rsplit('.', 1)[1]}",  # the nonce was edited
+        f"{int(T0)}.{FORM}.",
+        f"{int(T0)}.{FORM}.AAAA",
+        f"{int(T0) - 1}.{FORM}.{good().rsplit('.', 1)[1]}",  # the time was edited
+        f"{int(T0)}.{'x' * 24}.{good().rsplit('.', 1)[1]}",  # the form id was edited
+        f"{int(T0)}.{NONCE}.{good().rsplit('.', 1)[1]}",  # the cookie's nonce is not the id
         good() + "x",
         good().replace(".", "..", 1),
-        f"{int(T0)}.{NONCE}.{good().rsplit('.', 1)[1][:-1]}é",
+        f"{int(T0)}.{FORM}.{good().rsplit('.', 1)[1][:-1]}é",
     ],
 )
 def test_forged_tokens(token: str) -> None:
@@ -76,7 +85,7 @@ def test_forged_tokens(token: str) -> None:
 
 def test_another_secret_does_not_verify() -> None:
     other = forms.Keys.derive(b"another secret")
-    token = forms.issue(other, "example.org", ContactRole.REGISTRANT, NONCE, T0)
+    token = forms.issue(other, "example.org", ContactRole.REGISTRANT, NONCE, T0, FORM)
     with pytest.raises(forms.BadToken):
         verify(token)
 
