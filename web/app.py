@@ -366,9 +366,12 @@ class Site:
         return self._form(request, name, role)
 
     def _check_origin(self, request: web.Request) -> None:
-        # Security: a browser names the page a form was posted from; another site's is refused.
+        # Security: a browser names the site a form was posted from; another site's is refused.
+        # Under `Referrer-Policy: no-referrer` browsers send `Origin: null` for our own forms,
+        # so "null" proves nothing either way: Sec-Fetch-Site and the SameSite=Strict cookie
+        # bound into the token decide.
         origin = request.headers.get("Origin")
-        if origin is not None and origin.lower() != self._origin:
+        if origin is not None and origin != "null" and origin.lower() != self._origin:
             raise CrossSite()
         if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
             raise CrossSite()

@@ -519,7 +519,8 @@ def domain(rd: RedactedDomain, base_url: str, form_url: str | None = None) -> Do
                 if registrant.verified
                 else Badge("Registrant not verified by the registry", "warn")
             )
-    if d.suspension_reason:
+    if d.suspension_reason and "serverHold" not in d.statuses:
+        # With serverHold the status line already says it (RDAP's "Registry Suspension").
         badges.append(Badge(_suspension(d.suspension_reason), "warn"))
     headline, tone = summary(st)
     return DomainPage(
