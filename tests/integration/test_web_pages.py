@@ -65,8 +65,9 @@ async def test_home_says_what_the_service_is(web: Client) -> None:
         text = await resp.text()
     assert '<html lang="en"' in text and "<script" not in text.lower()
     assert "Why some data is withheld" in text
-    for tld in (".coop", ".org", ".cx", ".gs", "عراق", "xn--mgbtx2b"):
-        assert tld in text
+    words = re.sub(r"<[^>]+>", "", text)
+    for tld in (".coop", ".org", ".cx", ".gs", ".عراق", ".xn--mgbtx2b"):
+        assert tld in words
     assert 'action="/lookup"' in text and 'for="q-main"' in text
 
 
