@@ -22,11 +22,13 @@ from core.lookup import Lookup
 from core.watcher import ReplicaWatcher
 from rdap import server as rdap_server
 from rdap.settings import RdapConfig
+from rdds import config as rdds_config
 from rdds.config import Settings
 from rdds.paths import default_demo_path
 from registry.errors import ConfigError
 from replica import demo
 from replica.store import SqliteStore, check_readable, open_store
+from web import app as web_app
 from whois43 import server as whois_server
 
 log = logging.getLogger("rdds")
@@ -85,6 +87,7 @@ async def start(settings: Settings) -> Running:
         # Whatever fails from here on, everything already opened is closed again: an open
         # store's threads would keep the process alive after the error.
         stack.callback(_close_all, sockets)
+        settings = rdds_config.with_contact_form(settings)  # withheld emails -> the web form
         access = _access(settings)
         store = await open_store(replica)
         stack.push_async_callback(store.close)
@@ -96,7 +99,10 @@ async def start(settings: Settings) -> Running:
             tos_url=settings.rdap.tos_url,
             cache_entries=settings.rdap.cache_entries,
         )
-        app = rdap_server.make_app(lookup, config, access)
+        # The web page shares the port: its routes are matched before RDAP's catch-all.
+        web_config = rdds_config.web_config(settings) if settings.web.enabled else None
+        page = web_app.build(lookup, web_config) if web_config else None
+        app = rdap_server.make_app(lookup, config, access, pages=page.routes() if page else ())
         watcher.subscribe(lambda _generation: rdap_server.clear_cache(app))
         runner = await rdap_server.serve(app, sockets)
         stack.push_async_callback(runner.cleanup)
