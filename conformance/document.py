@@ -7,6 +7,7 @@ import urllib.parse
 from collections.abc import Iterator
 
 from conformance import iana, jcard, values
+from conformance import search as search_checks
 from conformance.findings import Finding
 from conformance.rules import finding
 
@@ -41,6 +42,8 @@ def member(path: str, key: str) -> str:
 def url_kind(request_url: str) -> str | None:
     """Return the response kind a request URL asks for (RFC 9082 §3), or None if unknown."""
     segments = [s for s in urllib.parse.urlsplit(request_url).path.split("/") if s]
+    if search_checks.is_reverse(request_url):
+        return "search"  # RFC 9536 §3: {searchable}/reverse_search/{related}
     if len(segments) >= 2 and segments[-2] in _LOOKUP_SEGMENTS:
         return _LOOKUP_SEGMENTS[segments[-2]]
     if segments and segments[-1] == "help":
@@ -86,12 +89,20 @@ def check(
         asked = url_kind(request_url)
         expected = asked if asked in _LOOKUP_SEGMENTS else kind
         findings += _object(doc, "$", expected or kind, top=True)
+    # RFC 8982 §4.1: objects in the `id` field set carry their key only, no links.
+    keys_only = kind == "search" and search_checks.field_set(doc) == "id"
     for key, value in doc.items():
         if not lookup and key in _OBJECT_ARRAYS and isinstance(value, list):
             for i, item in enumerate(value):
                 findings += _object(
-                    item, f"{member('$', key)}[{i}]", _OBJECT_ARRAYS[key], top=False
+                    item,
+                    f"{member('$', key)}[{i}]",
+                    _OBJECT_ARRAYS[key],
+                    top=False,
+                    links=not keys_only,
                 )
+    if kind == "search":
+        findings += search_checks.check(doc, request_url)
     findings += _notices(doc.get("notices"), "$.notices")
     for path, node in _walk(doc, "$"):
         if path == "$":
@@ -157,7 +168,9 @@ def _conformance(doc: dict[str, object]) -> list[Finding]:
     return findings
 
 
-def _object(node: object, path: str, expected: str, *, top: bool) -> list[Finding]:
+def _object(
+    node: object, path: str, expected: str, *, top: bool, links: bool = True
+) -> list[Finding]:
     if not isinstance(node, dict):
         return []  # the schema reports it
     oclass = node.get("objectClassName")
@@ -179,7 +192,8 @@ def _object(node: object, path: str, expected: str, *, top: bool) -> list[Findin
                 f"{oclass!r} where {expected!r} belongs",
             )
         )
-    findings += _self_link(node, path, top=top)
+    if links:
+        findings += _self_link(node, path, top=top)
     findings += _events(node.get("events"), member(path, "events"))
     findings += _events(node.get("asEventActor"), member(path, "asEventActor"))
     findings += _status(

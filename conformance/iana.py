@@ -139,6 +139,23 @@ GTLD_RETIRED: frozenset[str] = frozenset(
 # do not carry their identifier as a prefix, mapped to the identifier that must be declared.
 EXTENSION_MEMBERS: dict[str, str] = {
     "redacted": "redacted",  # RFC 9537 §4.1
+    "paging_metadata": "paging",  # RFC 8977 §2.4.1
+    "sorting_metadata": "sorting",  # RFC 8977 §2.3.2
+    "subsetting_metadata": "subsetting",  # RFC 8982 §3
+    "reverse_search_properties": "reverse_search",  # RFC 9536 §6
+    "reverse_search_properties_mapping": "reverse_search",  # RFC 9536 §5
+}
+
+# RFC 8982 §4: the field sets every server that supports partial responses defines.
+FIELD_SETS: frozenset[str] = frozenset({"id", "brief", "full"})
+
+# IANA "RDAP Reverse Search Mapping" (RFC 9536 §8.2): the registered path per property, for
+# domain searches by a related entity.
+REVERSE_SEARCH_PATHS: dict[str, str] = {
+    "fn": "$.entities[*].vcardArray[1][?(@[0]=='fn')][3]",
+    "handle": "$.entities[*].handle",
+    "email": "$.entities[*].vcardArray[1][?(@[0]=='email')][3]",
+    "role": "$.entities[*].roles",
 }
 
 

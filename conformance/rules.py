@@ -142,6 +142,63 @@ _TABLE: tuple[Rule, ...] = (
     Rule("redacted.path.syntax", E, "RFC 9537 §4.2, RFC 9535 §2", "defines the path syntax"),
     Rule("redacted.path.missing", E, "RFC 9537 §3, §4.2", "each method names its path"),
     Rule("redacted.path.method-mismatch", E, "RFC 9537 §3", "defines what each method leaves"),
+    # --- searches (RFC 9083 §8, RFC 8977, RFC 8982, RFC 9536) -------------------------------
+    Rule(
+        "search.results-member",
+        E,
+        f"{RFC9083} §8, RFC 9536 §3",
+        "defines the results member of each search",
+    ),
+    Rule("search.paging.count", E, "RFC 8977 §2.4.1", "defines totalCount: all objects found"),
+    Rule("search.paging.page-size", E, "RFC 8977 §2.4.1", "defines pageSize: objects per page"),
+    Rule(
+        "search.paging.link-rel",
+        N,
+        "RFC 8977 §2.4.1, RFC 8288 §2.1.1",
+        "practice: pagination links carry a pagination relation (next)",
+    ),
+    Rule(
+        "search.sorting.current",
+        W,
+        "RFC 8977 §2.3.2",
+        "practice read from the text: currentSort names sorts availableSorts describes",
+    ),
+    Rule(
+        "search.sorting.default",
+        E,
+        "RFC 8977 §2.3.2",
+        "defines default: the sort applied when the query names none (one at most)",
+    ),
+    Rule(
+        "search.sorting.json-path",
+        E,
+        "RFC 8977 §2.3.2, RFC 9535 §2",
+        "defines jsonPath as a JSONPath expression",
+    ),
+    Rule(
+        "search.subsetting.current",
+        E,
+        "RFC 8982 §3",
+        "defines currentFieldSet as one of the field sets the answer describes",
+    ),
+    Rule(
+        "search.subsetting.basic",
+        N,
+        "RFC 8982 §4",
+        "practice: the basic field sets id, brief and full are what clients ask for",
+    ),
+    Rule(
+        "search.subsetting.id",
+        W,
+        "RFC 8982 §4.1",
+        "describes the id field set as the key fields only",
+    ),
+    Rule(
+        "search.reverse.mapping",
+        W,
+        "RFC 9536 §5, §8.2",
+        "a mapping SHOULD follow the IANA registration; paths are JSONPath",
+    ),
     # --- ICANN gTLD profile ----------------------------------------------------------------
     Rule("gtld.rdap-conformance", E, f"{PROFILE} §1.3", "MUST declare the _1 identifiers"),
     Rule("gtld.notice.terms-of-service", E, f"{TIG} §3.3, §3.4", "MUST"),

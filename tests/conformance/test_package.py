@@ -18,7 +18,7 @@ from tests.conformance.codes import documented
 PACKAGE = pathlib.Path(__file__).parents[2] / "conformance"
 SERVER_PACKAGES = {"registry", "replica", "redaction", "rdap", "whois43", "access", "rdds"}
 CODE_LITERAL = re.compile(
-    r"""["']((?:schema|json|http|jcard|redacted|gtld|whois|probe|net)\.[a-z0-9.-]*[a-z0-9])["']"""
+    r"""["']((?:schema|json|http|jcard|redacted|gtld|whois|probe|net|search)\.[a-z0-9.-]*[a-z0-9])["']"""
 )
 
 

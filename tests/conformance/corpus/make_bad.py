@@ -25,6 +25,16 @@ GOOD: dict[str, dict[str, Any]] = {
     "help": {"url": f"{B}/help", "status": 200},
     "error": {"url": f"{B}/domain/test.invalid", "status": 404},
     "search": {"url": f"{B}/domains?name=exam*.coop", "status": 200},
+    "search-paged": {
+        "url": f"{B}/domains?name=exam*.coop&count=true&sort=registrationDate&fieldSet=brief",
+        "status": 200,
+    },
+    "search-id": {"url": f"{B}/entities?fn=Host*&fieldSet=id", "status": 200},
+    "search-reverse": {
+        "url": f"{B}/domains/reverse_search/entity?handle=CONTACT-1&role=registrant",
+        "status": 200,
+    },
+    "help-search": {"url": f"{B}/help", "status": 200},
 }
 
 Doc = Any
@@ -237,6 +247,64 @@ BAD: dict[str, tuple[str, Mutation, dict[str, Any]]] = {
     "gtld.domain.secure-dns": ("domain-gtld", lambda d: d.pop("secureDNS"), {}),
     "gtld.domain.status": ("domain-gtld", lambda d: setitem(d, "status", []), {}),
     "gtld.domain.related-link": ("domain-gtld", lambda d: d["links"].pop(1), {}),
+    # Searches (RFC 8977, RFC 8982, RFC 9536).
+    "search.results-member": (
+        "search-reverse",
+        lambda d: setitem(d, "entitySearchResults", d.pop("domainSearchResults")[:0]),
+        {},
+    ),
+    "search.paging.count": (
+        "search-paged",
+        lambda d: setitem(d["paging_metadata"], "totalCount", 1),
+        {},
+    ),
+    "search.paging.page-size": (
+        "search-paged",
+        lambda d: setitem(d["paging_metadata"], "pageSize", 1),
+        {},
+    ),
+    "search.paging.link-rel": (
+        "search-paged",
+        lambda d: setitem(d["paging_metadata"]["links"][0], "rel", "alternate"),
+        {},
+    ),
+    "search.sorting.current": (
+        "search-paged",
+        lambda d: setitem(d["sorting_metadata"], "currentSort", "ldhName:d"),
+        {},
+    ),
+    "search.sorting.default": (
+        "search-paged",
+        lambda d: [setitem(s, "default", True) for s in d["sorting_metadata"]["availableSorts"]],
+        {},
+    ),
+    "search.sorting.json-path": (
+        "search-paged",
+        lambda d: setitem(d["sorting_metadata"]["availableSorts"][1], "jsonPath", "$.events[?("),
+        {},
+    ),
+    "search.subsetting.current": (
+        "search-paged",
+        lambda d: setitem(d["subsetting_metadata"], "currentFieldSet", "tiny"),
+        {},
+    ),
+    "search.subsetting.basic": (
+        "search-paged",
+        lambda d: d["subsetting_metadata"]["availableFieldSets"].pop(0),
+        {},
+    ),
+    "search.subsetting.id": (
+        "search-id",
+        lambda d: setitem(d["entitySearchResults"][0], "roles", ["technical"]),
+        {},
+    ),
+    "search.reverse.mapping": (
+        "search-reverse",
+        lambda d: setitem(
+            d["reverse_search_properties_mapping"][0], "propertyPath", "$.entities[*].publicIds"
+        ),
+        {},
+    ),
     # Rules the profile makes stricter: the same defects in a gTLD answer.
     "gtld.cors.allow-origin": (
         "domain-gtld",
