@@ -26,21 +26,58 @@ from registry.model import (
     ContactRole,
     CoopCategory,
     Domain,
+    DomainContext,
     DomainRecord,
     DsData,
     Host,
     HostRecord,
     PersonKind,
     PostalInfo,
+    References,
     Registrar,
     RegistrarRecord,
     ReplicaInfo,
     Tld,
     TldKind,
 )
+from registry.status import is_pending_delete
 from replica.schema import META_GENERATION, META_WATERMARK, parse_time, split_words
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+#: How many referencing domains per kind of reference (registrant, other roles) a lookup by
+#: handle reads. A registrar's role contact may serve 100,000 domains; past the cap the
+#: contexts of the rest are unknown and the answer is decided as if one were at risk
+#: (`References.complete` is False; docs/policy.md, "Contacts looked up by handle").
+REFERENCE_CAP = 1000
+
+#: A contact by handle, with its sponsoring registrar's URL (one primary-key join).
+CONTACT_SQL = (
+    "SELECT c.*, g.url AS registrar_url FROM contact AS c "
+    "LEFT JOIN registrar AS g ON g.id = c.registrar WHERE c.id = ?"
+)
+
+#: The distinct contexts of the domains that reference contact ?1, reading at most ?2 domains
+#: per kind of reference through the indexes domain_registrant and domain_contact_contact;
+#: `n` is the larger of the two counts read (over the cap: the read was cut short).
+REFERENCES_SQL = """
+WITH ref(domain) AS (
+    SELECT name FROM (SELECT name FROM domain WHERE registrant = ?1 LIMIT ?2)
+    UNION ALL
+    SELECT domain FROM (SELECT domain FROM domain_contact WHERE contact = ?1 LIMIT ?2)
+), counted(n) AS (
+    SELECT max(
+        (SELECT count(*) FROM (SELECT 1 FROM domain WHERE registrant = ?1 LIMIT ?2)),
+        (SELECT count(*) FROM (SELECT 1 FROM domain_contact WHERE contact = ?1 LIMIT ?2))
+    )
+)
+SELECT DISTINCT counted.n AS n, d.tld AS tld, d.statuses AS statuses,
+       coalesce(r.at_risk, 0) AS at_risk
+FROM ref
+JOIN domain AS d ON d.name = ref.domain
+LEFT JOIN contact AS r ON r.id = d.registrant
+CROSS JOIN counted
+"""
 
 
 class Store(Protocol):
@@ -65,7 +102,7 @@ class Store(Protocol):
 
     async def registrars_by_name(self, name: str) -> list[RegistrarRecord]: ...
 
-    async def contact(self, handle: str) -> ContactRecord | None: ...
+    async def contact(self, handle: str, reference_cap: int = ...) -> ContactRecord | None: ...
 
 
 def check_readable(path: Path) -> None:
@@ -301,11 +338,37 @@ class SqliteStore:
             )
         return [RegistrarRecord(_registrar(r), self._info) for r in rows]
 
-    async def contact(self, handle: str) -> ContactRecord | None:
-        """A contact by handle (exact, case-sensitive as EPP ids are)."""
+    async def contact(
+        self, handle: str, reference_cap: int = REFERENCE_CAP
+    ) -> ContactRecord | None:
+        """A contact by handle, with the contexts of the domains that reference it (at most
+        `reference_cap` of them per kind of reference are read; beyond, `complete` is False)."""
         async with self._snapshot() as conn:
-            row = await _one(conn, "SELECT * FROM contact WHERE id = ?", (handle,))
-        return ContactRecord(_contact(row), self._info) if row else None
+            row = await _one(conn, CONTACT_SQL, (handle,))
+            if row is None:
+                return None
+            refs = await _all(conn, REFERENCES_SQL, (row["id"], reference_cap + 1))
+        contexts: set[DomainContext] = set()
+        complete = True
+        for ref in refs:
+            tld = self._tlds.get(ref["tld"])
+            if tld is None:
+                raise ReplicaError()  # an import defect: never decide without the policy
+            contexts.add(
+                DomainContext(
+                    section=tld.policy,
+                    disclose_default=tld.disclose_default,
+                    registrant_at_risk=bool(ref["at_risk"]),
+                    pending_delete=is_pending_delete(split_words(ref["statuses"])),
+                )
+            )
+            complete = complete and ref["n"] <= reference_cap
+        return ContactRecord(
+            _contact(row),
+            self._info,
+            References(frozenset(contexts), complete),
+            registrar_url=row["registrar_url"],
+        )
 
 
 async def open_store(path: Path, pool_size: int = 4) -> SqliteStore:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ from registry.model import (
     Tld,
     TldKind,
 )
-from replica import demo
+from replica import demo, rows, schema
 from replica.store import SqliteStore, open_store
 
 DEMO_DOMAINS = 300
@@ -125,3 +127,38 @@ def make_record(
         contacts=tuple(contacts),
         info=ReplicaInfo(1, WATERMARK),
     )
+
+
+def write_replica(
+    path: Path, records: Iterable[DomainRecord], contacts: Iterable[Contact] = ()
+) -> Path:
+    """A real replica file holding these domain records (their TLDs, registrars, contacts)
+    and any further contacts, written through the same row codecs as every writer."""
+    records = list(records)
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        schema.create(conn)
+        conn.execute("BEGIN")
+        tlds = {r.tld.name: r.tld for r in records}
+        conn.executemany(rows.UPSERT_TLD, [rows.tld_row(t) for t in tlds.values()])
+        rows.write_registrars(conn, {r.registrar.id: r.registrar for r in records}.values())
+        every = {c.handle: c for r in records for _, c in r.contacts}
+        every.update({c.handle: c for c in contacts})
+        rows.write_contacts(conn, every.values())
+        # The domain's references follow the record's resolved contacts.
+        domains = [
+            replace(
+                r.domain,
+                registrant=r.registrant.handle if r.registrant else None,
+                contacts=tuple(
+                    (role, c.handle) for role, c in r.contacts if role is not ContactRole.REGISTRANT
+                ),
+            )
+            for r in records
+        ]
+        rows.write_domains(conn, [(d, None) for d in domains])
+        schema.bump_generation(conn, WATERMARK)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    return path
