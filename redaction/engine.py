@@ -11,7 +11,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from redaction.fields import (
-    ALWAYS_DECLARED,
     DISCLOSE_ELEMENT_FIELDS,
     ENTITY_LABEL,
     FOLLOWS,
@@ -185,12 +184,11 @@ def _allowed(
     return public, granted
 
 
-def _declared(contact: Contact, allowed: frozenset[Field]) -> list[Field]:
-    """The fields declared withheld: every field the requester may not see that the contact
-    holds, and the core fields whether or not it holds them."""
-    return [
-        f for f in Field if f not in allowed and (has_value(contact, f) or f in ALWAYS_DECLARED)
-    ]
+def _declared(allowed: frozenset[Field]) -> list[Field]:
+    """The fields declared withheld: every field the requester may not see, whether or not
+    the contact holds a value for it, so that an answer never reveals which optional data
+    (a fax, an extension, a state) a person gave."""
+    return [f for f in Field if f not in allowed]
 
 
 def _email_replacement(
@@ -236,7 +234,7 @@ def view_contact(
     )
     withheld = {
         f: Withheld(f, label(role, f), rules.methods[f], rules.reason)
-        for f in _declared(contact, public | granted)
+        for f in _declared(public | granted)
     }
     disclosed = {f for f in granted - public if has_value(contact, f)}
     replacement = _email_replacement(
@@ -335,7 +333,7 @@ def view_contact_by_handle(
         return None  # Security: not confirmed; the same answer as an unknown handle
     withheld: dict[Field, Withheld] = {}
     sections: dict[Field, TldPolicy] = {}
-    for f in _declared(contact, allowed):
+    for f in _declared(allowed):
         # Declared as the most restrictive context that withholds it declares it.
         rules = next(r for r, (pub, gr) in decided if f not in pub | gr)
         withheld[f] = Withheld(f, label(None, f), rules.methods[f], rules.reason)
