@@ -41,7 +41,14 @@ from registry.model import (
     TldKind,
 )
 from registry.status import is_pending_delete
-from replica.schema import META_GENERATION, META_WATERMARK, parse_time, split_words
+from replica.schema import (
+    META_GENERATION,
+    META_WATERMARK,
+    SCHEMA_VERSION,
+    fold,
+    parse_time,
+    split_words,
+)
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -51,10 +58,11 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 #: (`References.complete` is False; docs/policy.md, "Contacts looked up by handle").
 REFERENCE_CAP = 1000
 
-#: A contact by handle, with its sponsoring registrar's URL (one primary-key join).
+#: A contact by folded handle (`schema.fold`: handles ignore case), with its sponsoring
+#: registrar's URL (one primary-key join).
 CONTACT_SQL = (
     "SELECT c.*, g.url AS registrar_url FROM contact AS c "
-    "LEFT JOIN registrar AS g ON g.id = c.registrar WHERE c.id = ?"
+    "LEFT JOIN registrar AS g ON g.id = c.registrar WHERE c.handle_key = ?"
 )
 
 #: The distinct contexts of the domains that reference contact ?1, reading at most ?2 domains
@@ -123,6 +131,18 @@ def check_readable(path: Path) -> None:
         raise ReplicaError(f"replica {path}: not an rdds replica ({exc})") from None
     if row is None:
         raise ReplicaError(f"replica {path}: not an rdds replica (no schema version)")
+    version = int(row[0]) if str(row[0]).isdigit() else 0
+    if version < SCHEMA_VERSION:
+        raise ReplicaError(
+            f"replica {path}: written by an older rdds (schema {version}, this one reads "
+            f"{SCHEMA_VERSION}); rebuild it (rdds demo --out, or rdds import --replica NEW "
+            "with its deposits) or import a deposit into it to upgrade it in place"
+        )
+    if version > SCHEMA_VERSION:
+        raise ReplicaError(
+            f"replica {path}: written by a newer rdds (schema {version}, this one reads "
+            f"{SCHEMA_VERSION}); upgrade rdds or rebuild the replica with this one"
+        )
 
 
 class SqliteStore:
@@ -323,9 +343,9 @@ class SqliteStore:
         return RegistrarRecord(_registrar(row), self._info) if row else None
 
     async def registrar_by_id(self, rid: str) -> RegistrarRecord | None:
-        """A registrar by its registry id (clID)."""
+        """A registrar by its registry id (clID), ignoring case."""
         async with self._snapshot() as conn:
-            row = await _one(conn, "SELECT * FROM registrar WHERE id = ?", (rid,))
+            row = await _one(conn, "SELECT * FROM registrar WHERE id_key = ?", (fold(rid),))
         return RegistrarRecord(_registrar(row), self._info) if row else None
 
     async def registrars_by_name(self, name: str) -> list[RegistrarRecord]:
@@ -341,10 +361,11 @@ class SqliteStore:
     async def contact(
         self, handle: str, reference_cap: int = REFERENCE_CAP
     ) -> ContactRecord | None:
-        """A contact by handle, with the contexts of the domains that reference it (at most
-        `reference_cap` of them per kind of reference are read; beyond, `complete` is False)."""
+        """A contact by handle (ignoring case), with the contexts of the domains that
+        reference it (at most `reference_cap` of them per kind of reference are read; beyond,
+        `complete` is False)."""
         async with self._snapshot() as conn:
-            row = await _one(conn, CONTACT_SQL, (handle,))
+            row = await _one(conn, CONTACT_SQL, (fold(handle),))
             if row is None:
                 return None
             refs = await _all(conn, REFERENCES_SQL, (row["id"], reference_cap + 1))

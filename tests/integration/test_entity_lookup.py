@@ -16,7 +16,7 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
-from access import credentials
+from access import credentials, disclosures
 from access.credentials import CredentialStore
 from access.service import build
 from access.settings import AuthSettings
@@ -179,9 +179,15 @@ async def test_pending_delete_domains_contact(client: Client, token: Token) -> N
     assert status == 200 and b"Quinn Testperson" in body
 
 
-async def test_answers_keep_the_stored_handle_and_record_it(client: Client, token: Token) -> None:
-    status, _, body = await fetch(client, "/entity/ROLE-1", token(*LAW))
+async def test_answers_keep_the_stored_handle_and_record_it(
+    client: Client, token: Token, tmp_path: Path
+) -> None:
+    # Asked in lower case (as some clients ask everything): the stored case is answered and
+    # recorded in the disclosure log.
+    status, _, body = await fetch(client, "/entity/role-1", token(*LAW))
     assert status == 200 and orjson.loads(body)["handle"] == "ROLE-1"
+    [record] = list(disclosures.records(tmp_path / "data"))
+    assert record["object"] == "entity/ROLE-1" and "Contact Name" in record["fields"]
 
 
 async def test_unreferenced_legal_person(client: Client) -> None:
