@@ -221,6 +221,7 @@ async def test_reference_cap(store: SqliteStore) -> None:
     assert (await store.contact("ROLE-1", reference_cap=5)).references.complete  # type: ignore[union-attr]
     capped = await store.contact("ROLE-1", reference_cap=4)
     assert capped is not None and not capped.references.complete
+    assert capped.references.contexts == frozenset()  # past the cap nothing more is read
     # Past the cap the answer is decided as if one unread domain were at risk.
     lookup = Lookup(store, POLICY, reference_cap=4)
     with pytest.raises(NotFound):
