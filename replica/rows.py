@@ -50,44 +50,10 @@ def registrar_row(r: Registrar) -> tuple[Any, ...]:
         _t(r.created),
         _t(r.updated),
         r.rdap_base_url,
-        fold(r.id),
     )
 
 
-def _upsert(table: str, columns: tuple[str, ...]) -> str:
-    # Replace by primary key only: any other unique key (a folded id equal to another's, an
-    # IANA id or ROID already taken) is a contradiction that must fail, not delete a row.
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
-    marks = ", ".join("?" * len(columns))
-    return (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) "
-        f"ON CONFLICT({columns[0]}) DO UPDATE SET {updates}"
-    )
-
-
-REGISTRAR_COLUMNS = (
-    "id",
-    "name",
-    "iana_id",
-    "status",
-    "street",
-    "city",
-    "sp",
-    "pc",
-    "cc",
-    "voice",
-    "fax",
-    "email",
-    "url",
-    "whois_server",
-    "abuse_email",
-    "abuse_phone",
-    "created",
-    "updated",
-    "rdap_base_url",
-    "id_key",
-)
-UPSERT_REGISTRAR = _upsert("registrar", REGISTRAR_COLUMNS)
+UPSERT_REGISTRAR = "INSERT OR REPLACE INTO registrar VALUES (" + ", ".join("?" * 19) + ")"
 
 
 def contact_row(c: Contact) -> tuple[Any, ...]:
@@ -123,6 +89,17 @@ def contact_row(c: Contact) -> tuple[Any, ...]:
         _t(c.created),
         _t(c.updated),
         fold(c.handle),
+    )
+
+
+def _upsert(table: str, columns: tuple[str, ...]) -> str:
+    # Replace by primary key only: any other unique key (a folded handle equal to another's,
+    # a ROID already taken) is a contradiction that must fail, not delete a row.
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
+    marks = ", ".join("?" * len(columns))
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) "
+        f"ON CONFLICT({columns[0]}) DO UPDATE SET {updates}"
     )
 
 

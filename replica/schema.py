@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
-#: Bumped whenever a reader needs something older writers did not write. 2: case-folded
-#: lookup keys for contact handles and registrar ids (`contact.handle_key`,
-#: `registrar.id_key`). A reader refuses any other version (`replica.store.check_readable`);
-#: the importer upgrades an older replica in place (`migrate`).
+#: Bumped whenever a reader needs something older writers did not write. 2: the case-folded
+#: lookup key of contact handles (`contact.handle_key`). A reader refuses any other version
+#: (`replica.store.check_readable`); the importer upgrades an older replica in place
+#: (`migrate`).
 SCHEMA_VERSION = 2
 
 SCHEMA = """
@@ -50,12 +50,11 @@ CREATE TABLE IF NOT EXISTS registrar (
     abuse_phone  TEXT,
     created      TEXT,
     updated      TEXT,
-    rdap_base_url TEXT,
-    id_key       TEXT NOT NULL                  -- fold(id): lookups ignore case
+    rdap_base_url TEXT
 );
-CREATE UNIQUE INDEX IF NOT EXISTS registrar_id_key ON registrar(id_key);
 CREATE UNIQUE INDEX IF NOT EXISTS registrar_iana ON registrar(iana_id) WHERE iana_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS registrar_name ON registrar(name COLLATE NOCASE);
+CREATE INDEX IF NOT EXISTS registrar_id_nocase ON registrar(id COLLATE NOCASE);
 
 CREATE TABLE IF NOT EXISTS contact (
     id           TEXT PRIMARY KEY,
@@ -215,22 +214,20 @@ MIGRATIONS = (
     "CREATE TABLE IF NOT EXISTS claim (kind TEXT NOT NULL, key TEXT NOT NULL, "
     "tld TEXT NOT NULL, PRIMARY KEY (kind, key, tld)) WITHOUT ROWID",
     "CREATE INDEX IF NOT EXISTS claim_tld ON claim(tld, kind)",
+    "CREATE INDEX IF NOT EXISTS registrar_id_nocase ON registrar(id COLLATE NOCASE)",
 )
 
 
 def fold(key: str) -> str:
-    """The lookup key of a contact handle or registrar id: EPP clients and RDAP clients (some
-    lower-case every query) treat them as case-insensitive, so lookups compare folded keys.
-    Writers store it next to the id (`replica.rows`); answers keep the id as stored."""
+    """The lookup key of a contact handle: EPP clients and RDAP clients (some lower-case every
+    query) treat handles as case-insensitive, so lookups compare folded keys. Writers store it
+    next to the id (`replica.rows`); answers keep the handle as stored."""
     return key.casefold()
 
 
 #: Columns added after version 1, appended (so positional inserts stay valid), with their
 #: unique indexes: (table, column, source column, index).
-_FOLDED = (
-    ("contact", "handle_key", "id", "contact_handle_key"),
-    ("registrar", "id_key", "id", "registrar_id_key"),
-)
+_FOLDED = (("contact", "handle_key", "id", "contact_handle_key"),)
 
 
 def migrate(conn: sqlite3.Connection) -> None:

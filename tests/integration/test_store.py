@@ -125,12 +125,8 @@ async def test_migrate_upgrades_a_version_1_replica_in_place(tmp_path: Path) -> 
     demo.write(path, 5, seed=1)
     # What version 1 wrote: no folded keys.
     conn = sqlite3.connect(path, isolation_level=None)
-    for table, column, index in (
-        ("contact", "handle_key", "contact_handle_key"),
-        ("registrar", "id_key", "registrar_id_key"),
-    ):
-        conn.execute(f"DROP INDEX {index}")
-        conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    conn.execute("DROP INDEX contact_handle_key")
+    conn.execute("ALTER TABLE contact DROP COLUMN handle_key")
     conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     # The importer's path: migrate inside its write transaction, then write through rows.
     conn.execute("BEGIN IMMEDIATE")
@@ -185,12 +181,8 @@ async def test_importing_the_next_deposit_upgrades_a_version_1_replica(tmp_path:
     path = tmp_path / "r.sqlite"
     importer.import_deposits(path, [deposits / "example_2026-11-22_full_S1_R0.xml"])
     conn = sqlite3.connect(path, isolation_level=None)
-    for table, column, index in (
-        ("contact", "handle_key", "contact_handle_key"),
-        ("registrar", "id_key", "registrar_id_key"),
-    ):
-        conn.execute(f"DROP INDEX {index}")
-        conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    conn.execute("DROP INDEX contact_handle_key")
+    conn.execute("ALTER TABLE contact DROP COLUMN handle_key")
     conn.close()
     _stamp(path, "1")
     with pytest.raises(ReplicaError, match="older rdds"):
