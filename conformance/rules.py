@@ -158,12 +158,6 @@ _TABLE: tuple[Rule, ...] = (
         "practice: pagination links carry a pagination relation (next)",
     ),
     Rule(
-        "search.sorting.current",
-        W,
-        "RFC 8977 §2.3.2",
-        "practice read from the text: currentSort names sorts availableSorts describes",
-    ),
-    Rule(
         "search.sorting.default",
         E,
         "RFC 8977 §2.3.2",
@@ -189,9 +183,9 @@ _TABLE: tuple[Rule, ...] = (
     ),
     Rule(
         "search.subsetting.id",
-        W,
+        E,
         "RFC 8982 §4.1",
-        "describes the id field set as the key fields only",
+        "defines the id field set: the key fields only",
     ),
     Rule(
         "search.reverse.mapping",

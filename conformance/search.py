@@ -126,20 +126,6 @@ def _sorting(meta: object) -> list[Finding]:
     findings: list[Finding] = []
     available = meta.get("availableSorts")
     sorts = [s for s in (available if isinstance(available, list) else []) if isinstance(s, dict)]
-    names = [s.get("property") for s in sorts]
-    current = meta.get("currentSort")
-    if isinstance(current, str) and sorts:
-        # RFC 8977 §2.3: currentSort repeats the sort criteria, property[:a|:d][,...].
-        for criterion in current.split(","):
-            prop = criterion.split(":", 1)[0]
-            if prop not in names:
-                findings.append(
-                    finding(
-                        "search.sorting.current",
-                        "$.sorting_metadata.currentSort",
-                        f"sorted by {prop!r}, which availableSorts does not list",
-                    )
-                )
     defaults = [i for i, s in enumerate(sorts) if s.get("default") is True]
     if len(defaults) > 1:
         findings.append(

@@ -53,12 +53,6 @@ _FIELDS: dict[str, tuple[Field, ...]] = {
 }
 
 
-def addr_text(street: Sequence[str], city: str, pc: str | None) -> str:
-    """The text an `addr` search compares: street lines, city and postal code, joined by ", "
-    (the replica's addr key holds the same, `fold`ed)."""
-    return ", ".join([*street, city, *([pc] if pc else [])])
-
-
 def _shown_value(record: ContactRecord, prop: str) -> str | None:
     """The contact's value for a search property (before any decision)."""
     c = record.contact
@@ -71,7 +65,7 @@ def _shown_value(record: ContactRecord, prop: str) -> str | None:
         return None
     if prop == "fn":
         return postal.name
-    return addr_text(postal.street, postal.city, postal.pc)
+    return patterns.addr_text(postal.street, postal.city, postal.pc)
 
 
 def _date(value: object) -> str:
@@ -144,7 +138,9 @@ class Searcher:
 
     async def _run(self, request: SearchRequest, requester: Requester) -> Page:
         info = self._store.info
-        binding = cursor.Binding(request.query, request.sort.text, requester.tier, requester.purpose)
+        binding = cursor.Binding(
+            request.query, request.sort.text, requester.tier, requester.purpose
+        )
         after: tuple[str, ...] | None = None
         number, changed = 1, False
         if request.cursor is not None:
@@ -180,8 +176,7 @@ class Searcher:
                 self._nonce,
             )
         registrant = request.reverse or (
-            request.target is Target.ENTITIES
-            and self.policy.may_search(requester, request.prop)
+            request.target is Target.ENTITIES and self.policy.may_search(requester, request.prop)
         )
         return Page(
             request=request,
@@ -244,9 +239,7 @@ class Searcher:
             fits = [
                 t
                 for t in sorted(tlds)
-                if (names.to_unicode(t) if pattern.unicode_prefix else t).startswith(
-                    pattern.prefix
-                )
+                if (names.to_unicode(t) if pattern.unicode_prefix else t).startswith(pattern.prefix)
             ]
             found = await self._store.domain_keys_exact([f"{labels[0]}.{t}" for t in fits])
             return [k for k in found if pattern.matches(k.name, k.uname)]
@@ -328,9 +321,7 @@ class Searcher:
             return None
         return ContactHit(view, record.info)
 
-    async def _contact_candidates(
-        self, prop: str, pattern: TextPattern
-    ) -> list[ContactRecord]:
+    async def _contact_candidates(self, prop: str, pattern: TextPattern) -> list[ContactRecord]:
         return await self._store.contacts_window(
             prop, pattern.literal, self.settings.entity_window, self._reference_cap
         )
@@ -341,12 +332,8 @@ class Searcher:
         if cached is not None and cached.generation == generation:
             return cached
         records = await self._store.registrars()
-        by_name = sorted(
-            (patterns.fold(r.registrar.name), r.registrar.id, r) for r in records
-        )
-        by_handle = sorted(
-            (patterns.fold(registrar_handle(r)), r.registrar.id, r) for r in records
-        )
+        by_name = sorted((patterns.fold(r.registrar.name), r.registrar.id, r) for r in records)
+        by_handle = sorted((patterns.fold(registrar_handle(r)), r.registrar.id, r) for r in records)
         self._registrars = _Registrars(generation, tuple(by_name), tuple(by_handle))
         return self._registrars
 
@@ -357,7 +344,9 @@ class Searcher:
         window = rows[start : start + self.settings.entity_window]
         return [r for key, _, r in window if pattern.matches(key)]
 
-    def _entity_key(self, request: SearchRequest, hit: ContactHit | RegistrarRecord) -> tuple[str, ...]:
+    def _entity_key(
+        self, request: SearchRequest, hit: ContactHit | RegistrarRecord
+    ) -> tuple[str, ...]:
         """Order by what the answer shows: a withheld value sorts as empty (never by itself)."""
         if isinstance(hit, RegistrarRecord):
             handle, fn = registrar_handle(hit), hit.registrar.name
@@ -425,4 +414,3 @@ def _refusal(requester: Requester, prop: str) -> str:
         f"Your access tier and purpose do not allow reverse search by {prop}; ask the registry "
         "which searches your credential may run."
     )
-

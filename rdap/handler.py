@@ -11,7 +11,8 @@ from aiohttp import web
 
 from core import texts
 from rdap import query as q
-from rdap import render
+from rdap import render, searching
+from rdap.search import SearchPath
 from rdap.state import ACCESS, CACHE, LOOKUP, Answer, render_context
 from redaction.policy import Requester
 from registry import coop
@@ -30,8 +31,13 @@ async def _answer(request: web.Request, query: q.Query, requester: Requester) ->
     match query:
         case q.HelpQuery():
             access = request.app[ACCESS]
-            doc = render.help_(ctx, [access.help_members()], access.extensions())
+            ctx, members, extensions = searching.help_additions(request, ctx)
+            doc = render.help_(
+                ctx, [access.help_members(), members], (*access.extensions(), *extensions)
+            )
             return Answer(200, dump(doc))
+        case SearchPath(segments=segments):
+            return await searching.answer(request, segments, requester, ctx)
         case q.DomainQuery(name=name):
             rd = await lookup.domain(name, requester)
             doc = render.domain(rd, ctx)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rdap.search import SearchPath
 from registry import names
 from registry.errors import BadQuery, NotImplementedQuery
 
@@ -39,9 +40,10 @@ class HelpQuery:
     """`/help`."""
 
 
-Query = DomainQuery | NameserverQuery | EntityQuery | HelpQuery
+Query = DomainQuery | NameserverQuery | EntityQuery | HelpQuery | SearchPath
 
-#: RFC 9082 §3.2 searches, and RFC 9536 reverse search: not offered yet.
+#: RFC 9082 §3.2 searches and RFC 9536 reverse search: their parameters are read by
+#: `rdap.search.parse` once the handler knows searches are on.
 _SEARCHES = frozenset({"domains", "nameservers", "entities"})
 
 
@@ -60,7 +62,7 @@ def parse(path: str) -> Query:
         # RFC 7480 §5.5 / ICANN TIG: a domain registry does not serve number resources.
         raise NotImplementedQuery(f"This server does not serve {kind} queries.")
     if kind in _SEARCHES:
-        raise NotImplementedQuery("Searches are not supported by this server.")
+        return SearchPath(tuple(parts))
     if kind in ("domain", "nameserver", "entity"):
         if len(rest) != 1 or not rest[0]:
             raise BadQuery(f"A {kind} query takes exactly one path segment: /{kind}/VALUE.")

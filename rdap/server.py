@@ -16,12 +16,22 @@ from cachetools import LRUCache
 
 from access.protocol import Access, AnonymousAccess
 from core.lookup import Lookup
+from core.searcher import Searcher
 from rdap.accesslog import AccessLogger
 from rdap.cors import add_headers, preflight
 from rdap.errors import RdapProtocol, errors
 from rdap.handler import handle
 from rdap.settings import RdapConfig
-from rdap.state import ACCESS, CACHE, CONFIG, LOOKUP
+from rdap.state import (
+    ACCESS,
+    CACHE,
+    CONFIG,
+    LOOKUP,
+    SEARCH_BUDGET,
+    SEARCHER,
+    SearchBudget,
+    Unlimited,
+)
 
 BACKLOG = 128
 
@@ -32,15 +42,21 @@ def make_app(
     access: Access | None = None,
     *,
     pages: Iterable[web.AbstractRouteDef] = (),
+    searcher: Searcher | None = None,
+    search_budget: SearchBudget | None = None,
 ) -> web.Application:
     """The RDAP application. `pages` are routes served beside RDAP on the same port (the web
-    page), matched before RDAP's catch-all; they answer their own errors."""
+    page), matched before RDAP's catch-all; they answer their own errors. Without a
+    `searcher`, searches answer 501; `search_budget` admits each search (default: all)."""
     # The error middleware is outermost: whatever the others raise becomes an RDAP error.
     app = web.Application(middlewares=[errors, preflight], client_max_size=64 * 1024)
     app[LOOKUP] = lookup
     app[CONFIG] = config
     app[ACCESS] = access or AnonymousAccess()
     app[CACHE] = LRUCache(maxsize=max(1, config.cache_entries))
+    if searcher is not None:
+        app[SEARCHER] = searcher
+        app[SEARCH_BUDGET] = search_budget or Unlimited()
     app.router.add_routes(pages)
     app.router.add_get("/{tail:.*}", handle)  # GET and HEAD (RFC 7480 §4.1)
     app.on_response_prepare.append(add_headers)

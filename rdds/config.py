@@ -1,7 +1,8 @@
 """Configuration: one TOML file, `RDDS_*` environment variables, then command-line flags.
 Part of the composition root: each layer owns its settings type; this module composes them.
 
-The same file carries the service settings (`[server]`, `[rdap]`, `[whois]`, `[auth]`, `[web]`) and
+The same file carries the service settings (`[server]`, `[rdap]`, `[whois]`, `[auth]`, `[web]`,
+`[search]`) and
 the privacy policy (`[default]`, `[tld.NAME]`, `[tiers.NAME]`, see `redaction.policy`).
 Unknown keys are errors, reported with the key's path.
 """
@@ -17,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from access.settings import AuthSettings
+from core.search import SearchSettings
 from rdap.settings import RdapSettings
 from redaction import policy as policy_mod
 from redaction.policy import Policy
@@ -38,6 +40,7 @@ class Settings:
     whois: WhoisSettings = field(default_factory=WhoisSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    search: SearchSettings = field(default_factory=SearchSettings)
     policy: Policy = field(default_factory=policy_mod.default_policy)
 
     @property
@@ -60,7 +63,7 @@ class Settings:
 PORTS = range(0, 65536)
 
 _POLICY_KEYS = {"default", "tld", "tiers"}
-_TOP = {"server", "rdap", "whois", "auth", "web"} | _POLICY_KEYS
+_TOP = {"server", "rdap", "whois", "auth", "web", "search"} | _POLICY_KEYS
 
 
 def _section(cls: Any, data: Mapping[str, Any], where: str, source: str) -> Any:
@@ -165,6 +168,7 @@ def parse(text: str, source: str = "config") -> Settings:
         ("whois", WhoisSettings),
         ("auth", AuthSettings),
         ("web", WebSettings),
+        ("search", SearchSettings),
     ):
         if name in data:
             if not isinstance(data[name], dict):
@@ -172,6 +176,9 @@ def parse(text: str, source: str = "config") -> Settings:
             section = _section(cls, data[name], name, source)
             if isinstance(section, RdapSettings | WhoisSettings):
                 check_port(section.port, f"{source}: {name}.port")
+            if isinstance(section, SearchSettings):
+                for key, reason in section.problems():
+                    raise ConfigError(f"{source}: search.{key}: {reason}")
             settings = replace(settings, **{name: section})
     policy_text = {k: v for k, v in data.items() if k in _POLICY_KEYS}
     if policy_text:

@@ -19,6 +19,7 @@ from aiohttp import web
 from access import service as access_service
 from access.protocol import Access, AnonymousAccess
 from core.lookup import Lookup
+from core.searcher import Searcher
 from core.watcher import ReplicaWatcher
 from rdap import server as rdap_server
 from rdap.settings import RdapConfig
@@ -109,7 +110,13 @@ async def start(settings: Settings) -> Running:
         # The web page shares the port: its routes are matched before RDAP's catch-all.
         web_config = rdds_config.web_config(settings) if settings.web.enabled else None
         page = web_app.build(lookup, web_config) if web_config else None
-        app = rdap_server.make_app(lookup, config, access, pages=page.routes() if page else ())
+        # Searches: the same store and policy as the lookups; off with [search] enabled = false.
+        searcher = (
+            Searcher(store, settings.policy, settings.search) if settings.search.enabled else None
+        )
+        app = rdap_server.make_app(
+            lookup, config, access, pages=page.routes() if page else (), searcher=searcher
+        )
         watcher.subscribe(lambda _generation: rdap_server.clear_cache(app))
         runner = await rdap_server.serve(app, sockets)
         stack.push_async_callback(runner.cleanup)

@@ -11,6 +11,7 @@ deployment (how many literal characters a wildcard needs) are applied by the sea
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import idna
@@ -36,6 +37,12 @@ def fold(text: str) -> str:
     case-folded after Unicode NFC, so `Ölaf`, `ölaf` and a decomposed `Ölaf` compare equal.
     Writers store this form in the replica's search key columns."""
     return unicodedata.normalize("NFC", text).casefold()
+
+
+def addr_text(street: Sequence[str], city: str, pc: str | None) -> str:
+    """The text an address (`addr`) search compares: the street lines, the city and the
+    postal code, joined by ", " (the replica's addr key holds it `fold`ed)."""
+    return ", ".join([*street, city, *([pc] if pc else [])])
 
 
 def upper_bound(prefix: str) -> str | None:

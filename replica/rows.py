@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from registry import patterns
 from registry.model import Contact, ContactRole, Domain, Host, Registrar, Tld
 from replica.schema import fold, format_time
 
@@ -89,7 +90,16 @@ def contact_row(c: Contact) -> tuple[Any, ...]:
         _t(c.created),
         _t(c.updated),
         fold(c.handle),
+        *search_keys(c),
     )
+
+
+def search_keys(c: Contact) -> tuple[str, str, str]:
+    """The contact's search keys: its shown name, its email, its address (`patterns.fold`)."""
+    p = c.postal_info
+    name = patterns.fold(p.name) if p else ""
+    addr = patterns.fold(patterns.addr_text(p.street, p.city, p.pc)) if p else ""
+    return name, patterns.fold(c.email or ""), addr
 
 
 def _upsert(table: str, columns: tuple[str, ...]) -> str:
@@ -122,19 +132,33 @@ CONTACT_COLUMNS = (
     "created",
     "updated",
     "handle_key",
+    "fn_key",
+    "email_key",
+    "addr_key",
 )
 UPSERT_CONTACT = _upsert("contact", CONTACT_COLUMNS)
 
 
 def host_rows(h: Host) -> tuple[tuple[Any, ...], list[tuple[str, str, int]]]:
     """The host row and its address rows (canonical addresses, RFC 5952 for IPv6)."""
-    row = (h.name, h.roid, " ".join(h.statuses), h.registrar, _t(h.created), _t(h.updated))
+    row = (
+        h.name,
+        h.roid,
+        " ".join(h.statuses),
+        h.registrar,
+        _t(h.created),
+        _t(h.updated),
+        patterns.reverse_labels(h.name),
+    )
     addrs = [(h.name, str(ipaddress.ip_address(a)), 4) for a in h.v4]
     addrs += [(h.name, str(ipaddress.ip_address(a)), 6) for a in h.v6]
     return row, addrs
 
 
-UPSERT_HOST = "INSERT OR REPLACE INTO host VALUES (?, ?, ?, ?, ?, ?)"
+UPSERT_HOST = (
+    "INSERT OR REPLACE INTO host (name, roid, statuses, registrar, created, updated, rname) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 INSERT_HOST_ADDR = "INSERT OR REPLACE INTO host_addr VALUES (?, ?, ?)"
 
 

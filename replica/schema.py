@@ -7,13 +7,18 @@ this file only. Every lookup and search path has an index (never a scan).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
+from typing import Any
+
+from registry import patterns
 
 #: Bumped whenever a reader needs something older writers did not write. 2: the case-folded
-#: lookup key of contact handles (`contact.handle_key`). A reader refuses any other version
-#: (`replica.store.check_readable`); the importer upgrades an older replica in place
+#: lookup key of contact handles (`contact.handle_key`). 3: the search keys (`contact.fn_key`,
+#: `email_key`, `addr_key`; `host.rname`) and their indexes. A reader refuses any other
+#: version (`replica.store.check_readable`); the importer upgrades an older replica in place
 #: (`migrate`).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -74,10 +79,18 @@ CREATE TABLE IF NOT EXISTS contact (
     statuses     TEXT NOT NULL DEFAULT 'ok',
     created      TEXT,
     updated      TEXT,
-    handle_key   TEXT NOT NULL                      -- fold(id): lookups by handle ignore case
+    handle_key   TEXT NOT NULL,                     -- fold(id): lookups by handle ignore case
+    -- Search keys (registry.patterns.fold): the name the answer shows (int postal info
+    -- first), the email, and street lines, city and postal code joined by ", ".
+    fn_key       TEXT NOT NULL DEFAULT '',
+    email_key    TEXT NOT NULL DEFAULT '',
+    addr_key     TEXT NOT NULL DEFAULT ''
 );
 CREATE UNIQUE INDEX IF NOT EXISTS contact_roid ON contact(roid);
 CREATE UNIQUE INDEX IF NOT EXISTS contact_handle_key ON contact(handle_key);
+CREATE INDEX IF NOT EXISTS contact_fn_key ON contact(fn_key, id);
+CREATE INDEX IF NOT EXISTS contact_email_key ON contact(email_key, id);
+CREATE INDEX IF NOT EXISTS contact_addr_key ON contact(addr_key, id);
 
 CREATE TABLE IF NOT EXISTS host (
     name      TEXT PRIMARY KEY,                     -- A-label
@@ -85,9 +98,11 @@ CREATE TABLE IF NOT EXISTS host (
     statuses  TEXT NOT NULL DEFAULT 'ok',
     registrar TEXT NOT NULL DEFAULT '',
     created   TEXT,
-    updated   TEXT
+    updated   TEXT,
+    rname     TEXT NOT NULL DEFAULT ''              -- labels reversed: suffix searches
 );
 CREATE INDEX IF NOT EXISTS host_registrar ON host(registrar);
+CREATE INDEX IF NOT EXISTS host_rname ON host(rname);
 
 CREATE TABLE IF NOT EXISTS host_addr (
     host    TEXT NOT NULL,
@@ -120,6 +135,7 @@ CREATE INDEX IF NOT EXISTS domain_uname ON domain(uname) WHERE uname IS NOT NULL
 CREATE INDEX IF NOT EXISTS domain_registrant ON domain(registrant);
 CREATE INDEX IF NOT EXISTS domain_registrar ON domain(registrar);
 CREATE INDEX IF NOT EXISTS domain_tld_name ON domain(tld, name);
+CREATE INDEX IF NOT EXISTS domain_tld_uname ON domain(tld, uname) WHERE uname IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS domain_contact (
     domain  TEXT NOT NULL,
@@ -230,6 +246,49 @@ def fold(key: str) -> str:
 _FOLDED = (("contact", "handle_key", "id", "contact_handle_key"),)
 
 
+def _postal_info(postal_json: str) -> dict[str, Any] | None:
+    """The postal info an answer shows (`int` first, as `Contact.postal_info`)."""
+    postal = json.loads(postal_json or "[]")
+    for kind in ("int", "loc"):
+        for p in postal:
+            if p.get("type") == kind:
+                return dict(p)
+    return None
+
+
+def fn_key(postal_json: str) -> str:
+    """The search key of a contact's name, from its stored postal JSON."""
+    p = _postal_info(postal_json)
+    return patterns.fold(p.get("name") or "") if p else ""
+
+
+def addr_key(postal_json: str) -> str:
+    """The search key of a contact's address, from its stored postal JSON."""
+    p = _postal_info(postal_json)
+    if p is None:
+        return ""
+    return patterns.fold(
+        patterns.addr_text(p.get("street") or (), p.get("city") or "", p.get("pc"))
+    )
+
+
+#: Search key columns added in version 3: (table, column, SQL computing it from the row).
+_SEARCH_KEYS = (
+    ("contact", "fn_key", "rdds_fn_key(postal)"),
+    ("contact", "email_key", "rdds_text_key(email)"),
+    ("contact", "addr_key", "rdds_addr_key(postal)"),
+    ("host", "rname", "rdds_rname(name)"),
+)
+#: Their indexes (the same statements as in SCHEMA).
+_SEARCH_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS contact_fn_key ON contact(fn_key, id)",
+    "CREATE INDEX IF NOT EXISTS contact_email_key ON contact(email_key, id)",
+    "CREATE INDEX IF NOT EXISTS contact_addr_key ON contact(addr_key, id)",
+    "CREATE INDEX IF NOT EXISTS host_rname ON host(rname)",
+    "CREATE INDEX IF NOT EXISTS domain_tld_uname ON domain(tld, uname) WHERE uname IS NOT NULL",
+)
+
+
 def migrate(conn: sqlite3.Connection) -> None:
     """Apply the additive migrations in the caller's transaction (idempotent); bring a
     version-1 replica to the current version."""
@@ -245,6 +304,16 @@ def migrate(conn: sqlite3.Connection) -> None:
             conn.execute(f"UPDATE {table} SET {column} = rdds_fold({source})")
         # Two ids differing only in case cannot both be looked up: the index refuses them.
         conn.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {index} ON {table}({column})")
+    conn.create_function("rdds_fn_key", 1, fn_key, deterministic=True)
+    conn.create_function("rdds_addr_key", 1, addr_key, deterministic=True)
+    conn.create_function("rdds_text_key", 1, lambda v: patterns.fold(v or ""), deterministic=True)
+    conn.create_function("rdds_rname", 1, patterns.reverse_labels, deterministic=True)
+    for table, column, expression in _SEARCH_KEYS:
+        if column not in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+            conn.execute(f"UPDATE {table} SET {column} = {expression}")
+    for statement in _SEARCH_INDEXES:
+        conn.execute(statement)
     conn.execute(
         "INSERT INTO meta(key, value) VALUES (?, ?) "
         "ON CONFLICT(key) DO UPDATE SET value = excluded.value",

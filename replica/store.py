@@ -12,8 +12,10 @@ import datetime as dt
 import ipaddress
 import json
 import os
+import re
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -96,6 +98,76 @@ SELECT * FROM (
 """
 
 
+@dataclass(frozen=True, slots=True)
+class DomainKey:
+    """A domain a search matched: its names, and the dates results can be sorted by (RFC
+    3339 text, which sorts in time order)."""
+
+    name: str
+    uname: str | None = None
+    created: str | None = None
+    expires: str | None = None
+    updated: str | None = None
+
+
+#: The search queries (core.searcher), each served by the index named beside it; every one is
+#: pinned by an EXPLAIN QUERY PLAN test (tests/integration/test_search_indexes.py). The
+#: ranges are `key >= prefix AND key < upper_bound(prefix)` (registry.patterns).
+_KEY = "d.name, d.uname, d.created, d.expires, d.updated"
+SEARCH_SQL: dict[str, str] = {
+    # domain name prefix, any TLD: the primary key's index
+    "domain.name": f"SELECT {_KEY} FROM domain AS d WHERE d.name >= ?1 AND d.name < ?2 "
+    "ORDER BY d.name LIMIT ?3",
+    "domain.name.open": f"SELECT {_KEY} FROM domain AS d WHERE d.name >= ?1 "
+    "ORDER BY d.name LIMIT ?3",
+    # under one TLD: domain_tld_name
+    "domain.tld.name": f"SELECT {_KEY} FROM domain AS d WHERE d.tld = ?4 AND d.name >= ?1 "
+    "AND d.name < ?2 ORDER BY d.name LIMIT ?3",
+    "domain.tld.name.open": f"SELECT {_KEY} FROM domain AS d WHERE d.tld = ?4 AND d.name >= ?1 "
+    "ORDER BY d.name LIMIT ?3",
+    # a U-label prefix: domain_uname, under one TLD domain_tld_uname
+    "domain.uname": f"SELECT {_KEY} FROM domain AS d WHERE d.uname >= ?1 AND d.uname < ?2 "
+    "ORDER BY d.uname LIMIT ?3",
+    "domain.uname.open": f"SELECT {_KEY} FROM domain AS d WHERE d.uname >= ?1 "
+    "ORDER BY d.uname LIMIT ?3",
+    "domain.tld.uname": f"SELECT {_KEY} FROM domain AS d WHERE d.tld = ?4 AND d.uname >= ?1 "
+    "AND d.uname < ?2 ORDER BY d.uname LIMIT ?3",
+    "domain.tld.uname.open": f"SELECT {_KEY} FROM domain AS d WHERE d.tld = ?4 "
+    "AND d.uname >= ?1 ORDER BY d.uname LIMIT ?3",
+    # exact names: the primary key
+    "domain.exact": f"SELECT {_KEY} FROM domain AS d WHERE d.name = ?",
+    # domains on one nameserver: domain_ns_host, then the primary key
+    "domain.host": f"SELECT {_KEY} FROM domain_ns AS n JOIN domain AS d ON d.name = n.domain "
+    "WHERE n.host = ? ORDER BY n.domain LIMIT ?",
+    # domains of one contact: domain_registrant; domain_contact_contact
+    "domain.registrant": f"SELECT {_KEY} FROM domain AS d WHERE d.registrant = ? LIMIT ?",
+    "domain.contact": f"SELECT {_KEY} FROM domain_contact AS c JOIN domain AS d "
+    "ON d.name = c.domain WHERE c.contact = ? LIMIT ?",
+    "domain.contact.role": f"SELECT {_KEY} FROM domain_contact AS c JOIN domain AS d "
+    "ON d.name = c.domain WHERE c.contact = ? AND c.role = ? LIMIT ?",
+    # host names by prefix: the primary key; by label suffix: host_rname
+    "host.name": "SELECT name FROM host WHERE name >= ?1 AND name < ?2 ORDER BY name LIMIT ?3",
+    "host.name.open": "SELECT name FROM host WHERE name >= ?1 ORDER BY name LIMIT ?3",
+    "host.rname": "SELECT name FROM host WHERE rname >= ?1 AND rname < ?2 ORDER BY rname LIMIT ?3",
+    "host.rname.open": "SELECT name FROM host WHERE rname >= ?1 ORDER BY rname LIMIT ?3",
+    # host names by address: host_addr_ip
+    "host.ip": "SELECT host FROM host_addr WHERE ip = ? ORDER BY host LIMIT ?",
+    # the entity window: from a key on, matching or not (core.searcher), by its index
+    "contact.fn": "SELECT c.*, g.url AS registrar_url FROM contact AS c "
+    "LEFT JOIN registrar AS g ON g.id = c.registrar WHERE c.fn_key >= ? "
+    "ORDER BY c.fn_key, c.id LIMIT ?",
+    "contact.email": "SELECT c.*, g.url AS registrar_url FROM contact AS c "
+    "LEFT JOIN registrar AS g ON g.id = c.registrar WHERE c.email_key >= ? "
+    "ORDER BY c.email_key, c.id LIMIT ?",
+    "contact.addr": "SELECT c.*, g.url AS registrar_url FROM contact AS c "
+    "LEFT JOIN registrar AS g ON g.id = c.registrar WHERE c.addr_key >= ? "
+    "ORDER BY c.addr_key, c.id LIMIT ?",
+    "contact.handle": "SELECT c.*, g.url AS registrar_url FROM contact AS c "
+    "LEFT JOIN registrar AS g ON g.id = c.registrar WHERE c.handle_key >= ? "
+    "ORDER BY c.handle_key LIMIT ?",
+}
+
+
 class Store(Protocol):
     """What the front-ends need from the replica."""
 
@@ -119,6 +191,36 @@ class Store(Protocol):
     async def registrars_by_name(self, name: str) -> list[RegistrarRecord]: ...
 
     async def contact(self, handle: str, reference_cap: int = ...) -> ContactRecord | None: ...
+
+    # --- searches (core.searcher) ---------------------------------------------------------
+
+    async def domain_keys_by_name(
+        self, low: str, high: str | None, *, tld: str | None, unicode: bool, limit: int
+    ) -> list[DomainKey]: ...
+
+    async def domain_keys_exact(self, names: Sequence[str]) -> list[DomainKey]: ...
+
+    async def domain_keys_by_hosts(self, hosts: Sequence[str], limit: int) -> list[DomainKey]: ...
+
+    async def domain_keys_by_contacts(
+        self, handles: Sequence[str], role: ContactRole | None, limit: int
+    ) -> list[DomainKey]: ...
+
+    async def host_names(
+        self, low: str, high: str | None, *, reverse: bool, limit: int
+    ) -> list[str]: ...
+
+    async def host_names_by_ip(self, ip: str, limit: int) -> list[str]: ...
+
+    async def domains(self, names: Sequence[str]) -> list[DomainRecord]: ...
+
+    async def hosts(self, names: Sequence[str]) -> list[HostRecord]: ...
+
+    async def contacts_window(
+        self, prop: str, start: str, window: int, reference_cap: int = ...
+    ) -> list[ContactRecord]: ...
+
+    async def registrars(self) -> list[RegistrarRecord]: ...
 
 
 def check_readable(path: Path) -> None:
@@ -383,6 +485,12 @@ class SqliteStore:
             if row is None:
                 return None
             refs = await _all(conn, REFERENCES_SQL, (row["id"], reference_cap + 1))
+        return self._contact_record(row, refs, reference_cap)
+
+    def _contact_record(
+        self, row: sqlite3.Row, refs: list[sqlite3.Row], reference_cap: int
+    ) -> ContactRecord:
+        """A contact row and its REFERENCES_SQL rows as a ContactRecord."""
         contexts: set[DomainContext] = set()
         for ref in refs:
             if ref["tld"] is None:
@@ -405,6 +513,127 @@ class SqliteStore:
             References(frozenset(contexts) if complete else frozenset(), complete),
             registrar_url=row["registrar_url"],
         )
+
+    # --- searches ---------------------------------------------------------------------------
+
+    async def domain_keys_by_name(
+        self, low: str, high: str | None, *, tld: str | None, unicode: bool, limit: int
+    ) -> list[DomainKey]:
+        """Domains whose name (A-labels; with `unicode`, U-labels) is in [low, high), under
+        `tld` if given, in index order, at most `limit`."""
+        name = "domain" + (".tld" if tld is not None else "") + (".uname" if unicode else ".name")
+        sql = SEARCH_SQL[name + ("" if high is not None else ".open")]
+        args: tuple[Any, ...] = (low, high, limit, tld)
+        async with self._snapshot() as conn:
+            rows = await _all(conn, sql, _named(sql, args))
+        return [_domain_key(r) for r in rows]
+
+    async def domain_keys_exact(self, names: Sequence[str]) -> list[DomainKey]:
+        """The domains of these exact names that exist."""
+        out: list[DomainKey] = []
+        async with self._snapshot() as conn:
+            for name in names:
+                row = await _one(conn, SEARCH_SQL["domain.exact"], (name,))
+                if row is not None:
+                    out.append(_domain_key(row))
+        return out
+
+    async def domain_keys_by_hosts(self, hosts: Sequence[str], limit: int) -> list[DomainKey]:
+        """Domains delegated to any of these nameservers, at most `limit` per nameserver read,
+        merged in name order and cut to `limit` (a domain on two of them once)."""
+        found: dict[str, DomainKey] = {}
+        async with self._snapshot() as conn:
+            for host in hosts:
+                for row in await _all(conn, SEARCH_SQL["domain.host"], (host, limit)):
+                    found.setdefault(row["name"], _domain_key(row))
+        return [found[n] for n in sorted(found)][:limit]
+
+    async def domain_keys_by_contacts(
+        self, handles: Sequence[str], role: ContactRole | None, limit: int
+    ) -> list[DomainKey]:
+        """Domains referencing any of these contacts (in `role`, or in any role), at most
+        `limit` read per contact and kind of reference, in name order, cut to `limit`."""
+        found: dict[str, DomainKey] = {}
+        async with self._snapshot() as conn:
+            for handle in handles:
+                rows: list[sqlite3.Row] = []
+                if role in (None, ContactRole.REGISTRANT):
+                    rows += await _all(conn, SEARCH_SQL["domain.registrant"], (handle, limit))
+                if role is None:
+                    rows += await _all(conn, SEARCH_SQL["domain.contact"], (handle, limit))
+                elif role is not ContactRole.REGISTRANT:
+                    rows += await _all(
+                        conn, SEARCH_SQL["domain.contact.role"], (handle, role.value, limit)
+                    )
+                for row in rows:
+                    found.setdefault(row["name"], _domain_key(row))
+        return [found[n] for n in sorted(found)][:limit]
+
+    async def host_names(
+        self, low: str, high: str | None, *, reverse: bool, limit: int
+    ) -> list[str]:
+        """Host object names in [low, high) (with `reverse`, of their reversed-label form),
+        in index order, at most `limit`."""
+        sql = SEARCH_SQL[("host.rname" if reverse else "host.name") + ("" if high else ".open")]
+        async with self._snapshot() as conn:
+            rows = await _all(conn, sql, _named(sql, (low, high, limit)))
+        return [r[0] for r in rows]
+
+    async def host_names_by_ip(self, ip: str, limit: int) -> list[str]:
+        """Host object names with this address (canonical form), in name order."""
+        canonical = str(ipaddress.ip_address(ip))
+        async with self._snapshot() as conn:
+            rows = await _all(conn, SEARCH_SQL["host.ip"], (canonical, limit))
+        return [r[0] for r in rows]
+
+    async def domains(self, names: Sequence[str]) -> list[DomainRecord]:
+        """Full domain records, in the order given (absent ones skipped)."""
+        out: list[DomainRecord] = []
+        for name in names:
+            record = await self.domain(name)
+            if record is not None:
+                out.append(record)
+        return out
+
+    async def hosts(self, names: Sequence[str]) -> list[HostRecord]:
+        """Host objects, in the order given (absent ones skipped)."""
+        out: list[HostRecord] = []
+        for name in names:
+            record = await self.host(name)
+            if record is not None:
+                out.append(record)
+        return out
+
+    async def contacts_window(
+        self, prop: str, start: str, window: int, reference_cap: int = REFERENCE_CAP
+    ) -> list[ContactRecord]:
+        """The `window` contacts from `start` on in the index of `prop` (fn, email, addr,
+        handle), matching or not, each with its referencing contexts (as `contact`)."""
+        sql = SEARCH_SQL[f"contact.{prop}"]
+        async with self._snapshot() as conn:
+            rows = await _all(conn, sql, (start, window))
+            refs = [
+                await _all(conn, REFERENCES_SQL, (row["id"], reference_cap + 1)) for row in rows
+            ]
+        return [
+            self._contact_record(row, r, reference_cap) for row, r in zip(rows, refs, strict=True)
+        ]
+
+    async def registrars(self) -> list[RegistrarRecord]:
+        """Every registrar (a registry has a few thousand at most)."""
+        async with self._snapshot() as conn:
+            rows = await _all(conn, "SELECT * FROM registrar ORDER BY id", ())
+        return [RegistrarRecord(_registrar(r), self._info) for r in rows]
+
+
+def _named(sql: str, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The numbered parameters (?1, ?2, ...) a statement uses, from `args` in order."""
+    used = max(int(n) for n in re.findall(r"\?(\d)", sql))
+    return args[:used]
+
+
+def _domain_key(row: sqlite3.Row) -> DomainKey:
+    return DomainKey(row[0], row[1], row[2], row[3], row[4])
 
 
 async def open_store(path: Path, pool_size: int = 4) -> SqliteStore:

@@ -268,11 +268,6 @@ BAD: dict[str, tuple[str, Mutation, dict[str, Any]]] = {
         lambda d: setitem(d["paging_metadata"]["links"][0], "rel", "alternate"),
         {},
     ),
-    "search.sorting.current": (
-        "search-paged",
-        lambda d: setitem(d["sorting_metadata"], "currentSort", "ldhName:d"),
-        {},
-    ),
     "search.sorting.default": (
         "search-paged",
         lambda d: [setitem(s, "default", True) for s in d["sorting_metadata"]["availableSorts"]],
