@@ -175,7 +175,7 @@ class SearchSettings:
     #: Nameservers a domain search by nameserver pattern or address expands to.
     max_hosts: int = 20
     #: Seconds one search may take (beyond: 503).
-    time_budget: float = 2.0
+    time_budget: float = 5.0
     #: Seconds a paging cursor stays valid.
     cursor_ttl: int = 3600
     #: Key material for paging cursors (empty: a random key per start; several servers behind

@@ -152,19 +152,21 @@ SEARCH_SQL: dict[str, str] = {
     "host.rname.open": "SELECT name FROM host WHERE rname >= ?1 ORDER BY rname LIMIT ?3",
     # host names by address: host_addr_ip
     "host.ip": "SELECT host FROM host_addr WHERE ip = ? ORDER BY host LIMIT ?",
-    # the entity window: from a key on, matching or not (core.searcher), by its index
-    "contact.fn": "SELECT c.*, g.url AS registrar_url FROM contact AS c "
-    "LEFT JOIN registrar AS g ON g.id = c.registrar WHERE c.fn_key >= ? "
-    "ORDER BY c.fn_key, c.id LIMIT ?",
-    "contact.email": "SELECT c.*, g.url AS registrar_url FROM contact AS c "
-    "LEFT JOIN registrar AS g ON g.id = c.registrar WHERE c.email_key >= ? "
-    "ORDER BY c.email_key, c.id LIMIT ?",
-    "contact.addr": "SELECT c.*, g.url AS registrar_url FROM contact AS c "
-    "LEFT JOIN registrar AS g ON g.id = c.registrar WHERE c.addr_key >= ? "
-    "ORDER BY c.addr_key, c.id LIMIT ?",
-    "contact.handle": "SELECT c.*, g.url AS registrar_url FROM contact AS c "
-    "LEFT JOIN registrar AS g ON g.id = c.registrar WHERE c.handle_key >= ? "
-    "ORDER BY c.handle_key LIMIT ?",
+    # the entity window: from a key on, matching or not (core.searcher), by its index, and
+    # the entries just before the key where the index ends too soon
+    **{
+        f"contact.{prop}{part}": "SELECT c.*, g.url AS registrar_url FROM contact AS c "
+        f"LEFT JOIN registrar AS g ON g.id = c.registrar WHERE c.{column} {op} ? "
+        f"ORDER BY c.{column}{order}{tie} LIMIT ?"
+        for prop, column, tie in (
+            ("fn", "fn_key", ", c.id"),
+            ("email", "email_key", ", c.id"),
+            ("addr", "addr_key", ", c.id"),
+            ("handle", "handle_key", ""),
+        )
+        for part, op, order in (("", ">=", ""), (".before", "<", " DESC"))
+        for tie in ([tie.replace("c.id", "c.id DESC")] if order else [tie])
+    },
 }
 
 
@@ -607,11 +609,16 @@ class SqliteStore:
     async def contacts_window(
         self, prop: str, start: str, window: int, reference_cap: int = REFERENCE_CAP
     ) -> list[ContactRecord]:
-        """The `window` contacts from `start` on in the index of `prop` (fn, email, addr,
-        handle), matching or not, each with its referencing contexts (as `contact`)."""
-        sql = SEARCH_SQL[f"contact.{prop}"]
+        """`window` contacts around `start` in the index of `prop` (fn, email, addr, handle),
+        matching or not, each with its referencing contexts (as `contact`): those from
+        `start` on, and where the index ends before `window` of them, the ones just before
+        `start`. Security: always `window` of them (or the whole index when it is smaller), so
+        the work done says nothing about whether a key equal to `start` exists."""
+        after, before = SEARCH_SQL[f"contact.{prop}"], SEARCH_SQL[f"contact.{prop}.before"]
         async with self._snapshot() as conn:
-            rows = await _all(conn, sql, (start, window))
+            rows = await _all(conn, after, (start, window))
+            if len(rows) < window:
+                rows += await _all(conn, before, (start, window - len(rows)))
             refs = [
                 await _all(conn, REFERENCES_SQL, (row["id"], reference_cap + 1)) for row in rows
             ]
