@@ -80,11 +80,9 @@ CREATE TABLE IF NOT EXISTS contact (
     created      TEXT,
     updated      TEXT,
     handle_key   TEXT NOT NULL,                     -- fold(id): lookups by handle ignore case
-    -- Search keys (registry.patterns.fold): the name the answer shows (int postal info
-    -- first), the email, and street lines, city and postal code joined by ", ".
-    fn_key       TEXT NOT NULL DEFAULT '',
-    email_key    TEXT NOT NULL DEFAULT '',
-    addr_key     TEXT NOT NULL DEFAULT ''
+    fn_key       TEXT NOT NULL DEFAULT '',          -- search keys (patterns.fold): the name
+    email_key    TEXT NOT NULL DEFAULT '',          -- shown (int first), the email, and the
+    addr_key     TEXT NOT NULL DEFAULT ''           -- street, city, postal code (addr_text)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS contact_roid ON contact(roid);
 CREATE UNIQUE INDEX IF NOT EXISTS contact_handle_key ON contact(handle_key);
