@@ -72,9 +72,18 @@ async def check_urls(
     try:
         bases: list[str] = []
         answered: list[tuple[str, Answer]] = []
-        for url in urls:
+        pending = list(urls)
+        followed: set[str] = set(urls)
+        while pending:
+            url = pending.pop(0)
             url_findings, got = await _check_url(client, url, gtld, timeout)
             findings += url_findings
+            # RFC 8977 §2.4.1: a search answer's next page is an answer of the same search;
+            # it is judged too (one page on: the checker does not walk whole result sets).
+            nxt = next_page(got) if got is not None and url in urls else None
+            if nxt is not None and nxt not in followed:
+                followed.add(nxt)
+                pending.append(nxt)
             base = base_url(url)
             # Probe only servers that answered: a dead one would repeat its net.error.
             if got is not None:
@@ -133,13 +142,32 @@ async def check_whois_server(
     return with_url(findings, where)
 
 
+def next_page(answer: Answer) -> str | None:
+    """The `next` link of a search answer's paging metadata, on the same server, if any."""
+    try:
+        doc = orjson.loads(answer.body)
+    except orjson.JSONDecodeError:
+        return None
+    meta = doc.get("paging_metadata") if isinstance(doc, dict) else None
+    links = meta.get("links") if isinstance(meta, dict) else None
+    for link in links if isinstance(links, list) else []:
+        href = link.get("href") if isinstance(link, dict) else None
+        if link.get("rel") == "next" and isinstance(href, str):
+            here, there = urllib.parse.urlsplit(answer.url), urllib.parse.urlsplit(href)
+            if (here.scheme, here.netloc) == (there.scheme, there.netloc):
+                return href
+    return None
+
+
 def base_url(url: str) -> str | None:
     """Return the RDAP base URL (ending in '/') of a lookup, help or search URL, or None."""
     parts = urllib.parse.urlsplit(url)
     segments = parts.path.split("/")
     while segments and not segments[-1]:
         segments.pop()
-    if len(segments) >= 2 and segments[-2] in _LOOKUPS:
+    if len(segments) >= 3 and segments[-2] == "reverse_search":
+        keep = segments[:-3]  # RFC 9536 §3: {searchable}/reverse_search/{related}
+    elif len(segments) >= 2 and segments[-2] in _LOOKUPS:
         keep = segments[:-2]
     elif segments and segments[-1] in _SINGLE:
         keep = segments[:-1]

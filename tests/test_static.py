@@ -21,6 +21,10 @@ PURE = {"registry": None, "redaction": None}
 PURE_MODULES = [
     "rdap/render.py",
     "rdap/query.py",
+    "rdap/search.py",
+    "rdap/render_search.py",
+    "core/search.py",
+    "core/cursor.py",
     "whois43/protocol.py",
     "whois43/render.py",
     "web/query.py",

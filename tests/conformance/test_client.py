@@ -83,11 +83,25 @@ async def help_page(request: web.Request) -> web.Response:
     return web.Response(body=good_body("help", base), content_type=RDAP)
 
 
+async def search_page(request: web.Request) -> web.Response:
+    """A paged search: page 1 as in the corpus; its next page breaks RFC 8977 with the fault."""
+    base = str(request.url.origin()) + "/rdap/"
+    doc = json.loads(good_body("search-paged", base))
+    doc["paging_metadata"]["links"][0]["href"] = base + "domains?name=exam*.coop&cursor=2"
+    if request.query.get("cursor") == "2":
+        doc["paging_metadata"].pop("links")
+        doc["paging_metadata"]["pageNumber"] = 2
+        if request.app[FAULT] == "bad-next":
+            doc["paging_metadata"]["totalCount"] = 1
+    return web.Response(body=json.dumps(doc).encode(), content_type=RDAP)
+
+
 def app(fault: str = "") -> web.Application:
     application = web.Application(middlewares=[misbehave])
     application[FAULT] = fault
     application.router.add_get("/rdap/domain/{name}", lookup)
     application.router.add_get("/rdap/help", help_page)
+    application.router.add_get("/rdap/domains", search_page)
     return application
 
 
@@ -133,6 +147,27 @@ async def test_misbehaving_server_yields_its_code(
     # Every finding of the code carries its rule's severity and citation.
     rule = RULES[code]
     assert {(f.severity, f.rfc) for f in findings if f.code == code} == {(rule.severity, rule.cite)}
+
+
+@pytest.mark.parametrize(("fault", "found"), [("", set()), ("bad-next", {"search.paging.count"})])
+async def test_the_next_page_of_a_search_is_judged_too(
+    aiohttp_server: ServerFactory, fault: str, found: set[str]
+) -> None:
+    # GIVEN a paged search whose first page is good WHEN it is checked THEN its next page is
+    # fetched and judged as well (and only one page on)
+    server = await aiohttp_server(app(fault))
+    url = str(server.make_url("/rdap/domains?name=exam*.coop"))
+    findings = await client.check_urls([url], probes=False, timeout=5.0)
+    assert codes(findings) == found
+    if found:
+        assert {f.url for f in findings if f.code in found} == {
+            str(server.make_url("/rdap/domains?name=exam*.coop&cursor=2"))
+        }
+
+
+def test_base_url_of_a_reverse_search() -> None:
+    url = "https://rdap.example.org/rdap/domains/reverse_search/entity?handle=X"
+    assert client.base_url(url) == "https://rdap.example.org/rdap/"
 
 
 async def test_probes_can_be_turned_off(aiohttp_server: ServerFactory) -> None:
