@@ -24,6 +24,7 @@ from rdap.server import make_app
 from rdap.settings import RdapConfig
 from redaction.policy import Policy, default_policy
 from registry import names, patterns
+from registry.errors import RddsError
 from replica.store import SqliteStore, open_store
 from tests.integration.conftest import BASE
 
@@ -545,3 +546,39 @@ def test_domain_sort_dates_are_rfc3339_text(demo_replica: Path) -> None:
     for (created,) in rows(demo_replica, "SELECT created FROM domain LIMIT 50"):
         assert len(created) == 20 and created.endswith("Z")
     assert names.from_text("example.org").ldh == "example.org"
+
+
+class _Budget:
+    """A search budget of a given size (what RDAP rate limiting plugs in)."""
+
+    def __init__(self, searches: int) -> None:
+        self.left = searches
+        self.asked: list[str | None] = []
+
+    async def admit(self, requester: Any, client: str | None) -> None:
+        self.asked.append(client)
+        if self.left <= 0:
+            err = RddsError("Too many searches; try again later.")
+            err.status, err.title = 429, "Too Many Requests"
+            raise err
+        self.left -= 1
+
+
+async def test_searches_have_their_own_budget(
+    store: SqliteStore, aiohttp_client: Callable[..., Awaitable[Client]]
+) -> None:
+    budget = _Budget(1)
+    policy = default_policy()
+    app = make_app(
+        Lookup(store, policy),
+        RdapConfig(base_url=BASE, port43=None),
+        searcher=Searcher(store, policy, SearchSettings(time_budget=60.0)),
+        search_budget=budget,
+    )
+    client = await aiohttp_client(app)
+    assert (await get(client, "/domains?name=exam*.coop"))[0] == 200
+    status, _, doc = await get(client, "/domains?name=exam*.org")
+    assert status == 429 and doc["errorCode"] == 429
+    # Lookups do not draw on the search budget.
+    assert (await get(client, "/domain/example.org"))[0] == 200
+    assert budget.asked == ["127.0.0.1", "127.0.0.1"]

@@ -388,3 +388,23 @@ async def test_search_cursor_of_an_authorized_requester_is_refused_to_the_public
     assert (await fetch(authorized, path))[0] == 403
     status, _, body = await fetch(authorized, path, headers=bearer(le))
     assert status == 400 and orjson.loads(body)["errorCode"] == 400
+
+
+async def test_a_search_result_showing_withheld_data_is_a_disclosure(
+    authorized: Client, data_dir: Path
+) -> None:
+    # Domains are public, but the registrar sees its customers' contact data in them: the
+    # search answer is recorded as the lookups would be, before it is sent.
+    cred, token = issue(data_dir, "registrar", ("domainNameControl",))
+    status, headers, body = await fetch(
+        authorized, "/domains?name=example.*", headers=bearer(token)
+    )
+    assert status == 200 and headers["Cache-Control"] == "private, no-store"
+    assert b"Dara Ashdown" in body
+    (record,) = disclosures.records(data_dir)
+    assert record["credential"] == cred
+    assert record["object"] == "search domains?name=example.* results=2 page=1"
+    assert "Registrant Name" in record["fields"] and "search by name" not in record["fields"]
+    # The id field set shows no contact data: nothing more is recorded.
+    await fetch(authorized, "/domains?name=example.*&fieldSet=id", headers=bearer(token))
+    assert len(list(disclosures.records(data_dir))) == 1
