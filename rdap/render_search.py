@@ -273,8 +273,6 @@ def search(page: Page, query: SearchQuery, ctx: RenderContext, *, cap: int) -> J
             {"property": p, "propertyPath": PROPERTY_PATHS[p]} for p in props
         ]
         extensions.append(REVERSE_SEARCH)
-    if ctx.port43:
-        out["port43"] = ctx.port43
     out["notices"] = _notices(page, ctx, cap)
     if redacted:
         out["redacted"] = redacted

@@ -114,6 +114,20 @@ class DomainKey:
 #: pinned by an EXPLAIN QUERY PLAN test (tests/integration/test_search_indexes.py). The
 #: ranges are `key >= prefix AND key < upper_bound(prefix)` (registry.patterns).
 _KEY = "d.name, d.uname, d.created, d.expires, d.updated"
+
+
+def _window(column: str, *, after: bool, unique: bool = False) -> str:
+    """Contacts from a key on (`after`) or just before it, in the order of `column`'s index
+    (its (column, id) index; a unique column needs no tie-breaker)."""
+    direction = "" if after else " DESC"
+    order = f"c.{column}{direction}" + ("" if unique else f", c.id{direction}")
+    return (
+        "SELECT c.*, g.url AS registrar_url FROM contact AS c "
+        f"LEFT JOIN registrar AS g ON g.id = c.registrar WHERE c.{column} "
+        f"{'>=' if after else '<'} ? ORDER BY {order} LIMIT ?"
+    )
+
+
 SEARCH_SQL: dict[str, str] = {
     # domain name prefix, any TLD: the primary key's index
     "domain.name": f"SELECT {_KEY} FROM domain AS d WHERE d.name >= ?1 AND d.name < ?2 "
@@ -154,19 +168,14 @@ SEARCH_SQL: dict[str, str] = {
     "host.ip": "SELECT host FROM host_addr WHERE ip = ? ORDER BY host LIMIT ?",
     # the entity window: from a key on, matching or not (core.searcher), by its index, and
     # the entries just before the key where the index ends too soon
-    **{
-        f"contact.{prop}{part}": "SELECT c.*, g.url AS registrar_url FROM contact AS c "
-        f"LEFT JOIN registrar AS g ON g.id = c.registrar WHERE c.{column} {op} ? "
-        f"ORDER BY c.{column}{order}{tie} LIMIT ?"
-        for prop, column, tie in (
-            ("fn", "fn_key", ", c.id"),
-            ("email", "email_key", ", c.id"),
-            ("addr", "addr_key", ", c.id"),
-            ("handle", "handle_key", ""),
-        )
-        for part, op, order in (("", ">=", ""), (".before", "<", " DESC"))
-        for tie in ([tie.replace("c.id", "c.id DESC")] if order else [tie])
-    },
+    "contact.fn": _window("fn_key", after=True),
+    "contact.fn.before": _window("fn_key", after=False),
+    "contact.email": _window("email_key", after=True),
+    "contact.email.before": _window("email_key", after=False),
+    "contact.addr": _window("addr_key", after=True),
+    "contact.addr.before": _window("addr_key", after=False),
+    "contact.handle": _window("handle_key", after=True, unique=True),
+    "contact.handle.before": _window("handle_key", after=False, unique=True),
 }
 
 
