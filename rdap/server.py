@@ -10,17 +10,31 @@ from aiohttp import web
 from cachetools import LRUCache
 
 from access.protocol import Access, AnonymousAccess
+from core.health import Health
 from core.lookup import Lookup
+from core.metrics import Metrics
 from rdap.cors import add_headers
 from rdap.errors import errors
 from rdap.handler import handle
+from rdap.observe import HEALTH, METRICS, observe
 from rdap.settings import RdapConfig
 from rdap.state import ACCESS, CACHE, CONFIG, LOOKUP
 
 
-def make_app(lookup: Lookup, config: RdapConfig, access: Access | None = None) -> web.Application:
+def make_app(
+    lookup: Lookup,
+    config: RdapConfig,
+    access: Access | None = None,
+    *,
+    metrics: Metrics | None = None,
+    health: Health | None = None,
+) -> web.Application:
     """The RDAP application."""
-    app = web.Application(middlewares=[errors], client_max_size=64 * 1024)
+    # `observe` is outermost: it sees the final status of every answer, errors included.
+    app = web.Application(middlewares=[observe, errors], client_max_size=64 * 1024)
+    app[METRICS] = metrics if metrics is not None else Metrics()
+    if health is not None:
+        app[HEALTH] = health
     app[LOOKUP] = lookup
     app[CONFIG] = config
     app[ACCESS] = access or AnonymousAccess()

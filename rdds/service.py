@@ -17,11 +17,13 @@ from aiohttp import web
 
 from access import service as access_service
 from access.protocol import Access, AnonymousAccess
+from core import network
 from core.lookup import Lookup
 from core.watcher import ReplicaWatcher
 from rdap import server as rdap_server
 from rdap.accesslog import AccessLogger
 from rdap.settings import RdapConfig
+from rdds import ops as ops_mod
 from rdds.config import Settings
 from rdds.paths import default_demo_path
 from registry.errors import ConfigError
@@ -42,6 +44,13 @@ class Running:
     rdap_port: int
     whois_port: int | None
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    #: Operations: metrics and health, the listener's port (None: off), what a reload swaps.
+    ops: ops_mod.Ops | None = None
+    metrics_port: int | None = None
+    lookup: Lookup | None = None
+    access: Access | None = None
+    app: web.Application | None = None
+    whois: whois_server.WhoisServer | None = None
 
     async def close(self) -> None:
         """Stop accepting, finish in-flight requests, close the replica."""
@@ -77,13 +86,16 @@ async def start(settings: Settings) -> Running:
     store = await open_store(replica)
     lookup = Lookup(store, settings.policy)
     watcher = ReplicaWatcher(lookup, settings.rdap.refresh_seconds)
+    ops = ops_mod.build(settings, lookup, watcher)
     config = RdapConfig(
         base_url=settings.base_url,
         port43=settings.port43,
         tos_url=settings.rdap.tos_url,
         cache_entries=settings.rdap.cache_entries,
+        trusted_proxies=network.parse_networks(settings.trusted_proxies),
+        health_path=settings.rdap.health_path,
     )
-    app = rdap_server.make_app(lookup, config, access)
+    app = rdap_server.make_app(lookup, config, access, metrics=ops.metrics, health=ops.health)
     watcher.subscribe(lambda _generation: rdap_server.clear_cache(app))
     runner = web.AppRunner(app, access_log_class=AccessLogger, handle_signals=False)
     await runner.setup()
@@ -102,22 +114,40 @@ async def start(settings: Settings) -> Running:
     running = Running(
         store=store, runner=runner, watcher=watcher, rdap_port=rdap_port, whois_port=None
     )
+    running.ops, running.lookup, running.access, running.app = ops, lookup, access, app
+    ops_mod.probe_rdap(ops.metrics, runner, app)
     if settings.whois.enabled:
         try:
-            w = await whois_server.start(lookup, settings.whois, settings.host)
+            w = await whois_server.start(lookup, settings.whois, settings.host, metrics=ops.metrics)
         except OSError as exc:
             await running.close()
             where = f"{settings.host}:{settings.whois.port}"
             raise ConfigError(f"cannot listen on {where} for WHOIS: {exc.strerror}") from None
         watcher.subscribe(w.replica_changed)
         running.whois_port = w.port
+        running.whois = w
         running.closers.append(w.close)
+        ops_mod.probe_whois(ops.metrics, w)
+    try:
+        listener = await ops_mod.listen(settings, ops)
+    except ConfigError:
+        await running.close()
+        raise
+    if listener is not None:
+        running.metrics_port = listener.port
+        running.closers.append(listener.close)
     watcher.start()
     return running
 
 
 async def serve(settings: Settings) -> None:
     """Run until SIGINT or SIGTERM, then stop cleanly."""
+    # Signal handlers first: a SIGTERM that arrives while starting still stops cleanly.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
     running = await start(settings)
     base = settings.base_url
     print(
@@ -125,11 +155,9 @@ async def serve(settings: Settings) -> None:
     )
     if running.whois_port is not None:
         print(f"rdds: WHOIS on {settings.host} port {running.whois_port}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+    if running.metrics_port is not None:
+        where = f"{settings.metrics.host}:{running.metrics_port}"
+        print(f"rdds: metrics and health on http://{where}/metrics", flush=True)
     try:
         await stop.wait()
     finally:
