@@ -64,6 +64,9 @@ class Settings:
         return self.rdap.port43 or (urlsplit(self.base_url).hostname or self.host)
 
 
+#: TCP port numbers (0: the system picks a free one).
+PORTS = range(0, 65536)
+
 _POLICY_KEYS = {"default", "tld", "tiers"}
 #: Sections owned by a layer's settings type (each validated by `_section`).
 _SECTIONS: dict[str, Any] = {
@@ -118,6 +121,22 @@ def _coerce(value: Any, default: Any, where: str, source: str) -> Any:
     raise ConfigError(f"{source}: {where}: unsupported value")  # pragma: no cover
 
 
+def parse_port(text: str, where: str) -> int:
+    """A port number given as text (an environment variable, a flag); ConfigError otherwise."""
+    try:
+        port = int(text.strip())
+    except ValueError:
+        raise ConfigError(f"{where}: {text!r} is not a port number (0-65535)") from None
+    return check_port(port, where)
+
+
+def check_port(port: int, where: str) -> int:
+    """A port within 0-65535; ConfigError naming `where` otherwise."""
+    if port not in PORTS:
+        raise ConfigError(f"{where}: {port} is not a port number (0-65535)")
+    return port
+
+
 def load_file(path: Path) -> Settings:
     """Read a config file; ConfigError names the file, the key and the problem."""
     source = str(path)
@@ -167,7 +186,10 @@ def parse(text: str, source: str = "config") -> Settings:
         if name in data:
             if not isinstance(data[name], dict):
                 raise ConfigError(f"{source}: {name}: expected a table")
-            settings = replace(settings, **{name: _section(cls, data[name], name, source)})
+            section = _section(cls, data[name], name, source)
+            if isinstance(section, RdapSettings | WhoisSettings | MetricsSettings):
+                check_port(section.port, f"{source}: {name}.port")
+            settings = replace(settings, **{name: section})
     policy_text = {k: v for k, v in data.items() if k in _POLICY_KEYS}
     if policy_text:
         settings = replace(settings, policy=policy_mod.from_mapping(policy_text, source))
@@ -192,27 +214,24 @@ def apply_env(settings: Settings, env: Mapping[str, str] | None = None) -> Setti
     """Apply `RDDS_*` environment variables (flags applied afterwards win)."""
     env = os.environ if env is None else env
     rdap, whois, auth = settings.rdap, settings.whois, settings.auth
-    try:
-        if "RDDS_HOST" in env:
-            settings = replace(settings, host=env["RDDS_HOST"])
-        if "RDDS_REPLICA" in env:
-            settings = replace(settings, replica=Path(env["RDDS_REPLICA"]))
-        if "RDDS_RDAP_PORT" in env:
-            rdap = replace(rdap, port=int(env["RDDS_RDAP_PORT"]))
-        if "RDDS_BASE_URL" in env:
-            rdap = replace(rdap, base_url=env["RDDS_BASE_URL"])
-        if "RDDS_WHOIS_PORT" in env:
-            whois = replace(whois, port=int(env["RDDS_WHOIS_PORT"]))
-        if "RDDS_DATA_DIR" in env:
-            auth = replace(auth, data_dir=Path(env["RDDS_DATA_DIR"]))
-        if "RDDS_METRICS_PORT" in env:
-            settings = replace(
-                settings, metrics=replace(settings.metrics, port=int(env["RDDS_METRICS_PORT"]))
-            )
-        if "RDDS_LOG_FORMAT" in env:
-            settings = replace(settings, log=LogSettings(format=env["RDDS_LOG_FORMAT"]))
-    except ValueError as exc:
-        raise ConfigError(f"environment: {exc}") from None
+    if "RDDS_HOST" in env:
+        settings = replace(settings, host=env["RDDS_HOST"])
+    if "RDDS_REPLICA" in env:
+        settings = replace(settings, replica=Path(env["RDDS_REPLICA"]))
+    if "RDDS_RDAP_PORT" in env:
+        rdap = replace(rdap, port=parse_port(env["RDDS_RDAP_PORT"], "environment: RDDS_RDAP_PORT"))
+    if "RDDS_BASE_URL" in env:
+        rdap = replace(rdap, base_url=env["RDDS_BASE_URL"])
+    if "RDDS_WHOIS_PORT" in env:
+        port = parse_port(env["RDDS_WHOIS_PORT"], "environment: RDDS_WHOIS_PORT")
+        whois = replace(whois, port=port)
+    if "RDDS_DATA_DIR" in env:
+        auth = replace(auth, data_dir=Path(env["RDDS_DATA_DIR"]))
+    if "RDDS_METRICS_PORT" in env:
+        port = parse_port(env["RDDS_METRICS_PORT"], "environment: RDDS_METRICS_PORT")
+        settings = replace(settings, metrics=replace(settings.metrics, port=port))
+    if "RDDS_LOG_FORMAT" in env:
+        settings = replace(settings, log=LogSettings(format=env["RDDS_LOG_FORMAT"]))
     settings = replace(settings, rdap=rdap, whois=whois, auth=auth)
     check(settings, "environment")
     return settings

@@ -17,7 +17,6 @@ from core.metrics import Metrics
 from core.watcher import ReplicaWatcher
 from rdap.state import CACHE
 from rdds.config import Settings
-from registry.errors import ConfigError
 from whois43.server import WhoisServer
 
 
@@ -76,11 +75,8 @@ def probe_whois(metrics: Metrics, whois: WhoisServer) -> None:
 
 
 async def listen(settings: Settings, ops: Ops) -> opsserver.OpsServer | None:
-    """Start the operations listener (None when `[metrics] enabled = false`)."""
+    """Start the operations listener (None when `[metrics] enabled = false`); OSError when
+    its port cannot be bound."""
     if not settings.metrics.enabled:
         return None
-    try:
-        return await opsserver.start(ops.metrics, ops.health, settings.metrics)
-    except OSError as exc:
-        where = f"{settings.metrics.host}:{settings.metrics.port}"
-        raise ConfigError(f"cannot listen on {where} for metrics: {exc.strerror}") from None
+    return await opsserver.start(ops.metrics, ops.health, settings.metrics)
