@@ -18,12 +18,13 @@ from aiohttp import web
 
 from access import service as access_service
 from access.protocol import Access, AnonymousAccess
-from core import network
+from core import logs, network
 from core.lookup import Lookup
 from core.watcher import ReplicaWatcher
 from rdap import server as rdap_server
 from rdap.settings import RdapConfig
 from rdds import ops as ops_mod
+from rdds import reload as reload_mod
 from rdds.config import Settings
 from rdds.paths import default_demo_path
 from registry.errors import ConfigError
@@ -165,15 +166,59 @@ def _close_all(sockets: list[socket.socket]) -> None:
         sock.close()
 
 
-async def serve(settings: Settings) -> None:
-    """Run until SIGINT or SIGTERM, then stop cleanly."""
-    # Signal handlers first: a SIGTERM that arrives while starting still stops cleanly.
+def reloader(
+    running: Running,
+    settings: Settings,
+    load: Callable[[], Settings],
+    source: str,
+    *,
+    configure_logs: bool = True,
+) -> reload_mod.Reloader:
+    """The SIGHUP handler's object for a started service (`settings` as configured)."""
+    assert running.lookup and running.access and running.app and running.ops  # set by start
+    return reload_mod.Reloader(
+        settings,
+        load,
+        source,
+        lookup=running.lookup,
+        access=running.access,
+        app=running.app,
+        whois=running.whois,
+        ops=running.ops,
+        configure_logs=configure_logs,
+    )
+
+
+async def serve(
+    settings: Settings, load: Callable[[], Settings] | None = None, source: str = "(defaults)"
+) -> None:
+    """Run until SIGINT or SIGTERM, then stop cleanly; SIGHUP reloads (`load` re-reads the
+    configuration: file, environment, flags)."""
+    logs.configure(settings.log)
+    # Signal handlers first: a SIGTERM that arrives while starting still stops cleanly, and a
+    # SIGHUP (whose default action ends the process) is kept for after the start.
     stop = asyncio.Event()
+    reload_now: Callable[[], object] | None = None
+    early = False
+
+    def on_hup() -> None:
+        nonlocal early
+        if reload_now is None:
+            early = True
+        else:
+            reload_now()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    with contextlib.suppress(NotImplementedError):
+        loop.add_signal_handler(signal.SIGHUP, on_hup)
     running = await start(settings)
+    if load is not None:
+        reload_now = reloader(running, settings, load, source).reload
+        if early:
+            reload_now()
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     print(
         f"rdds: RDAP on http://{host}:{running.rdap_port}/ (links use {running.base_url})",
@@ -191,7 +236,9 @@ async def serve(settings: Settings) -> None:
         await running.close()
 
 
-def run(settings: Settings) -> int:
+def run(
+    settings: Settings, load: Callable[[], Settings] | None = None, source: str = "(defaults)"
+) -> int:
     """Blocking entry point for `rdds serve`."""
-    asyncio.run(serve(settings))
+    asyncio.run(serve(settings, load, source))
     return 0
