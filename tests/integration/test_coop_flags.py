@@ -95,6 +95,11 @@ async def test_demo_showcase_headers(rdap: Client) -> None:
             assert resp.status == 200
             assert resp.headers["X-COOP-ELIGIBILITY"] == "1"
             assert resp.headers["X-COOP-VERIFICATION"] == verification
+            # A browser page may read them only when CORS exposes them (Fetch standard).
+            exposed = {
+                h.strip().lower() for h in resp.headers["Access-Control-Expose-Headers"].split(",")
+            }
+            assert {"x-coop-eligibility", "x-coop-verification"} <= exposed
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
