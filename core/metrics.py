@@ -22,6 +22,7 @@ import datetime as dt
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
@@ -171,21 +172,30 @@ class Metrics:
             "rdds_worker_restarts", "Worker processes restarted after dying.", registry=r
         )
         self._probes: list[Callable[[], None]] = []
+        # `labels()` costs microseconds per call; the per-request calls reuse the children.
+        self._children: dict[tuple[str, ...], Any] = {}
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (metric._name, *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     # --- what the front-ends call -----------------------------------------------------------
 
     def request(self, frontend: str, route: str, status: int | str, seconds: float) -> None:
         """One answer sent: count it and time the whole request."""
-        self.requests.labels(frontend, route, _status(status)).inc()
-        self.request_seconds.labels(frontend).observe(seconds)
+        self._child(self.requests, frontend, route, _status(status)).inc()
+        self._child(self.request_seconds, frontend).observe(seconds)
 
     def lookup(self, frontend: str, route: str, seconds: float) -> None:
         """One uncached answer computed (lookup, redaction, rendering)."""
-        self.lookup_seconds.labels(frontend, route).observe(seconds)
+        self._child(self.lookup_seconds, frontend, route).observe(seconds)
 
     def cache(self, frontend: str, *, hit: bool) -> None:
         """One answer-cache consultation."""
-        (self.cache_hits if hit else self.cache_misses).labels(frontend).inc()
+        self._child(self.cache_hits if hit else self.cache_misses, frontend).inc()
 
     def limited(self, frontend: str) -> None:
         """One request refused by a rate limit."""

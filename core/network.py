@@ -68,6 +68,8 @@ def client_address(
     it were written by the client and are never believed; an entry that is not an address
     stops the walk at the last proxy reached. Empty string when the peer is unknown.
     """
+    if not trusted:
+        return peer or ""  # the default: nobody's header is believed
     current = _ip(peer or "")
     if current is None:
         return ""
