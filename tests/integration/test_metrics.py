@@ -3,16 +3,33 @@ a scrape of the operations listener parsed with prometheus-client's own parser."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from access.service import build
+from access.settings import AuthSettings
+from core.lookup import Lookup
+from core.metrics import Metrics
+from rdap.server import make_app
+from rdap.settings import RdapConfig
 from rdds import config, service
+from redaction.policy import default_policy
+from replica.store import SqliteStore
+from tests.integration.conftest import BASE
+from tests.integration.test_access_rdap import CRIME, LE, bearer, issue
 from tests.whois_support import ask
+
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -130,3 +147,64 @@ async def test_metrics_listener_is_off_when_disabled(demo_replica: Path) -> None
         assert r.metrics_port is None
     finally:
         await r.close()
+
+
+async def test_disclosures_counted_by_tier_and_purpose_only(
+    tmp_path: Path,
+    store: SqliteStore,
+    aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]],
+) -> None:
+    # GIVEN authorized access and a law-enforcement credential
+    data_dir = tmp_path / "data"
+    _, token = issue(data_dir, LE, (CRIME,))
+    metrics = Metrics()
+    app = make_app(
+        Lookup(store, default_policy()),
+        RdapConfig(base_url=BASE, port43=None),
+        build(AuthSettings(data_dir=data_dir), default_policy()),
+        metrics=metrics,
+    )
+    client = await aiohttp_client(app)
+    # WHEN it sees withheld data twice, and the public asks once
+    for headers in (bearer(token), bearer(token), {}):
+        async with client.get("/domain/example.org", headers=headers) as resp:
+            assert resp.status == 200
+    text = metrics.exposition().decode()
+    s = parse(text)
+    # THEN two disclosures under the tier and purpose, nothing else about the requester
+    assert value(s, "rdds_disclosures_total", tier=LE, purpose=CRIME) == 2
+    assert value(s, "rdds_answer_cache_misses_total", frontend="rdap") == 1  # public only
+    assert "Example Police" not in text and "cred-" not in text and token not in text
+
+
+MULTIPROCESS_WORKER = """
+import sys
+from core.metrics import Metrics
+m = Metrics()
+for _ in range(int(sys.argv[1])):
+    m.request("rdap", "domain", 200, 0.002)
+m.observe_connections("rdap", int(sys.argv[1]))
+if len(sys.argv) > 2:
+    sys.stdout.write(m.exposition().decode())
+"""
+
+
+def test_multiprocess_mode_merges_workers(tmp_path: Path) -> None:
+    # GIVEN PROMETHEUS_MULTIPROC_DIR (what a --workers supervisor sets), two workers
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    for count in ("3", "4"):
+        subprocess.run(
+            [sys.executable, "-c", MULTIPROCESS_WORKER, count], env=env, check=True, timeout=60
+        )
+    # WHEN a third process serves the scrape, THEN the counters are the workers' sum
+    out = subprocess.run(
+        [sys.executable, "-c", MULTIPROCESS_WORKER, "0", "scrape"],
+        env=env,
+        check=True,
+        timeout=60,
+        capture_output=True,
+        text=True,
+    ).stdout
+    s = parse(out)
+    assert value(s, "rdds_requests_total", frontend="rdap", route="domain", status="200") == 7
+    assert value(s, "rdds_request_duration_seconds_count", frontend="rdap") == 7
