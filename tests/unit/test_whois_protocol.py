@@ -67,6 +67,7 @@ BAD: list[tuple[bytes, type[RddsError]]] = [
     (b"\r\n", p.EmptyQuery),  # empty line
     (b"   \r\n", p.EmptyQuery),
     (b"=\r\n", p.EmptyQuery),
+    ("\u00a0\u3000\r\n".encode(), p.EmptyQuery),  # Unicode spaces only
     (b"", p.EmptyQuery),  # EOF before anything
     (b"exa\x00mple.coop\r\n", p.ControlCharacters),  # NUL
     (b"example.coop\x1b[2J\r\n", p.ControlCharacters),  # terminal escape
