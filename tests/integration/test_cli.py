@@ -192,7 +192,6 @@ def test_serve_demo_builds_at_cache_path_and_stops_on_sigterm(tmp_path: Path) ->
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": str(tmp_path)}
-    env["RDDS_METRICS_PORT"] = "0"  # never the shared default port in tests
     proc = subprocess.Popen(
         [
             sys.executable,

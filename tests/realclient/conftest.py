@@ -49,7 +49,7 @@ def require(tool: str, path: str | None = None) -> str:
 def service(demo_replica: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """`rdds serve` as a real process (the installed entry point's module)."""
     rdap_port, whois_port = free_port(), free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "RDDS_METRICS_PORT": "0"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     log_path = tmp_path_factory.mktemp("serve") / "serve.log"
     # A file, not a pipe: a full pipe would stall the server.
     log = open(log_path, "w")  # noqa: SIM115 - closed when the fixture ends
