@@ -34,8 +34,9 @@ REQUEST_ID = web.RequestKey("request_id", str)
 ROUTES = frozenset(
     {"domain", "nameserver", "entity", "help", "domains", "nameservers", "entities", "ip", "autnum"}
 )
-#: First path segments a public health path must not use (RDAP's own, and `.well-known`).
-RESERVED = ROUTES | {".well-known", "web"}
+#: First path segments a public health path must not use: RDAP's own, `.well-known`, and
+#: the web page's (`web.app`, under its default prefix "/").
+RESERVED = ROUTES | {".well-known", "lookup", "contact", "static"}
 
 
 def route_kind(path: str) -> str:
@@ -54,7 +55,7 @@ def check_health_path(path: str) -> str | None:
     if not all(re.fullmatch(r"[A-Za-z0-9._-]+", s) for s in segments[1:]):
         return "expected letters, digits, '-', '_' and '.' in each segment"
     if segments[1] in RESERVED:
-        return f"/{segments[1]} is an RDAP path"
+        return f"/{segments[1]} is an RDAP (or web page) path"
     return None
 
 

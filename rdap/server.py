@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from aiohttp import web
 from cachetools import LRUCache
@@ -34,10 +34,12 @@ def make_app(
     config: RdapConfig,
     access: Access | None = None,
     *,
+    pages: Iterable[web.AbstractRouteDef] = (),
     metrics: Metrics | None = None,
     health: Health | None = None,
 ) -> web.Application:
-    """The RDAP application."""
+    """The RDAP application. `pages` are routes served beside RDAP on the same port (the web
+    page), matched before RDAP's catch-all; they answer their own errors."""
     # `observe` (request id, metrics; it raises nothing) wraps the error middleware, so it
     # sees the final status of every answer; whatever the others raise becomes an RDAP error.
     app = web.Application(middlewares=[observe, errors, preflight], client_max_size=64 * 1024)
@@ -48,6 +50,7 @@ def make_app(
     app[CONFIG] = config
     app[ACCESS] = access or AnonymousAccess()
     app[CACHE] = LRUCache(maxsize=max(1, config.cache_entries))
+    app.router.add_routes(pages)
     app.router.add_get("/{tail:.*}", handle)  # GET and HEAD (RFC 7480 §4.1)
     app.on_response_prepare.append(add_headers)
     return app

@@ -2,8 +2,8 @@
 Part of the composition root: each layer owns its settings type; this module composes them.
 
 The same file carries the service settings (`[server]`, `[rdap]`, `[whois]`, `[auth]`,
-`[metrics]`, `[health]`, `[log]`) and the privacy policy (`[default]`, `[tld.NAME]`,
-`[tiers.NAME]`, see `redaction.policy`).
+`[web]`, `[metrics]`, `[health]`, `[log]`) and the privacy policy (`[default]`,
+`[tld.NAME]`, `[tiers.NAME]`, see `redaction.policy`).
 Unknown keys are errors, reported with the key's path.
 """
 
@@ -27,6 +27,8 @@ from rdap.settings import RdapSettings
 from redaction import policy as policy_mod
 from redaction.policy import Policy
 from registry.errors import ConfigError
+from web.settings import WebConfig, WebSettings
+from web.settings import resolve as resolve_web
 from whois43.settings import WhoisSettings
 
 
@@ -41,6 +43,7 @@ class Settings:
     rdap: RdapSettings = field(default_factory=RdapSettings)
     whois: WhoisSettings = field(default_factory=WhoisSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
     log: LogSettings = field(default_factory=LogSettings)
@@ -73,6 +76,7 @@ _SECTIONS: dict[str, Any] = {
     "rdap": RdapSettings,
     "whois": WhoisSettings,
     "auth": AuthSettings,
+    "web": WebSettings,
     "metrics": MetricsSettings,
     "health": HealthSettings,
     "log": LogSettings,
@@ -213,7 +217,7 @@ def check(settings: Settings, source: str) -> None:
 def apply_env(settings: Settings, env: Mapping[str, str] | None = None) -> Settings:
     """Apply `RDDS_*` environment variables (flags applied afterwards win)."""
     env = os.environ if env is None else env
-    rdap, whois, auth = settings.rdap, settings.whois, settings.auth
+    rdap, whois, auth, web = settings.rdap, settings.whois, settings.auth, settings.web
     if "RDDS_HOST" in env:
         settings = replace(settings, host=env["RDDS_HOST"])
     if "RDDS_REPLICA" in env:
@@ -227,12 +231,15 @@ def apply_env(settings: Settings, env: Mapping[str, str] | None = None) -> Setti
         whois = replace(whois, port=port)
     if "RDDS_DATA_DIR" in env:
         auth = replace(auth, data_dir=Path(env["RDDS_DATA_DIR"]))
+    if "RDDS_SMTP_PASSWORD" in env:
+        # A secret is better kept out of the configuration file.
+        web = replace(web, smtp_password=env["RDDS_SMTP_PASSWORD"])
     if "RDDS_METRICS_PORT" in env:
         port = parse_port(env["RDDS_METRICS_PORT"], "environment: RDDS_METRICS_PORT")
         settings = replace(settings, metrics=replace(settings.metrics, port=port))
     if "RDDS_LOG_FORMAT" in env:
         settings = replace(settings, log=LogSettings(format=env["RDDS_LOG_FORMAT"]))
-    settings = replace(settings, rdap=rdap, whois=whois, auth=auth)
+    settings = replace(settings, rdap=rdap, whois=whois, auth=auth, web=web)
     check(settings, "environment")
     return settings
 
@@ -240,3 +247,41 @@ def apply_env(settings: Settings, env: Mapping[str, str] | None = None) -> Setti
 def load_policy(path: Path | None) -> Policy:
     """The privacy policy of a configuration file (None: the built-in default policy)."""
     return load_file(path).policy if path is not None else policy_mod.default_policy()
+
+
+# --- the web page and its contact form ----------------------------------------------------
+
+
+def web_config(settings: Settings) -> WebConfig:
+    """The web page's resolved configuration (ConfigError for a bad `[web]` section)."""
+    return resolve_web(
+        settings.web, settings.base_url, settings.auth.data_dir, settings.rdap.tos_url
+    )
+
+
+def with_contact_form(settings: Settings) -> Settings:
+    """Point withheld emails at the web contact form when it is on.
+
+    RFC 9537 replacement values (RDAP) and WHOIS's email line then name the form's URL for
+    the domain and role. Only sections still on the built-in `email_contact_form` (the
+    registrar's URL) change: an operator's own setting wins.
+    """
+    template = web_config(settings).contact_form_template() if settings.web.enabled else None
+    if template is None:
+        return settings
+    builtin = policy_mod.TldPolicy().email_contact_form
+    policy = settings.policy
+
+    def point(rules: policy_mod.TldPolicy) -> policy_mod.TldPolicy:
+        return (
+            replace(rules, email_contact_form=template)
+            if rules.email_contact_form == builtin
+            else rules
+        )
+
+    policy = replace(
+        policy,
+        default=point(policy.default),
+        sections={name: point(rules) for name, rules in policy.sections.items()},
+    )
+    return replace(settings, policy=policy)

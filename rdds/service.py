@@ -23,6 +23,7 @@ from core.lookup import Lookup
 from core.watcher import ReplicaWatcher
 from rdap import server as rdap_server
 from rdap.settings import RdapConfig
+from rdds import config as rdds_config
 from rdds import ops as ops_mod
 from rdds import reload as reload_mod
 from rdds.config import Settings
@@ -30,6 +31,7 @@ from rdds.paths import default_demo_path
 from registry.errors import ConfigError
 from replica import demo
 from replica.store import SqliteStore, check_readable, open_store
+from web import app as web_app
 from whois43 import server as whois_server
 
 log = logging.getLogger("rdds")
@@ -95,6 +97,7 @@ async def start(settings: Settings) -> Running:
         # Whatever fails from here on, everything already opened is closed again: an open
         # store's threads would keep the process alive after the error.
         stack.callback(_close_all, sockets)
+        settings = rdds_config.with_contact_form(settings)  # withheld emails -> the web form
         access = _access(settings)
         store = await open_store(replica)
         stack.push_async_callback(store.close)
@@ -109,7 +112,17 @@ async def start(settings: Settings) -> Running:
             trusted_proxies=network.parse_networks(settings.trusted_proxies),
             health_path=settings.rdap.health_path,
         )
-        app = rdap_server.make_app(lookup, config, access, metrics=ops.metrics, health=ops.health)
+        # The web page shares the port: its routes are matched before RDAP's catch-all.
+        web_config = rdds_config.web_config(settings) if settings.web.enabled else None
+        page = web_app.build(lookup, web_config) if web_config else None
+        app = rdap_server.make_app(
+            lookup,
+            config,
+            access,
+            pages=page.routes() if page else (),
+            metrics=ops.metrics,
+            health=ops.health,
+        )
         watcher.subscribe(lambda _generation: rdap_server.clear_cache(app))
         runner = await rdap_server.serve(app, sockets)
         stack.push_async_callback(runner.cleanup)

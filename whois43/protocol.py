@@ -192,8 +192,11 @@ def parse_query(line: bytes) -> Query:
     if text.startswith("="):
         # Some clients (and habits from the Verisign servers) prefix an exact-match `=`.
         text = text[1:].lstrip(_SPACE)
+    if not text:
+        raise EmptyQuery()
     words = text.replace("\t", " ").split()
-    if not words:  # split() also drops Unicode spaces (U+00A0, U+3000) that strip() keeps
+    if not words:
+        # Only Unicode spaces that are not in _SPACE (e.g. U+3000): still nothing to look up.
         raise EmptyQuery()
     if any(w.startswith("-") for w in words[:1]) or (
         words[0].lower() in _KEYWORDS and len(words) > 1 and words[1].startswith("-")

@@ -139,6 +139,7 @@ async def test_public_health_path_is_off_by_default_and_answers_when_set(
         ("/help", "RDAP path"),
         ("/entities", "RDAP path"),
         ("/.well-known", "RDAP path"),
+        ("/contact", "RDAP path"),
         ("/he alth", "letters, digits"),
     ],
 )
