@@ -112,6 +112,13 @@ class Reloader:
             log.error("reload refused: %s; the previous settings stay", exc.message)
             self._count("refused")
             return False
+        except Exception as exc:  # never a traceback from a signal handler; the type only
+            log.error(
+                "reload refused: internal error (%s); the previous settings stay",
+                type(exc).__name__,
+            )
+            self._count("refused")
+            return False
         old = self.settings
         keys = changed(old, new)
         live = [k for k in keys if k in LIVE]
