@@ -38,13 +38,12 @@ class AccessLogger(AbstractAccessLogger):
         rid = response.headers.get(REQUEST_ID_HEADER, "-")
         logs.access(
             self.logger,
-            "%s %s /%s %d %.1fms %s",
+            "%s %s /%s %d %.1fms",  # text lines as before; JSON lines add the request id
             client,
             method,
             kind(request.path),
             response.status,
             time_ * 1000,
-            rid,
             frontend=FRONTEND,
             route=route_kind(request.path),
             status=response.status,
