@@ -228,7 +228,7 @@ async def create(conn: Any) -> None:
 
 async def create_url(url: str) -> None:
     """`create` on a connection of its own to `url`."""
-    import asyncpg  # type: ignore[import-untyped]
+    import asyncpg
 
     conn = await asyncpg.connect(url, timeout=10)
     try:
