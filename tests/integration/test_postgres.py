@@ -8,9 +8,11 @@ import asyncio
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -20,8 +22,11 @@ from escrow import export, pg_import
 from escrow.importer import ImportFailed, import_deposits
 from rdap.server import make_app
 from rdap.settings import RdapConfig
+from rdds import cli, service
+from rdds.config import Settings
 from redaction.policy import default_policy
 from registry.errors import ReplicaError
+from replica import open as replica_open
 from replica import pg_schema, postgres
 from replica.postgres import PostgresStore
 from replica.store import SqliteStore, open_store
@@ -258,3 +263,69 @@ async def test_lookups_during_an_outage_are_replica_errors_then_recover(
         await store.refresh()
     finally:
         await store.close()
+
+
+async def test_cli_init_import_and_two_nodes_learn_a_diff_by_notify(
+    deposits: list[Path], pg_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    diffs = [p for p in deposits if "diff" in p.name.lower()]
+    fulls = [p for p in deposits if p not in diffs]
+    before, after = tmp_path / "before.sqlite", tmp_path / "after.sqlite"
+    import_deposits(before, fulls)
+    import_deposits(after, deposits)
+    gone = _names(before) - _names(after)
+    assert gone  # the DIFFs delete something
+    name = min(gone)
+
+    assert await asyncio.to_thread(cli.main, ["db", "init", "--replica", pg_url]) == 0
+    argv = ["import", "--quiet", "--replica", pg_url, *map(str, fulls)]
+    assert await asyncio.to_thread(cli.main, argv) == 0
+    # Polling once an hour: only the notification can make the nodes see the DIFF.
+    settings = Settings(replica=replica_open.parse(pg_url))
+    settings = replace(
+        settings,
+        rdap=replace(settings.rdap, port=0, refresh_seconds=3600.0),
+        whois=replace(settings.whois, enabled=False),
+    )
+    nodes = [await service.start(settings), await service.start(settings)]
+    try:
+        async with aiohttp.ClientSession() as http:
+            for node in nodes:
+                async with http.get(f"http://127.0.0.1:{node.rdap_port}/domain/{name}") as r:
+                    assert r.status == 200
+            argv = ["import", "--quiet", "--replica", pg_url, *map(str, diffs)]
+            assert await asyncio.to_thread(cli.main, argv) == 0
+            for node in nodes:
+                status = 200
+                for _ in range(200):  # each node refreshes when it hears the NOTIFY
+                    async with http.get(f"http://127.0.0.1:{node.rdap_port}/domain/{name}") as r:
+                        status = r.status
+                    if status == 404:
+                        break
+                    await asyncio.sleep(0.05)
+                assert status == 404
+                assert node.store.info.generation == len(deposits)
+    finally:
+        for node in nodes:
+            await node.close()
+    capsys.readouterr()
+
+
+async def test_cli_errors_are_one_line(
+    pg_server: PgServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = f"postgresql://rdds:secret@127.0.0.1:{pg_server.port}/no_such_db"
+    assert await asyncio.to_thread(cli.main, ["db", "init", "--replica", bad]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no_such_db" in err and "secret" not in err
+    assert await asyncio.to_thread(cli.main, ["import", "--replica", bad, "x.xml"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot connect" in err and "secret" not in err
+
+
+def _names(replica: Path) -> set[str]:
+    conn = sqlite3.connect(replica)
+    try:
+        return {r[0] for r in conn.execute("SELECT name FROM domain")}
+    finally:
+        conn.close()
