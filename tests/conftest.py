@@ -32,6 +32,10 @@ from replica.store import SqliteStore, open_store
 from tests import pgserver
 from tests.pgserver import PgServer
 
+#: Every `rdds serve` a test starts (in process or as a child, which inherits the
+#: environment) gets a free metrics port, never the shared default 9108.
+os.environ.setdefault("RDDS_METRICS_PORT", "0")
+
 DEMO_DOMAINS = 300
 WATERMARK = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
 
