@@ -286,6 +286,7 @@ async def test_cli_init_import_and_two_nodes_learn_a_diff_by_notify(
         settings,
         rdap=replace(settings.rdap, port=0, refresh_seconds=3600.0),
         whois=replace(settings.whois, enabled=False),
+        metrics=replace(settings.metrics, port=0),
     )
     nodes = [await service.start(settings), await service.start(settings)]
     try:
