@@ -270,7 +270,8 @@ def addr_key(postal_json: str) -> str:
     )
 
 
-#: Search key columns added in version 3: (table, column, SQL computing it from the row).
+#: Search key columns added in version 3: (table, column, SQL computing it from the row; the
+#: statements in `migrate` use the same functions).
 _SEARCH_KEYS = (
     ("contact", "fn_key", "rdds_fn_key(postal)"),
     ("contact", "email_key", "rdds_text_key(email)"),
@@ -306,12 +307,20 @@ def migrate(conn: sqlite3.Connection) -> None:
     conn.create_function("rdds_addr_key", 1, addr_key, deterministic=True)
     conn.create_function("rdds_text_key", 1, lambda v: patterns.fold(v or ""), deterministic=True)
     conn.create_function("rdds_rname", 1, patterns.reverse_labels, deterministic=True)
-    for table, column, expression in _SEARCH_KEYS:
+    for table, column, _ in _SEARCH_KEYS:
         if column not in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
-            conn.execute(f"UPDATE {table} SET {column} = {expression}")
     for statement in _SEARCH_INDEXES:
         conn.execute(statement)
+    # Keys never computed (a column just added, or rows a PostgreSQL replica kept from before
+    # its upgrade): every key of a contact empty, a host's reversed name empty. Through the
+    # indexes on the keys, so an up-to-date replica costs two index probes.
+    conn.execute(
+        "UPDATE contact SET fn_key = rdds_fn_key(postal), email_key = rdds_text_key(email), "
+        "addr_key = rdds_addr_key(postal) "
+        "WHERE fn_key = '' AND email_key = '' AND addr_key = ''"
+    )
+    conn.execute("UPDATE host SET rname = rdds_rname(name) WHERE rname = ''")
     conn.execute(
         "INSERT INTO meta(key, value) VALUES (?, ?) "
         "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
