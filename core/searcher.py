@@ -36,7 +36,7 @@ from core.search import (
     page_after,
 )
 from redaction.engine import redact_domain, view_contact_by_handle
-from redaction.fields import Field
+from redaction.fields import Field, has_value
 from redaction.policy import Policy, Requester
 from registry import names, patterns
 from registry.errors import Forbidden, SearchTimeout, UnsupportedPattern
@@ -310,8 +310,10 @@ class Searcher:
         )
         if view is None:
             return None  # Security: not confirmed by handle, so not found by any search
-        fields = _FIELDS[prop]
-        if not all(view.shows(f) for f in fields):
+        # The parts of the value the contact has (an address may lack a postal code), each of
+        # which the requester must see.
+        fields = [f for f in _FIELDS[prop] if has_value(record.contact, f)]
+        if not fields or not all(view.shows(f) for f in fields):
             return None  # Security: the requester does not see the value: it never matches
         if any(f in view.disclosed for f in fields) and not self.policy.may_search(
             requester, prop, reverse=reverse

@@ -30,6 +30,7 @@ from rdap.server import make_app
 from rdap.settings import RdapConfig
 from redaction.policy import Policy, default_policy
 from registry import patterns
+from registry.errors import Forbidden
 from registry.model import ContactRecord
 from replica.store import REFERENCE_CAP, SqliteStore
 from tests.integration.conftest import BASE
@@ -408,3 +409,32 @@ async def test_a_search_result_showing_withheld_data_is_a_disclosure(
     # The id field set shows no contact data: nothing more is recorded.
     await fetch(authorized, "/domains?name=example.*&fieldSet=id", headers=bearer(token))
     assert len(list(disclosures.records(data_dir))) == 1
+
+
+async def test_reverse_search_by_an_address_without_a_postal_code(tmp_path: Path) -> None:
+    from rdap import search as rsearch
+    from redaction.policy import Requester
+    from registry.model import PostalInfo
+    from replica.store import open_store
+    from tests.conftest import make_contact, make_record, write_replica
+
+    person = make_contact(
+        handle="NOPC-1",
+        postal=(PostalInfo("int", "Rey Sample", street=("9 Quiet Row",), city="Sampleton"),),
+    )
+    path = write_replica(tmp_path / "r.sqlite", [make_record(person, name="nopc.org")])
+    store = await open_store(path, pool_size=1)
+    try:
+        searcher = Searcher(store, default_policy(), SearchSettings(time_budget=60.0))
+        staff = Requester(STAFF, "legalActions")
+        for text, found in (("9 Quiet Row, Sampleton", ["nopc.org"]), ("9 Quiet*", ["nopc.org"])):
+            parsed = rsearch.parse(["domains", "reverse_search", "entity"], [("addr", text)])
+            page = await searcher.search(parsed.request, staff)
+            assert [h.record.domain.name for h in page.hits] == found  # type: ignore[union-attr]
+        # The public never: 403 before anything is read.
+        anon = rsearch.parse(["domains", "reverse_search", "entity"], [("addr", "9 Quiet*")])
+        with pytest.raises(Forbidden) as info:
+            await searcher.search(anon.request, Requester.anonymous())
+        assert info.value.status == 403
+    finally:
+        await store.close()
