@@ -21,7 +21,7 @@ from core.network import truncate_address
 from rdap import cors, render
 from rdap.handler import dump
 from rdap.state import app_context, render_context
-from registry.errors import BadQuery, RddsError, ReplicaError
+from registry.errors import BadQuery, RateLimited, RddsError, ReplicaError
 
 log = logging.getLogger("rdds.rdap")
 
@@ -48,6 +48,9 @@ async def errors(
             response.headers["WWW-Authenticate"] = 'Bearer realm="rdap"'
         if exc.status == 503:
             response.headers["Retry-After"] = "5"
+        if isinstance(exc, RateLimited):
+            # RFC 6585 §4 / RFC 9110 §10.2.3: when the client's next request is allowed.
+            response.headers["Retry-After"] = str(exc.retry_after)
         return response
     except web.HTTPException as exc:
         err = RddsError(exc.reason)

@@ -20,6 +20,7 @@ from rdap.accesslog import AccessLogger
 from rdap.cors import add_headers, preflight
 from rdap.errors import RdapProtocol, errors
 from rdap.handler import handle
+from rdap.limits import LIMITS, Limits
 from rdap.settings import RdapConfig
 from rdap.state import ACCESS, CACHE, CONFIG, LOOKUP
 
@@ -41,6 +42,8 @@ def make_app(
     app[CONFIG] = config
     app[ACCESS] = access or AnonymousAccess()
     app[CACHE] = LRUCache(maxsize=max(1, config.cache_entries))
+    if config.rate is not None:
+        app[LIMITS] = Limits(config.rate)
     app.router.add_routes(pages)
     app.router.add_get("/{tail:.*}", handle)  # GET and HEAD (RFC 7480 §4.1)
     app.on_response_prepare.append(add_headers)

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from access.settings import AuthSettings
-from rdap.settings import RdapSettings
+from rdap.settings import RdapSettings, TierRate
 from redaction import policy as policy_mod
 from redaction.policy import Policy
 from registry.errors import ConfigError
@@ -169,14 +169,57 @@ def parse(text: str, source: str = "config") -> Settings:
         if name in data:
             if not isinstance(data[name], dict):
                 raise ConfigError(f"{source}: {name}: expected a table")
-            section = _section(cls, data[name], name, source)
+            body = dict(data[name])
+            if name == "rdap" and "tier_rates" in body:
+                raise ConfigError(f"{source}: rdap.tier_rates: unknown key (use [rdap.rate.TIER])")
+            rates = _tier_rates(body.pop("rate", {}), source) if name == "rdap" else ()
+            section = _section(cls, body, name, source)
+            if rates:
+                section = replace(section, tier_rates=rates)
             if isinstance(section, RdapSettings | WhoisSettings):
                 check_port(section.port, f"{source}: {name}.port")
             settings = replace(settings, **{name: section})
     policy_text = {k: v for k, v in data.items() if k in _POLICY_KEYS}
     if policy_text:
         settings = replace(settings, policy=policy_mod.from_mapping(policy_text, source))
+    for rate in settings.rdap.tier_rates:
+        if settings.policy.tier(rate.name) is None:
+            tiers = ", ".join(sorted(settings.policy.tiers)) or "none"
+            raise ConfigError(
+                f"{source}: rdap.rate.{rate.name}: not a tier of the policy (tiers: {tiers})"
+            )
+    _check_rdap(settings.rdap, source)
     return settings
+
+
+def _tier_rates(data: Any, source: str) -> tuple[TierRate, ...]:
+    """`[rdap.rate.TIER]` tables: an authorized tier's own rate budgets."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: rdap.rate: expected a table of tiers")
+    rates: list[TierRate] = []
+    for tier, body in data.items():
+        where = f"rdap.rate.{tier}"
+        if not isinstance(body, dict):
+            raise ConfigError(f"{source}: {where}: expected a table")
+        if "name" in body:
+            raise ConfigError(f"{source}: {where}.name: unknown key (the table's name is the tier)")
+        rates.append(replace(_section(TierRate, body, where, source), name=tier))
+    return tuple(rates)
+
+
+def _check_rdap(rdap: RdapSettings, source: str) -> None:
+    if not 1 <= rdap.ipv4_prefix <= 32:
+        raise ConfigError(f"{source}: rdap.ipv4_prefix: expected 1-32")
+    if not 1 <= rdap.ipv6_prefix <= 128:
+        raise ConfigError(f"{source}: rdap.ipv6_prefix: expected 1-128")
+    for where, value in (
+        ("rate_burst", rdap.rate_burst),
+        ("search_rate_burst", rdap.search_rate_burst),
+        ("max_connections", rdap.max_connections),
+        ("max_per_address", rdap.max_per_address),
+    ):
+        if value < 1:
+            raise ConfigError(f"{source}: rdap.{where}: expected a positive integer")
 
 
 def apply_env(settings: Settings, env: Mapping[str, str] | None = None) -> Settings:

@@ -20,6 +20,7 @@ from access import service as access_service
 from access.protocol import Access, AnonymousAccess
 from core.lookup import Lookup
 from core.watcher import ReplicaWatcher
+from rdap import limits as rdap_limits
 from rdap import server as rdap_server
 from rdap.settings import RdapConfig
 from rdds import config as rdds_config
@@ -105,6 +106,11 @@ async def start(settings: Settings) -> Running:
             port43=settings.port43,
             tos_url=settings.rdap.tos_url,
             cache_entries=settings.rdap.cache_entries,
+            rate=rdap_limits.from_settings(settings.rdap),
+            header_timeout=settings.rdap.header_timeout,
+            keepalive_timeout=settings.rdap.keepalive_timeout,
+            max_connections=settings.rdap.max_connections,
+            max_per_address=settings.rdap.max_per_address,
         )
         # The web page shares the port: its routes are matched before RDAP's catch-all.
         web_config = rdds_config.web_config(settings) if settings.web.enabled else None
