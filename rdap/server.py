@@ -15,6 +15,7 @@ from aiohttp import web
 from cachetools import LRUCache
 
 from access.protocol import Access, AnonymousAccess
+from core.limits import ConnectionCaps
 from core.lookup import Lookup
 from rdap.accesslog import AccessLogger
 from rdap.cors import add_headers, preflight
@@ -101,12 +102,13 @@ class _Site(web.BaseSite):
     """One bound socket serving a runner's application through `RdapProtocol` (aiohttp's
     own sites build aiohttp's connection handler, whose error answers echo the request)."""
 
-    __slots__ = ("_app_runner", "_sock")
+    __slots__ = ("_app_runner", "_caps", "_sock")
 
-    def __init__(self, runner: web.AppRunner, sock: socket.socket) -> None:
+    def __init__(self, runner: web.AppRunner, sock: socket.socket, caps: ConnectionCaps) -> None:
         super().__init__(runner, backlog=BACKLOG)
         self._app_runner = runner
         self._sock = sock
+        self._caps = caps
 
     @property
     def name(self) -> str:
@@ -121,9 +123,18 @@ class _Site(web.BaseSite):
         server = self._app_runner.server
         assert server is not None  # set by runner.setup()
         app = self._app_runner.app
+        config = app[CONFIG]
 
         def connection() -> RdapProtocol:
-            return RdapProtocol(server, loop=loop, app=app, access_log_class=AccessLogger)
+            return RdapProtocol(
+                server,
+                loop=loop,
+                app=app,
+                access_log_class=AccessLogger,
+                caps=self._caps,
+                header_timeout=config.header_timeout,
+                keepalive_timeout=config.keepalive_timeout,
+            )
 
         self._server = await loop.create_server(connection, sock=self._sock, backlog=BACKLOG)
 
@@ -132,9 +143,12 @@ async def serve(app: web.Application, sockets: Sequence[socket.socket]) -> web.A
     """Serve `app` on sockets from `bind`; `await runner.cleanup()` stops and closes them."""
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
+    config = app[CONFIG]
+    # One count for all of the app's sockets: the caps are per service, not per address.
+    caps = ConnectionCaps(config.max_connections, config.max_per_address)
     try:
         for sock in sockets:
-            await _Site(runner, sock).start()
+            await _Site(runner, sock, caps).start()
     except BaseException:
         await runner.cleanup()
         raise

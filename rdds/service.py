@@ -24,6 +24,7 @@ from rdap import limits as rdap_limits
 from rdap import server as rdap_server
 from rdap.settings import RdapConfig
 from rdds import config as rdds_config
+from rdds import descriptors
 from rdds.config import Settings
 from rdds.paths import default_demo_path
 from registry.errors import ConfigError, ReplicaError
@@ -85,6 +86,7 @@ async def start(settings: Settings) -> Running:
     """Open the replica and start both front-ends; raise RddsError on bad settings."""
     replica = settings.replica if settings.replica is not None else demo_replica(settings)
     check_readable(replica)
+    settings = _within_descriptors(settings)
     try:
         sockets = rdap_server.bind(settings.host, settings.rdap.port)
     except (OSError, OverflowError) as exc:
@@ -141,6 +143,20 @@ async def start(settings: Settings) -> Running:
     return running
 
 
+def _within_descriptors(settings: Settings) -> Settings:
+    """Raise the descriptor limit, and cap each front-end's connections at its share of it, so
+    that connections exhausting one front-end leave the other (and the reserve) alone."""
+    cap = descriptors.share(descriptors.raise_limit())
+    rdap, whois = settings.rdap, settings.whois
+    if rdap.max_connections > cap or whois.max_connections > cap:
+        log.info("connections capped at %d per front-end by the descriptor limit", cap)
+    return replace(
+        settings,
+        rdap=replace(rdap, max_connections=min(rdap.max_connections, cap)),
+        whois=replace(whois, max_connections=min(whois.max_connections, cap)),
+    )
+
+
 def _cannot_listen(host: str, port: int, what: str, exc: OSError | OverflowError) -> str:
     where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     if isinstance(exc, OverflowError):
@@ -159,6 +175,7 @@ def _close_all(sockets: list[socket.socket]) -> None:
 
 async def serve(settings: Settings) -> None:
     """Run until SIGINT or SIGTERM, then stop cleanly."""
+    descriptors.install(asyncio.get_running_loop())  # repeated accept errors: one line a second
     running = await start(settings)
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     print(
