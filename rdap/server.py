@@ -59,10 +59,11 @@ def clear_cache(app: web.Application) -> None:
 # --- serving ---------------------------------------------------------------------------------
 
 
-def bind(host: str, port: int) -> list[socket.socket]:
+def bind(host: str, port: int, *, reuse_port: bool = False) -> list[socket.socket]:
     """Sockets bound to every address `host` resolves to (all interfaces for ""), on one port
     (for port 0, the one the first bind picked). Raises OSError (unresolvable host, address in
-    use or not on this machine) or OverflowError (port out of range), leaving nothing open."""
+    use or not on this machine) or OverflowError (port out of range), leaving nothing open.
+    `reuse_port` lets several worker processes listen on the same port (SO_REUSEPORT)."""
     if not 0 <= port <= 65535:
         # getaddrinfo would quietly take the port modulo 65536.
         raise OverflowError("port must be 0-65535")
@@ -79,6 +80,8 @@ def bind(host: str, port: int) -> list[socket.socket]:
             sock = socket.socket(family, type_, proto)
             sockets.append(sock)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if reuse_port:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             if family == socket.AF_INET6:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             if len(sockets) > 1:  # port 0: every address gets the port the first one got

@@ -20,7 +20,7 @@ from access.cli import audit, credential
 from conformance import cli as check_cli
 from escrow import cli as import_cli
 from escrow import export
-from rdds import config, service
+from rdds import config, workers
 from registry.errors import RddsError
 from replica import demo
 
@@ -92,6 +92,12 @@ def _add_serve(sub: Any) -> None:
     p.add_argument("--base-url", help="public base URL for links (default http://HOST:PORT/)")
     p.add_argument("--data-dir", type=Path, help="credentials and disclosure log directory")
     p.add_argument("--demo-domains", type=int, help="size of the --demo replica (default 2000)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes sharing the ports (default 1; use the number of cores)",
+    )
     p.set_defaults(func=_run_serve)
 
 
@@ -118,7 +124,7 @@ def _run_serve(args: argparse.Namespace) -> int:
         settings = replace(settings, auth=replace(settings.auth, data_dir=args.data_dir))
     if settings.replica is None and not settings.demo:
         raise RddsError("serve: give --replica PATH or --demo (or server.replica in the config)")
-    return service.run(settings)
+    return workers.run(settings, args.workers)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -82,13 +82,14 @@ def _access(settings: Settings) -> Access:
     return access_service.build(settings.auth, settings.policy)
 
 
-async def start(settings: Settings) -> Running:
-    """Open the replica and start both front-ends; raise RddsError on bad settings."""
+async def start(settings: Settings, *, reuse_port: bool = False) -> Running:
+    """Open the replica and start both front-ends; raise RddsError on bad settings.
+    `reuse_port`: other worker processes listen on the same ports (`rdds.workers`)."""
     replica = settings.replica if settings.replica is not None else demo_replica(settings)
     check_readable(replica)
     settings = _within_descriptors(settings)
     try:
-        sockets = rdap_server.bind(settings.host, settings.rdap.port)
+        sockets = rdap_server.bind(settings.host, settings.rdap.port, reuse_port=reuse_port)
     except (OSError, OverflowError) as exc:
         raise ConfigError(_cannot_listen(settings.host, settings.rdap.port, "RDAP", exc)) from None
     # Port 0 picks a free port: from here on the settings say which (links, port43 default).
@@ -131,7 +132,9 @@ async def start(settings: Settings) -> Running:
         )
         if settings.whois.enabled:
             try:
-                w = await whois_server.start(lookup, settings.whois, settings.host)
+                w = await whois_server.start(
+                    lookup, settings.whois, settings.host, reuse_port=reuse_port
+                )
             except (OSError, OverflowError) as exc:
                 port = settings.whois.port
                 raise ConfigError(_cannot_listen(settings.host, port, "WHOIS", exc)) from None
@@ -173,10 +176,10 @@ def _close_all(sockets: list[socket.socket]) -> None:
         sock.close()
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, *, reuse_port: bool = False) -> None:
     """Run until SIGINT or SIGTERM, then stop cleanly."""
     descriptors.install(asyncio.get_running_loop())  # repeated accept errors: one line a second
-    running = await start(settings)
+    running = await start(settings, reuse_port=reuse_port)
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     print(
         f"rdds: RDAP on http://{host}:{running.rdap_port}/ (links use {running.base_url})",
