@@ -18,6 +18,7 @@ from aiohttp import web
 from core.limits import RateLimiter, retry_after
 from core.network import network_key
 from rdap import query as q
+from rdap.observe import CLIENT
 from rdap.settings import RdapSettings, TierRate
 from redaction.policy import ANONYMOUS, Requester
 from registry.errors import RateLimited
@@ -143,8 +144,9 @@ LIMITS = web.AppKey("rate_limits", Limits)
 
 
 def client_of(request: web.BaseRequest) -> str:
-    """The address limits apply to: the TCP peer."""
-    return request.remote or ""
+    """The address limits apply to: the client as `rdap.observe` found it (the TCP peer, or
+    behind a trusted proxy the address it forwarded)."""
+    return request.get(CLIENT) or request.remote or ""
 
 
 def check(request: web.Request, requester: Requester, kind: Kind = Kind.LOOKUP) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from core import texts
+from core.network import IPNetwork
 
 if TYPE_CHECKING:
     from rdap.limits import RatePolicy
@@ -56,6 +57,8 @@ class RdapSettings:
     keepalive_timeout: float = 15.0
     max_connections: int = 10_000
     max_per_address: int = 64
+    #: Public health path prefix ("" = off): PREFIX/healthz and PREFIX/readyz on this port.
+    health_path: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,3 +75,6 @@ class RdapConfig:
     keepalive_timeout: float = 15.0
     max_connections: int = 10_000
     max_per_address: int = 64
+    #: Proxies whose X-Forwarded-For is believed (`[server] trusted_proxies`).
+    trusted_proxies: tuple[IPNetwork, ...] = ()
+    health_path: str = ""

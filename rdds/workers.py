@@ -21,6 +21,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from types import FrameType
 
@@ -86,12 +87,13 @@ def _reserve_port(host: str) -> socket.socket:
     return sock
 
 
-def _worker(settings: Settings) -> None:
+def _worker(settings: Settings, load: Callable[[], Settings] | None, source: str) -> None:
     # The supervisor's signal handlers came along with the fork: the service sets its own.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
     try:
-        asyncio.run(service.serve(settings, reuse_port=True))
+        asyncio.run(service.serve(settings, load, source, reuse_port=True))
     except RddsError as exc:  # an operator error: one line, as the command says it
         print(f"rdds: {exc.message}", file=sys.stderr, flush=True)
         sys.exit(CONFIG_EXIT)
@@ -101,12 +103,18 @@ def _worker(settings: Settings) -> None:
         sys.exit(1)
 
 
-def run(settings: Settings, workers: int) -> int:
-    """Supervise `workers` worker processes until SIGTERM or SIGINT; the exit code."""
+def run(
+    settings: Settings,
+    workers: int,
+    load: Callable[[], Settings] | None = None,
+    source: str = "(defaults)",
+) -> int:
+    """Supervise `workers` worker processes until SIGTERM or SIGINT (SIGHUP is forwarded:
+    each worker reloads); the exit code. `load` re-reads the configuration (service.serve)."""
     if workers < 1:
         raise ConfigError("--workers: at least 1")
     if workers == 1:
-        return service.run(settings)
+        return service.run(settings, load, source)
     if not hasattr(socket, "SO_REUSEPORT"):
         raise ConfigError("--workers: needs SO_REUSEPORT (Linux, BSD); run one worker")
     # Built once here, not raced by N workers.
@@ -126,14 +134,27 @@ def run(settings: Settings, workers: int) -> int:
         for sock in reserved:
             sock.close()
         raise ConfigError(f"cannot reserve a port on {settings.host}: {exc.strerror}") from None
+    ports = (settings.rdap.port, settings.whois.port)
+
+    def reload() -> Settings:
+        # A reload keeps the ports the workers listen on, and each worker's share.
+        assert load is not None
+        fresh = load()
+        rdap, whois = replace(fresh.rdap, port=ports[0]), replace(fresh.whois, port=ports[1])
+        return share(replace(fresh, rdap=rdap, whois=whois), workers)
+
     try:
-        return _supervise(share(settings, workers), workers)
+        return _supervise(
+            share(settings, workers), workers, reload if load is not None else None, source
+        )
     finally:
         for sock in reserved:
             sock.close()
 
 
-def _supervise(settings: Settings, workers: int) -> int:
+def _supervise(
+    settings: Settings, workers: int, load: Callable[[], Settings] | None, source: str
+) -> int:
     ctx = multiprocessing.get_context("fork")  # before any thread or event loop exists
     stopping = False
 
@@ -145,6 +166,13 @@ def _supervise(settings: Settings, workers: int) -> int:
     signal.signal(signal.SIGINT, stop)
 
     procs: dict[int, multiprocessing.process.BaseProcess] = {}
+
+    def hup(signum: int, frame: FrameType | None) -> None:
+        for proc in procs.values():
+            if proc.is_alive() and proc.pid is not None:
+                os.kill(proc.pid, signal.SIGHUP)
+
+    signal.signal(signal.SIGHUP, hup)
     started: dict[int, float] = {}
     backoff: dict[int, float] = dict.fromkeys(range(workers), 0.0)
     due: dict[int, float] = dict.fromkeys(range(workers), 0.0)  # slot -> when to (re)start
@@ -154,7 +182,9 @@ def _supervise(settings: Settings, workers: int) -> int:
         for slot, when in list(due.items()):
             if when <= now:
                 del due[slot]
-                proc = ctx.Process(target=_worker, args=(settings,), name=f"rdds-worker-{slot}")
+                proc = ctx.Process(
+                    target=_worker, args=(settings, load, source), name=f"rdds-worker-{slot}"
+                )
                 proc.start()
                 procs[slot], started[slot] = proc, now
         waits = [p.sentinel for p in procs.values()]

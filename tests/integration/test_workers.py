@@ -104,6 +104,7 @@ def test_two_workers_serve_and_stop_cleanly_on_sigterm(supervisor: Any) -> None:
     assert len(pids) == 2
     for _ in range(20):  # many connections: the kernel spreads them over both workers
         assert _rdap(rdap_port) == 200
+        assert b"Domain Name: example.org" in _whois(whois_port)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
     assert not any(_alive(pid) for pid in pids)  # no worker left behind
@@ -148,7 +149,9 @@ def test_each_worker_enforces_its_share_of_the_budgets() -> None:
     part = workers.share(settings, 2)
     assert (part.rdap.rate_per_second, part.rdap.rate_burst) == (5.0, 51)
     assert part.rdap.max_per_address == 32
-    assert part.rdap.tier_rates[0].rate_per_second == 4.0 and part.rdap.tier_rates[0].rate_burst == 2
+    assert (
+        part.rdap.tier_rates[0].rate_per_second == 4.0 and part.rdap.tier_rates[0].rate_burst == 2
+    )
     assert (part.whois.rate_per_second, part.whois.rate_burst) == (1.0, 30)
     assert part.whois.max_per_address == 32
 
