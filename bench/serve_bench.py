@@ -25,7 +25,13 @@ Figures (ratio = rdds / baseline of the medians over rounds, goal beside it):
                    minimum on both so that the small replica is not served from it  <= 1.5
   rss              peak RSS of each rdds process while the rounds run (from /proc)   < 200 MB
 
-Writes a table to stdout and everything measured to bench/out/serve-*.json (git-ignored).
+Beside each ratio: the cores each server kept busy and its CPU time per answer (from /proc).
+On a shared machine a side that got a smaller share of the CPU looks slower; the CPU ratio
+(baseline µs per answer / rdds µs per answer) is what one saturated process of each would
+reach, whatever its share (not meaningful with workers).
+
+Writes a table to stdout and everything measured to bench/out/serve-*.json (git-ignored),
+server logs to bench/out/logs-*/; `--show FILE` prints a saved run's tables again.
 Only 127.0.0.1; every load stops by itself after `--seconds`.
 """
 
@@ -681,19 +687,54 @@ def print_report(report: dict[str, Any]) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--domains", type=int, default=1_000_000, help="big replica (default 1M)")
-    ap.add_argument("--small-domains", type=int, default=10_000, help="for p99-scale")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--seconds", type=int, default=5, help="duration of each load run")
-    ap.add_argument("--warmup", type=int, default=1, help="seconds per target, discarded")
-    ap.add_argument("--workers", type=int, default=2, help="for rdap-random-wN (default 2)")
-    ap.add_argument("--connections", type=int, default=64, help="wrk connections")
-    ap.add_argument("--wrk-threads", type=int, default=1)
-    ap.add_argument("--whois-connections", type=int, default=32)
-    ap.add_argument("--slice", type=int, default=250_000, help="names handed to one run")
+    ap.add_argument(
+        "--domains",
+        type=int,
+        default=1_000_000,
+        help="names in the big replica (default %(default)s)",
+    )
+    ap.add_argument(
+        "--small-domains",
+        type=int,
+        default=10_000,
+        help="names in the small replica (p99-scale) (default %(default)s)",
+    )
+    ap.add_argument("--seed", type=int, default=1, help="demo generator seed (default %(default)s)")
+    ap.add_argument(
+        "--rounds", type=int, default=5, help="interleaved rounds (default %(default)s)"
+    )
+    ap.add_argument(
+        "--seconds", type=int, default=5, help="duration of each load run (default %(default)s)"
+    )
+    ap.add_argument(
+        "--warmup", type=int, default=1, help="seconds per target, discarded (default %(default)s)"
+    )
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="rdds workers for rdap-random-wN (default %(default)s)",
+    )
+    ap.add_argument(
+        "--connections", type=int, default=64, help="wrk connections (default %(default)s)"
+    )
+    ap.add_argument(
+        "--wrk-threads",
+        type=int,
+        default=1,
+        help="wrk threads, each with its share of the names (default %(default)s)",
+    )
+    ap.add_argument(
+        "--whois-connections",
+        type=int,
+        default=32,
+        help="port-43 generator connections (default %(default)s)",
+    )
+    ap.add_argument(
+        "--slice", type=int, default=250_000, help="names handed to one run (default %(default)s)"
+    )
     ap.add_argument("--name", help="the name asked again (default: one random domain)")
     ap.add_argument("--only", help=f"comma-separated figures of: {', '.join(FIGURES)}")
     ap.add_argument("--cache-dir", type=Path, help="where replicas are kept")
