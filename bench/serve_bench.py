@@ -28,7 +28,8 @@ Figures (ratio = rdds / baseline of the medians over rounds, goal beside it):
 Beside each ratio: the cores each server kept busy and its CPU time per answer (from /proc).
 On a shared machine a side that got a smaller share of the CPU looks slower; the CPU ratio
 (baseline µs per answer / rdds µs per answer) is what one saturated process of each would
-reach, whatever its share (not meaningful with workers).
+reach, whatever its share (not meaningful with workers); for p99-scale it is the CPU per
+answer on the big replica over the small one (1.0: size costs nothing).
 
 Writes a table to stdout and everything measured to bench/out/serve-*.json (git-ignored),
 server logs to bench/out/logs-*/; `--show FILE` prints a saved run's tables again.
@@ -1028,7 +1029,14 @@ def main() -> int:
         a_runs, b_runs = fig.runs[fig.a.label], fig.runs[fig.b.label]
         cost_a = median([x.server_us_per_answer for x in a_runs])
         cost_b = median([x.server_us_per_answer for x in b_runs])
-        single = fig.metric == "rate" and not fig.key.startswith("rdap-random-w")
+        # Throughput: what one saturated process of each would reach, relative (baseline
+        # cost / rdds cost), whatever share of a loaded machine each got; not meaningful
+        # with workers. p99-scale: the cost of an answer on the big replica over the small.
+        cpu_ratio = float("nan")
+        if fig.metric == "p99" and cost_b:
+            cpu_ratio = cost_a / cost_b
+        elif not fig.key.startswith("rdap-random-w") and cost_a:
+            cpu_ratio = cost_b / cost_a
         rows.append(
             {
                 "figure": fig.key,
@@ -1046,9 +1054,7 @@ def main() -> int:
                 "b_client_cores": median([x.client_cores for x in b_runs]),
                 "a_us_per_answer": cost_a,
                 "b_us_per_answer": cost_b,
-                # Throughput a single saturated process would reach, relative: robust to the
-                # share of a loaded machine each side got (not meaningful with workers).
-                "cpu_ratio": cost_b / cost_a if single and cost_a else float("nan"),
+                "cpu_ratio": cpu_ratio,
                 "ratio": r,
                 "goal": goal,
                 "meets_goal": ok,
