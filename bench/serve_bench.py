@@ -50,6 +50,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import socket
 import sqlite3
 import statistics
@@ -116,6 +117,10 @@ def ensure_replica(rdds: list[str], directory: Path, domains: int, seed: int) ->
     if path.exists():
         print(f"replica: reusing {path}", flush=True)
         return path
+    for stale in directory.glob(f".{path.name}.*.tmp"):  # a build that was killed
+        pid = stale.name.rsplit(".", 2)[-2]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            stale.unlink(missing_ok=True)
     print(f"replica: building {domains:,} domains at {path} (1M takes minutes)", flush=True)
     t0 = time.monotonic()
     cmd = [*rdds, "demo", "--out", str(path), "--domains", str(domains), "--seed", str(seed)]
@@ -750,6 +755,8 @@ def main() -> int:
     ap.add_argument("--out", type=Path, help="JSON result file (default bench/out/serve-*.json)")
     ap.add_argument("--show", type=Path, metavar="JSON", help="print a saved run's tables")
     args = ap.parse_args()
+    # SIGTERM unwinds like Ctrl-C, so that every server this run started is stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.show:
         print_report(json.loads(args.show.read_text(encoding="utf-8")))
         return 0
