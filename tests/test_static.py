@@ -11,10 +11,24 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ["registry", "replica", "redaction", "rdap", "whois43", "conformance", "access", "rdds"]
+PACKAGES = [
+    "registry", "replica", "redaction", "rdap", "whois43", "web", "conformance", "access", "rdds",
+]  # fmt: skip
+#: Front-ends: siblings that never import each other (they share only the core).
+FRONT_ENDS = ("rdap", "whois43", "web")
 #: Pure layers (docs/architecture.md): no sockets, no database, no web framework.
 PURE = {"registry": None, "redaction": None}
-PURE_MODULES = ["rdap/render.py", "rdap/query.py", "whois43/protocol.py", "whois43/render.py"]
+PURE_MODULES = [
+    "rdap/render.py",
+    "rdap/query.py",
+    "whois43/protocol.py",
+    "whois43/render.py",
+    "web/query.py",
+    "web/forms.py",
+    "web/pages.py",
+    "web/render.py",
+    "web/settings.py",
+]
 FORBIDDEN = {"aiosqlite", "sqlite3", "aiohttp", "socket", "asyncio"}
 
 
@@ -68,3 +82,10 @@ def test_conformance_imports_no_server_package() -> None:
     server = set(PACKAGES) - {"conformance"}
     for path in (ROOT / "conformance").rglob("*.py"):
         assert not (_imports(path) & server), f"{path} imports server code"
+
+
+@pytest.mark.parametrize("front", FRONT_ENDS)
+def test_front_ends_never_import_each_other(front: str) -> None:
+    others = set(FRONT_ENDS) - {front}
+    for path in (ROOT / front).rglob("*.py"):
+        assert not (_imports(path) & others), f"{path} imports another front-end"

@@ -195,6 +195,9 @@ def parse_query(line: bytes) -> Query:
     if not text:
         raise EmptyQuery()
     words = text.replace("\t", " ").split()
+    if not words:
+        # Only Unicode spaces that are not in _SPACE (e.g. U+3000): still nothing to look up.
+        raise EmptyQuery()
     if any(w.startswith("-") for w in words[:1]) or (
         words[0].lower() in _KEYWORDS and len(words) > 1 and words[1].startswith("-")
     ):

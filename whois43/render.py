@@ -18,7 +18,7 @@ from core import texts
 from redaction.engine import ContactView, RedactedDomain
 from redaction.fields import Field
 from redaction.fields import value as field_value
-from registry import names
+from registry import coop, names
 from registry.model import Host, HostRecord, Registrar
 
 CRLF = "\r\n"
@@ -213,13 +213,17 @@ def domain(rd: RedactedDomain, ctx: RenderContext) -> str:
     for ds in d.ds_data:
         lines.kv("DNSSEC DS Data", f"{ds.key_tag} {ds.algorithm} {ds.digest_type} {ds.digest}")
     # Registry-specific facts (not personal data) come after the standard keys.
-    if d.coop_category is not None:
-        lines.kv("Registrant Eligibility Category", d.coop_category.value)
+    if coop.carries_flags(d):
+        if d.coop_category is not None:
+            lines.kv("Registrant Eligibility Category", d.coop_category.value)
         if d.coop_certified is not None:
             lines.kv("Registrant Eligibility Certified", "yes" if d.coop_certified else "no")
         registrant = record.registrant
         if registrant is not None:
             lines.kv("Registrant Verified", "yes" if registrant.verified else "no")
+        # The same facts under the registrar API's names, for tooling that matches on them.
+        for name, value in coop.flags(record):
+            lines.kv(name, value)
     if d.suspension_reason:
         # The reason category only: never the complaint or who made it.
         reason = _SUSPENSION_TEXT.get(d.suspension_reason, d.suspension_reason.replace("-", " "))

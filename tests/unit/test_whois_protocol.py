@@ -68,6 +68,7 @@ BAD: list[tuple[bytes, type[RddsError]]] = [
     (b"   \r\n", p.EmptyQuery),
     (b"=\r\n", p.EmptyQuery),
     (b"", p.EmptyQuery),  # EOF before anything
+    ("\u3000\u2003".encode(), p.EmptyQuery),  # Unicode spaces only (split() drops them)
     (b"exa\x00mple.coop\r\n", p.ControlCharacters),  # NUL
     (b"example.coop\x1b[2J\r\n", p.ControlCharacters),  # terminal escape
     (b"exam\rple.coop\r\n", p.ControlCharacters),  # a lone CR inside the line
