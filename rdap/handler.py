@@ -58,7 +58,7 @@ async def _answer(request: web.Request, query: q.Query, requester: Requester) ->
                 return Answer(200, dump(render.registrar(reg.registrar, reg.info, ctx)))
             disclosed = tuple(found.view.label(f) for f in sorted(found.view.disclosed))
             doc = render.contact(found.view, found.info, ctx)
-            return Answer(200, dump(doc), disclosed, f"entity/{handle}")
+            return Answer(200, dump(doc), disclosed, f"entity/{found.view.contact.handle}")
     raise AssertionError(query)  # pragma: no cover
 
 

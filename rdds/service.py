@@ -25,8 +25,8 @@ from rdap.settings import RdapConfig
 from rdds import config as rdds_config
 from rdds.config import Settings
 from rdds.paths import default_demo_path
-from registry.errors import ConfigError
-from replica import demo
+from registry.errors import ConfigError, ReplicaError
+from replica import demo, schema
 from replica.store import SqliteStore, check_readable, open_store
 from web import app as web_app
 from whois43 import server as whois_server
@@ -57,8 +57,15 @@ class Running:
 
 
 def demo_replica(settings: Settings) -> Path:
-    """The demo replica for `--demo`, built once at the documented cache path."""
-    path = default_demo_path() / f"demo-{settings.demo_domains}.sqlite"
+    """The demo replica for `--demo`, built once at the documented cache path. The name
+    carries the schema version, so a cache built by an older rdds is never served: a new
+    one is built beside it."""
+    path = default_demo_path() / f"demo-{settings.demo_domains}-v{schema.SCHEMA_VERSION}.sqlite"
+    if path.exists():
+        try:
+            check_readable(path)
+        except ReplicaError:
+            path.unlink()  # a stale or damaged cache: ours to rebuild
     if not path.exists():
         print(
             f"building demo replica ({settings.demo_domains:,} domains) at {path}", file=sys.stderr

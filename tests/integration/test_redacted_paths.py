@@ -14,7 +14,7 @@ from redaction.fields import REGISTERED_NAMES
 from tests.integration.conftest import SHOWCASE
 
 Client = TestClient[Any, Any]
-PATHS = [f"/domain/{n}" for n in SHOWCASE] + ["/entity/EXORG-1", "/entity/JOURNO-1"]
+PATHS = [f"/domain/{n}" for n in SHOWCASE] + ["/entity/EXCOOP-1"]
 
 
 async def fetch(client: Client, path: str) -> dict[str, Any]:
