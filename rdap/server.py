@@ -12,16 +12,16 @@ import socket
 from collections.abc import Iterable, Sequence
 
 from aiohttp import web
-from cachetools import LRUCache
 
 from access.protocol import Access, AnonymousAccess
 from core.lookup import Lookup
 from rdap.accesslog import AccessLogger
+from rdap.answers import AnswerCache, url_marker
 from rdap.cors import add_headers, preflight
 from rdap.errors import RdapProtocol, errors
 from rdap.handler import handle
 from rdap.settings import RdapConfig
-from rdap.state import ACCESS, CACHE, CONFIG, LOOKUP
+from rdap.state import ACCESS, CACHE, CONFIG, LOOKUP, URL_MARKER
 
 BACKLOG = 128
 
@@ -40,7 +40,8 @@ def make_app(
     app[LOOKUP] = lookup
     app[CONFIG] = config
     app[ACCESS] = access or AnonymousAccess()
-    app[CACHE] = LRUCache(maxsize=max(1, config.cache_entries))
+    app[CACHE] = AnswerCache(config.cache_bytes, config.cache_entries)
+    app[URL_MARKER] = url_marker()
     app.router.add_routes(pages)
     app.router.add_get("/{tail:.*}", handle)  # GET and HEAD (RFC 7480 §4.1)
     app.on_response_prepare.append(add_headers)

@@ -9,6 +9,13 @@ from dataclasses import dataclass
 
 from core import texts
 
+#: The longest `max_age` accepted: a registry's data changes at least daily (escrow deposits,
+#: RFC 9022, are daily), so no answer may be reused past a day (docs/configuration.md).
+MAX_AGE_LIMIT = 86_400
+#: Not-found answers are cached by clients this long at most: a name registered now
+#: should not stay "not found" for the full `max_age`.
+NOT_FOUND_MAX_AGE = 60
+
 
 @dataclass(frozen=True, slots=True)
 class RdapSettings:
@@ -21,6 +28,10 @@ class RdapSettings:
     #: Host name shown as `port43` in answers (default: the base URL's host).
     port43: str = ""
     cache_entries: int = 20_000
+    #: Bytes of anonymous answers kept (the answer cache's bound; docs/performance.md).
+    cache_bytes: int = 64 * 1024 * 1024
+    #: `Cache-Control: public, max-age=N` on anonymous answers, seconds (0 to 86400).
+    max_age: int = 300
     #: Seconds between checks for a new replica generation.
     refresh_seconds: float = 1.0
 
@@ -33,3 +44,5 @@ class RdapConfig:
     port43: str | None
     tos_url: str = texts.DEFAULT_TOS_URL
     cache_entries: int = 20_000
+    cache_bytes: int = 64 * 1024 * 1024
+    max_age: int = 300

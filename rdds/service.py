@@ -105,6 +105,8 @@ async def start(settings: Settings) -> Running:
             port43=settings.port43,
             tos_url=settings.rdap.tos_url,
             cache_entries=settings.rdap.cache_entries,
+            cache_bytes=settings.rdap.cache_bytes,
+            max_age=settings.rdap.max_age,
         )
         # The web page shares the port: its routes are matched before RDAP's catch-all.
         web_config = rdds_config.web_config(settings) if settings.web.enabled else None
