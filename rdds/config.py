@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from access.settings import AuthSettings
-from rdap.settings import RdapSettings
+from rdap.settings import MAX_AGE_LIMIT, RdapSettings
 from redaction import policy as policy_mod
 from redaction.policy import Policy
 from registry.errors import ConfigError
@@ -172,6 +172,8 @@ def parse(text: str, source: str = "config") -> Settings:
             section = _section(cls, data[name], name, source)
             if isinstance(section, RdapSettings | WhoisSettings):
                 check_port(section.port, f"{source}: {name}.port")
+            if isinstance(section, RdapSettings) and not 0 <= section.max_age <= MAX_AGE_LIMIT:
+                raise ConfigError(f"{source}: rdap.max_age: must be 0 to {MAX_AGE_LIMIT} seconds")
             settings = replace(settings, **{name: section})
     policy_text = {k: v for k, v in data.items() if k in _POLICY_KEYS}
     if policy_text:
