@@ -27,8 +27,10 @@ from whois43.settings import WhoisSettings
 
 log = logging.getLogger("rdds.whois")
 
-#: Rendered anonymous answers kept per replica generation (each a few KiB).
-DEFAULT_CACHE_ENTRIES = 4096
+#: Bytes of rendered anonymous answers kept per replica generation (each a few KiB).
+DEFAULT_CACHE_BYTES = 16 * 1024 * 1024
+#: What one cache entry costs beyond its text (key, objects, slot), roughly.
+CACHE_ENTRY_OVERHEAD = 300
 #: After a refusal or an over-long line the client may still be sending: keep reading (and
 #: discarding) this long after our half-close, so the kernel does not reset the connection
 #: and throw away the one line we sent.
@@ -97,17 +99,24 @@ def _encode(text: str) -> bytes:
     return text.encode("utf-8")
 
 
+def _cache_size(body: bytes) -> int:
+    return len(body) + CACHE_ENTRY_OVERHEAD
+
+
 class WhoisServer:
     """A running port-43 responder: `.port` is the bound port; `close()` stops it."""
 
     def __init__(
-        self, lookup: Lookup, settings: WhoisSettings, *, cache_entries: int = DEFAULT_CACHE_ENTRIES
+        self, lookup: Lookup, settings: WhoisSettings, *, cache_bytes: int = DEFAULT_CACHE_BYTES
     ) -> None:
         self.lookup = lookup
         self.settings = settings
         self.port = 0
         self.limiter = RateLimiter(settings.rate_per_second, settings.rate_burst)
-        self.cache: LRUCache[tuple[object, ...], bytes] = LRUCache(maxsize=max(1, cache_entries))
+        # Bounded in bytes: the query is at most one line, the answer a few KiB.
+        self.cache: LRUCache[tuple[object, ...], bytes] = LRUCache(
+            maxsize=max(1, cache_bytes), getsizeof=_cache_size
+        )
         self.connections: set[WhoisConnection] = set()
         self.per_network: dict[str, int] = {}
         self._server: asyncio.Server | None = None
@@ -443,9 +452,9 @@ async def start(
     settings: WhoisSettings,
     host: str,
     *,
-    cache_entries: int = DEFAULT_CACHE_ENTRIES,
+    cache_bytes: int = DEFAULT_CACHE_BYTES,
 ) -> WhoisServer:
     """Start the port-43 responder on `host`:`settings.port` and return it."""
-    server = WhoisServer(lookup, settings, cache_entries=cache_entries)
+    server = WhoisServer(lookup, settings, cache_bytes=cache_bytes)
     await server.start(host)
     return server
