@@ -43,6 +43,7 @@ import asyncio
 import collections
 import contextlib
 import datetime as dt
+import fcntl
 import functools
 import hashlib
 import itertools
@@ -112,21 +113,42 @@ def replica_path(directory: Path, domains: int, seed: int) -> Path:
     return directory / f"demo-{domains}-seed{seed}-schema{schema.SCHEMA_VERSION}-{digest}.sqlite"
 
 
+def _other_builds(directory: Path, path: Path) -> list[int]:
+    """Builds of `path` under way in live processes (demo.write's `.NAME.PID.tmp` files);
+    the files of killed builds are removed."""
+    live = []
+    for tmp in directory.glob(f".{path.name}.*.tmp"):
+        pid = tmp.name.rsplit(".", 2)[-2]
+        if not pid.isdigit():
+            continue
+        if Path(f"/proc/{pid}").exists():
+            live.append(int(pid))
+        else:
+            tmp.unlink(missing_ok=True)
+    return live
+
+
 def ensure_replica(rdds: list[str], directory: Path, domains: int, seed: int) -> Path:
     path = replica_path(directory, domains, seed)
-    if path.exists():
-        print(f"replica: reusing {path}", flush=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / f".{path.name}.lock", "w") as lock:
+        # One build per file: a second run waits for the first instead of building too.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        waited = False
+        while not path.exists() and (pids := _other_builds(directory, path)):
+            if not waited:
+                print(f"replica: waiting for pid {pids[0]}, building {path.name}", flush=True)
+                waited = True
+            time.sleep(5)
+        if path.exists():
+            print(f"replica: reusing {path}", flush=True)
+            return path
+        print(f"replica: building {domains:,} domains at {path} (1M takes minutes)", flush=True)
+        t0 = time.monotonic()
+        cmd = [*rdds, "demo", "--out", str(path), "--domains", str(domains), "--seed", str(seed)]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)  # demo.write is atomic
+        print(f"replica: built in {time.monotonic() - t0:.0f} s", flush=True)
         return path
-    for stale in directory.glob(f".{path.name}.*.tmp"):  # a build that was killed
-        pid = stale.name.rsplit(".", 2)[-2]
-        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
-            stale.unlink(missing_ok=True)
-    print(f"replica: building {domains:,} domains at {path} (1M takes minutes)", flush=True)
-    t0 = time.monotonic()
-    cmd = [*rdds, "demo", "--out", str(path), "--domains", str(domains), "--seed", str(seed)]
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)  # demo.write is atomic
-    print(f"replica: built in {time.monotonic() - t0:.0f} s", flush=True)
-    return path
 
 
 def domain_names(replica: Path) -> list[str]:
