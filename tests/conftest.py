@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import replace
@@ -26,6 +27,10 @@ from registry.model import (
 )
 from replica import demo, rows, schema
 from replica.store import SqliteStore, open_store
+
+#: Every `rdds serve` a test starts (in process or as a child, which inherits the
+#: environment) gets a free metrics port, never the shared default 9108.
+os.environ.setdefault("RDDS_METRICS_PORT", "0")
 
 DEMO_DOMAINS = 300
 WATERMARK = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
