@@ -214,11 +214,27 @@ class Proc:
                 self.popen.wait()
 
 
-def spawn(label: str, cmd: list[str], logdir: Path, **ports: int | None) -> Proc:
+#: Environment of every rdds instance: the operations (metrics and health) listener stays on,
+#: as in production, but on a free port, so that several instances can run side by side.
+RDDS_ENV = {"RDDS_METRICS_PORT": "0"}
+
+
+def spawn(
+    label: str,
+    cmd: list[str],
+    logdir: Path,
+    env: dict[str, str] | None = None,
+    **ports: int | None,
+) -> Proc:
     log = logdir / f"{label}.log"
     with open(log, "wb") as fh:
         popen = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
         )
     return Proc(label, popen, log, **ports)
 
@@ -842,7 +858,7 @@ def main() -> int:
             cmd += ["--host", HOST, "--rdap-port", str(rdap_port), *extra]
             if whois_port is not None:
                 cmd += ["--whois-port", str(whois_port)]
-            proc = spawn(label, cmd, logdir, http_port=rdap_port, whois_port=whois_port)
+            proc = spawn(label, cmd, logdir, RDDS_ENV, http_port=rdap_port, whois_port=whois_port)
             procs.append(proc)
             return proc
 
