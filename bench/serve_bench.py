@@ -43,6 +43,7 @@ import asyncio
 import collections
 import contextlib
 import datetime as dt
+import fcntl
 import functools
 import hashlib
 import itertools
@@ -112,21 +113,42 @@ def replica_path(directory: Path, domains: int, seed: int) -> Path:
     return directory / f"demo-{domains}-seed{seed}-schema{schema.SCHEMA_VERSION}-{digest}.sqlite"
 
 
+def _other_builds(directory: Path, path: Path) -> list[int]:
+    """Builds of `path` under way in live processes (demo.write's `.NAME.PID.tmp` files);
+    the files of killed builds are removed."""
+    live = []
+    for tmp in directory.glob(f".{path.name}.*.tmp"):
+        pid = tmp.name.rsplit(".", 2)[-2]
+        if not pid.isdigit():
+            continue
+        if Path(f"/proc/{pid}").exists():
+            live.append(int(pid))
+        else:
+            tmp.unlink(missing_ok=True)
+    return live
+
+
 def ensure_replica(rdds: list[str], directory: Path, domains: int, seed: int) -> Path:
     path = replica_path(directory, domains, seed)
-    if path.exists():
-        print(f"replica: reusing {path}", flush=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / f".{path.name}.lock", "w") as lock:
+        # One build per file: a second run waits for the first instead of building too.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        waited = False
+        while not path.exists() and (pids := _other_builds(directory, path)):
+            if not waited:
+                print(f"replica: waiting for pid {pids[0]}, building {path.name}", flush=True)
+                waited = True
+            time.sleep(5)
+        if path.exists():
+            print(f"replica: reusing {path}", flush=True)
+            return path
+        print(f"replica: building {domains:,} domains at {path} (1M takes minutes)", flush=True)
+        t0 = time.monotonic()
+        cmd = [*rdds, "demo", "--out", str(path), "--domains", str(domains), "--seed", str(seed)]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)  # demo.write is atomic
+        print(f"replica: built in {time.monotonic() - t0:.0f} s", flush=True)
         return path
-    for stale in directory.glob(f".{path.name}.*.tmp"):  # a build that was killed
-        pid = stale.name.rsplit(".", 2)[-2]
-        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
-            stale.unlink(missing_ok=True)
-    print(f"replica: building {domains:,} domains at {path} (1M takes minutes)", flush=True)
-    t0 = time.monotonic()
-    cmd = [*rdds, "demo", "--out", str(path), "--domains", str(domains), "--seed", str(seed)]
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)  # demo.write is atomic
-    print(f"replica: built in {time.monotonic() - t0:.0f} s", flush=True)
-    return path
 
 
 def domain_names(replica: Path) -> list[str]:
@@ -192,11 +214,27 @@ class Proc:
                 self.popen.wait()
 
 
-def spawn(label: str, cmd: list[str], logdir: Path, **ports: int | None) -> Proc:
+#: Environment of every rdds instance: the operations (metrics and health) listener stays on,
+#: as in production, but on a free port, so that several instances can run side by side.
+RDDS_ENV = {"RDDS_METRICS_PORT": "0"}
+
+
+def spawn(
+    label: str,
+    cmd: list[str],
+    logdir: Path,
+    env: dict[str, str] | None = None,
+    **ports: int | None,
+) -> Proc:
     log = logdir / f"{label}.log"
     with open(log, "wb") as fh:
         popen = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
         )
     return Proc(label, popen, log, **ports)
 
@@ -820,7 +858,7 @@ def main() -> int:
             cmd += ["--host", HOST, "--rdap-port", str(rdap_port), *extra]
             if whois_port is not None:
                 cmd += ["--whois-port", str(whois_port)]
-            proc = spawn(label, cmd, logdir, http_port=rdap_port, whois_port=whois_port)
+            proc = spawn(label, cmd, logdir, RDDS_ENV, http_port=rdap_port, whois_port=whois_port)
             procs.append(proc)
             return proc
 

@@ -23,11 +23,17 @@ class ReplicaWatcher:
         self._lookup = lookup
         self._every = every
         self._subscribers: list[Callable[[int], None]] = []
+        self._observers: list[Callable[[bool], None]] = []
         self._task: asyncio.Task[None] | None = None
+        self._woken = asyncio.Event()
 
     def subscribe(self, callback: Callable[[int], None]) -> None:
         """Call `callback(generation)` after each change of generation."""
         self._subscribers.append(callback)
+
+    def observe(self, callback: Callable[[bool], None]) -> None:
+        """Call `callback(ok)` after every check, successful (True) or not (health, metrics)."""
+        self._observers.append(callback)
 
     async def check(self) -> bool:
         """One check: refresh the replica and notify subscribers; True when it changed."""
@@ -35,7 +41,11 @@ class ReplicaWatcher:
             changed = await self._lookup.refresh()
         except RddsError as exc:
             log.warning("replica refresh failed: %s", type(exc).__name__)
+            for observer in self._observers:
+                observer(False)
             return False
+        for observer in self._observers:
+            observer(True)
         if changed:
             generation = self._lookup.generation
             log.info("replica generation %d", generation)
@@ -56,7 +66,13 @@ class ReplicaWatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    def wake(self) -> None:
+        """Check now rather than at the next poll (a store heard of a new generation)."""
+        self._woken.set()
+
     async def _loop(self) -> None:
         while True:
-            await asyncio.sleep(self._every)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._woken.wait(), self._every)
+            self._woken.clear()
             await self.check()

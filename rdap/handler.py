@@ -6,6 +6,7 @@ disclosure (fail closed) -> respond, with HTTP caching headers (RFC 9111) and ET
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -16,6 +17,7 @@ from core import texts
 from rdap import query as q
 from rdap import render
 from rdap.answers import Cached
+from rdap.observe import FRONTEND, METRICS, route_kind
 from rdap.settings import NOT_FOUND_MAX_AGE
 from rdap.state import ACCESS, CACHE, CONFIG, LOOKUP, URL_MARKER, Answer, render_context
 from redaction.policy import Requester
@@ -120,12 +122,17 @@ async def handle(request: web.Request) -> web.StreamResponse:
     if not authorization:
         cached = cache.get(key)
         if cached is not None:
+            app[METRICS].cache(FRONTEND, hit=True)
             return _send(request, cached, _cache_control(cached.status, config.max_age))
     query = q.parse(request.path)
     access = app[ACCESS]
     requester = await access.identify(authorization, purposes)
+    metrics = app[METRICS]
+    if requester.is_anonymous:
+        metrics.cache(FRONTEND, hit=False)
     # Anonymous answers are rendered with a marker for the request URL, spliced in on send.
     marker = app[URL_MARKER] if requester.is_anonymous else None
+    started = time.perf_counter()
     try:
         answer = await _answer(request, query, requester, marker)
     except NotFound as exc:
@@ -133,10 +140,12 @@ async def handle(request: web.Request) -> web.StreamResponse:
         if marker is not None:
             ctx = replace(ctx, request_url=marker)
         answer = Answer(404, dump(render.error(exc, ctx)))
+    metrics.lookup(FRONTEND, route_kind(request.path), time.perf_counter() - started)
     if answer.disclosed:
         # Fail closed: the disclosure is recorded (and flushed) before the answer leaves;
         # if it cannot be recorded, nothing withheld is sent.
         await access.record(requester, answer.object_ref, answer.disclosed, answer.body)
+        metrics.disclosure(requester.tier, requester.purpose)
     elif marker is not None:
         cached = Cached.split(answer.status, answer.body, marker, answer.headers)
         if not authorization:

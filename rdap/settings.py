@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core import texts
+from core.network import IPNetwork
 
 #: The longest `max_age` accepted: a registry's data changes at least daily (escrow deposits,
 #: RFC 9022, are daily), so no answer may be reused past a day (docs/configuration.md).
@@ -34,6 +35,8 @@ class RdapSettings:
     max_age: int = 300
     #: Seconds between checks for a new replica generation.
     refresh_seconds: float = 1.0
+    #: Public health path prefix ("" = off): PREFIX/healthz and PREFIX/readyz on this port.
+    health_path: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +49,6 @@ class RdapConfig:
     cache_entries: int = 20_000
     cache_bytes: int = 64 * 1024 * 1024
     max_age: int = 300
+    #: Proxies whose X-Forwarded-For is believed (`[server] trusted_proxies`).
+    trusted_proxies: tuple[IPNetwork, ...] = ()
+    health_path: str = ""
