@@ -24,4 +24,4 @@ async def test_whois_cache_bound_in_bytes(store: SqliteStore, demo_replica: Path
         assert server.cache.currsize <= bound
     held = list(server.cache.values())
     assert 0 < len(held) < len(names)
-    assert server.cache.currsize == sum(len(v) + CACHE_ENTRY_OVERHEAD for v in held)
+    assert server.cache.currsize == sum(len(v.body) + CACHE_ENTRY_OVERHEAD for v in held)
