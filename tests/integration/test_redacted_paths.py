@@ -1,8 +1,13 @@
 """Every `redacted` entry of every showcase answer resolves, with a real RFC 9535 JSONPath
-library, to what its method promises on the document actually sent (RFC 9537 §4)."""
+library, to what its method promises (RFC 9537 §4): on the document actually sent, and on
+the same answer given to the registry's own staff, which shows what was withheld — so a
+mistyped path that matches nothing anywhere fails."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import jsonpath_rfc9535 as jsonpath
@@ -10,30 +15,80 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
+from access import credentials
+from access.credentials import CredentialStore
+from access.service import build
+from access.settings import AuthSettings
+from core.lookup import Lookup
+from rdap import render
+from rdap.server import make_app
+from rdap.settings import RdapConfig
+from redaction import engine
 from redaction.fields import REGISTERED_NAMES
-from tests.integration.conftest import SHOWCASE
+from redaction.policy import Requester, default_policy
+from registry.model import ContactRole
+from replica.store import SqliteStore
+from tests.conftest import make_contact, make_record
+from tests.integration.conftest import BASE, SHOWCASE
 
 Client = TestClient[Any, Any]
 PATHS = [f"/domain/{n}" for n in SHOWCASE] + ["/entity/EXORG-1", "/entity/JOURNO-1"]
 
 
-async def fetch(client: Client, path: str) -> dict[str, Any]:
-    async with client.get(path) as resp:
+async def fetch(client: Client, path: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    async with client.get(path, headers=headers or {}) as resp:
         assert resp.status == 200
         doc: dict[str, Any] = orjson.loads(await resp.read())
         return doc
+
+
+@pytest.fixture
+async def staff(
+    store: SqliteStore, tmp_path: Path, aiohttp_client: Callable[..., Awaitable[Client]]
+) -> tuple[Client, dict[str, str]]:
+    """The RDAP app with authorized access, and a registry-staff bearer header (all fields)."""
+    data_dir = tmp_path / "access"
+    credentials.ensure_dir(data_dir)
+    cred, token = credentials.issue(
+        "registry-staff", "Registry Ops", ("domainNameControl",), dt.datetime.now(dt.UTC)
+    )
+    CredentialStore(data_dir).add(cred)
+    access = build(AuthSettings(data_dir=data_dir), default_policy())
+    app = make_app(Lookup(store, default_policy()), RdapConfig(base_url=BASE, port43=None), access)
+    return await aiohttp_client(app), {"Authorization": f"Bearer {token}"}
 
 
 def values(path: str, doc: dict[str, Any]) -> list[Any]:
     return [node.value for node in jsonpath.find(path, doc)]
 
 
+def _absent_org(entry: dict[str, Any], full: dict[str, Any]) -> bool:
+    """An Organization entry for a contact that has no organisation: declared all the same
+    (docs/policy.md: an answer never reveals which optional data a person gave), so its
+    prePath selects nothing even where nothing is withheld."""
+    label = entry["name"].get("type") or entry["name"].get("description", "")
+    if not label.endswith(" Organization"):
+        return False
+    entity_path = entry["prePath"].split(".vcardArray")[0]
+    entities = values(entity_path, full)
+    return bool(entities) and all(
+        not any(p[0] == "org" for p in e["vcardArray"][1]) for e in entities
+    )
+
+
 @pytest.mark.parametrize("path", PATHS)
-async def test_each_redaction_matches_its_method(rdap: Client, path: str) -> None:
+async def test_each_redaction_matches_its_method(
+    rdap: Client, staff: tuple[Client, dict[str, str]], path: str
+) -> None:
+    # Mutation that fails this: a typo in any path template of rdap/render.py _redaction
+    # (e.g. "@.roles[0]" -> "@.role[0]", or 'org' -> 'orgs').
     doc = await fetch(rdap, path)
+    full = await fetch(staff[0], path, staff[1])
+    assert "redacted" not in full  # the registry's staff see every field
     entries = doc.get("redacted", [])
-    if path.endswith(("consent.org",)):
-        assert entries  # consent publishes name and email only; the rest stays withheld
+    # Every showcase answer withholds something from the public under the default policy
+    # (consent.org publishes only name and email, verified organisations no person's name).
+    assert entries
     names = [e["name"].get("type") or e["name"].get("description") for e in entries]
     assert len(names) == len(set(names)), "one entry per withheld field"
     for entry in entries:
@@ -46,11 +101,16 @@ async def test_each_redaction_matches_its_method(rdap: Client, path: str) -> Non
         if method == "removal":
             assert "postPath" not in entry
             assert values(entry["prePath"], doc) == [], entry
+            # ... and it names something real: what the staff answer shows there.
+            assert values(entry["prePath"], full) or _absent_org(entry, full), entry
         elif method == "emptyValue":
             got = values(entry["postPath"], doc)
             assert got and all(v == "" for v in got), entry
+            # The slot exists in the staff answer too (empty where the contact has no value).
+            assert values(entry["postPath"], full), entry
         elif method == "replacementValue":
             assert values(entry["prePath"], doc) == [], entry
+            assert values(entry["prePath"], full), entry
             replaced = values(entry["replacementPath"], doc)
             assert replaced and all(
                 v[0] == "contact-uri" and v[3].startswith("http") for v in replaced
@@ -88,3 +148,31 @@ async def test_random_gtld_domain_with_admin_contact(rdap: Client, store: Any) -
     wanted = "Administrative Contact"
     (entry,) = [e for e in doc["redacted"] if e["name"].get("description") == wanted]
     assert entry["method"] == "removal" and values(entry["prePath"], doc) == []
+
+
+def test_every_path_template_selects_its_field() -> None:
+    """GIVEN a domain whose four contacts hold every field (a ccTLD, so nothing is withheld
+    whole) WHEN rendered for the public and for the registry's staff THEN each `redacted`
+    entry of the public answer selects, in the staff answer, exactly the withheld value."""
+    full_contact = make_contact()
+    roles = (ContactRole.REGISTRANT, ContactRole.ADMIN, ContactRole.TECH, ContactRole.BILLING)
+    record = make_record(full_contact, name="sample.cx")
+    record = type(record)(
+        domain=record.domain,
+        tld=type(record.tld)("cx", record.tld.kind.CCTLD, "cx", "CX"),
+        registrar=record.registrar,
+        contacts=tuple((role, full_contact) for role in roles),
+        info=record.info,
+    )
+    policy = default_policy()
+    ctx = render.RenderContext(base_url=BASE, request_url=BASE + "domain/sample.cx")
+    public = render.domain(engine.redact_domain(record, Requester.anonymous(), policy), ctx)
+    staff = render.domain(
+        engine.redact_domain(record, Requester("registry-staff", "domainNameControl"), policy),
+        ctx,
+    )
+    entries = public["redacted"]
+    assert len(entries) == 4 * 11  # every field but the published sp and cc, in four roles
+    for entry in entries:
+        path = entry.get("postPath") or entry["prePath"]
+        assert values(path, staff), entry
