@@ -123,11 +123,21 @@ class Tokens:
         return f"zq{self._next()}e@mail.example"
 
     def phone(self) -> str:
-        # Digits 5-9 only after the country code; extensions use 1-4: neither contains the other.
-        return "+44." + "".join("56789"[int(d) % 5] for d in f"{self._next():08d}") + "5"
+        # The serial in base 5 written with digits 5-9 (fixed width: none contains another);
+        # extensions use base 4 in digits 1-4: no phone contains an extension or vice versa.
+        return "+44." + _digits(self._next(), "56789", 9)
 
     def ext(self) -> str:
-        return "".join("1234"[int(d) % 4] for d in f"{self._next():06d}") + "3"
+        return _digits(self._next(), "1234", 7)
+
+
+def _digits(n: int, alphabet: str, width: int) -> str:
+    out = ""
+    for _ in range(width):
+        n, r = divmod(n, len(alphabet))
+        out = alphabet[r] + out
+    assert n == 0, "serial too large for the width"
+    return out
 
 
 def _postal(kind: str, tokens: Tokens, has: dict[str, bool], cc: str, loc: bool) -> PostalInfo:
@@ -328,6 +338,7 @@ def build_world(seed: int, n_random: int = 40) -> World:
         if kw:
             from dataclasses import replace
 
+            kw.setdefault("rgp_statuses", ())
             rec = replace(rec, domain=replace(rec.domain, **kw))
         w.records.append(rec)
 
@@ -347,7 +358,7 @@ def build_world(seed: int, n_random: int = 40) -> World:
     add("shared-more.org", org, {"registrant": shared, "technical": contact(c, tokens)})
     # A pending-delete domain's contact that also serves an ordinary domain.
     pending = contact(c, tokens, **natural)
-    add("pending-one.gs", gs, {"registrant": pending}, statuses=("pendingDelete",))
+    add("pending-one.org", org, {"registrant": pending}, statuses=("pendingDelete",))
     add("alive-one.xn--mgbtx2b", iq, {"registrant": pending})
     # A verified organisation (handle public) in admin and billing roles of a gTLD.
     company = contact(
