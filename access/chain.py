@@ -13,7 +13,9 @@ tier, purpose, issuer (null for credentials issued by `rdds credential add`), ob
 their values), body_sha256 (hex digest of the exact response body sent), prev (the previous
 record's hash; 64 zeros for the first), hash. Any edit, insertion, deletion or reordering
 changes a hash or a sequence number; deleting the newest records is only visible against the
-anchor (count and head hash kept in a separate file).
+anchor (count and head hash kept in a separate file), which every data directory holds from
+the moment it is set up (count 0: the genesis anchor). Rewriting the whole log and anchor
+consistently is only visible against a head hash noted off the machine (`expect_head`).
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ KEYS = frozenset(
     }
 )
 _HEX = frozenset("0123456789abcdef")
+#: Records an intact log can hold beyond its anchor's count: the one an append that crashed
+#: before rewriting the anchor left (the next append rewrites it).
+MAX_BEYOND_ANCHOR = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +76,8 @@ class Anchor:
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """The first thing wrong with a log: which line (1-based) and what."""
+    """The first thing wrong with a log: which line (1-based; 0 when it is about the log as a
+    whole) and what."""
 
     line: int
     message: str
@@ -87,6 +93,8 @@ class Verdict:
     #: Records after the anchor's count whose chain is intact (a crash between the append and
     #: the anchor update leaves one); reported, not fatal.
     beyond_anchor: int = 0
+    #: The record whose hash is the expected head (0 for the genesis hash), when one is given.
+    expected_at: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -159,15 +167,21 @@ def parse_line(raw: bytes) -> dict[str, Any] | None:
     return value
 
 
-def verify(lines: Iterable[bytes], anchor: Anchor | None) -> Verdict:
-    """Check every record's hash, the chain of `prev` hashes, the sequence, and the anchor.
+def verify(
+    lines: Iterable[bytes], anchor: Anchor | None, expect_head: str | None = None
+) -> Verdict:
+    """Check every record's hash, the chain of `prev` hashes, the sequence, the anchor, and
+    that the log still holds the record whose hash is `expect_head` (a head noted earlier).
 
     `lines` are the log's lines without their newlines (a torn last line, one that did not
     end in a newline, is passed as it is and fails as not well formed). Names the first bad
-    record by its line number (line N holds record N in an intact log).
+    record by its line number (line N holds record N in an intact log). A missing anchor is
+    always a problem: a data directory has one from the start, so its absence means it (and
+    perhaps the log) was deleted.
     """
     head, count, n = GENESIS, 0, 0
     at_anchor = GENESIS  # the hash of the record the anchor counts up to
+    expected_at = 0 if expect_head == GENESIS else None
     for n, raw in enumerate(lines, start=1):
         record = parse_line(raw)
         if record is None:
@@ -194,10 +208,16 @@ def verify(lines: Iterable[bytes], anchor: Anchor | None) -> Verdict:
         head, count = record["hash"], seq
         if anchor is not None and seq == anchor.count:
             at_anchor = head
+        if head == expect_head:
+            expected_at = seq
     if anchor is None:
         if count:
             return Verdict(count, head, Problem(n, "the anchor file is missing or unreadable"))
-        return Verdict(count, head)
+        what = (
+            "no readable anchor (disclosures.anchor): the log and its anchor were deleted, "
+            "or this is not a data directory rdds has set up"
+        )
+        return Verdict(count, head, Problem(0, what))
     if count < anchor.count:
         what = (
             f"the log ends at record {count} but the anchor counts {anchor.count} "
@@ -207,9 +227,27 @@ def verify(lines: Iterable[bytes], anchor: Anchor | None) -> Verdict:
     if at_anchor != anchor.head:
         what = f"record {anchor.count}: does not match the anchor's head hash"
         return Verdict(count, head, Problem(anchor.count, what))
-    # More records than the anchor counts: the anchor is rewritten after each append, so a
+    if expect_head is not None and expected_at is None:
+        what = (
+            f"no record has the expected head {expect_head}: the log was rewritten, "
+            "or records up to that head were deleted, since it was noted"
+        )
+        return Verdict(count, head, Problem(0, what))
+    beyond = count - anchor.count
+    if beyond > MAX_BEYOND_ANCHOR:
+        what = (
+            f"the anchor counts {anchor.count} of {count} records: the anchor is rewritten "
+            "after every append, so it was replaced"
+        )
+        return Verdict(count, head, Problem(0, what))
+    # One record more than the anchor counts: the anchor is rewritten after each append, so a
     # crash in between leaves one; report it, the chain itself is intact.
-    return Verdict(count, head, beyond_anchor=count - anchor.count)
+    return Verdict(count, head, beyond_anchor=beyond, expected_at=expected_at)
+
+
+def is_hash(text: str) -> bool:
+    """A record hash's form: 64 lower-case hex digits."""
+    return len(text) == 64 and set(text) <= _HEX
 
 
 def parse_anchor(raw: bytes) -> Anchor | None:

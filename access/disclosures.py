@@ -2,9 +2,11 @@
 answer leaves (I/O; the record format and the chain live in `access.chain`).
 
 Files in the data directory: `disclosures.jsonl` (the records), `disclosures.anchor` (count
-and head hash, replaced atomically after every append) and `disclosures.lock` (an advisory
-lock serialising writers, so two server processes on one directory cannot fork the chain).
-Within a process an asyncio.Lock serialises appends and the blocking write runs in a thread.
+and head hash, written when the directory is set up and replaced atomically after every
+append) and `disclosures.lock` (an advisory lock serialising writers, so two server processes
+on one directory cannot fork the chain). Within a process an asyncio.Lock serialises appends
+and the blocking write runs in a thread. A log that no longer matches its anchor (deleted,
+truncated, or the anchor gone) is never continued: appending would hide the damage.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from access import chain
-from access.credentials import locked, write_atomic
-from registry.errors import Unavailable
+from access.credentials import FILE as CREDENTIALS
+from access.credentials import ensure_dir, locked, write_atomic
+from registry.errors import ConfigError, Unavailable
 
 LOG = "disclosures.jsonl"
 ANCHOR = "disclosures.anchor"
@@ -63,6 +66,44 @@ def read_tail(path: Path) -> tuple[int, str, int]:
         os.close(fd)
 
 
+def set_up(data_dir: Path) -> None:
+    """Create the data directory if needed; in a fresh one (no log, no anchor, no credential
+    store) start the chain by writing the genesis anchor (count 0).
+
+    From then on the anchor's absence is evidence of deletion (`verify` fails on it). A
+    directory holding credentials or records but no anchor is left as it is: that is the
+    evidence. ConfigError when the directory cannot be created or the anchor written.
+    """
+    ensure_dir(data_dir)
+    paths = (data_dir / LOG, data_dir / ANCHOR, data_dir / CREDENTIALS)
+    try:
+        with locked(data_dir / LOCK):
+            if not any(p.exists() for p in paths):
+                write_atomic(data_dir / ANCHOR, chain.anchor_bytes(chain.Anchor(0, chain.GENESIS)))
+    except OSError as exc:
+        raise ConfigError(f"{data_dir}: cannot start the disclosure log: {exc.strerror}") from None
+
+
+def missing_anchor(data_dir: Path) -> bool:
+    """True when the directory holds credentials or records but no anchor (see `set_up`)."""
+    if (data_dir / ANCHOR).exists():
+        return False
+    return (data_dir / LOG).exists() or (data_dir / CREDENTIALS).exists()
+
+
+def _continuable(tail: tuple[int, str, int], anchor: chain.Anchor | None) -> None:
+    """BrokenLog unless the log's tail is the one its anchor vouches for (or one past it)."""
+    count, head, _ = tail
+    if anchor is None:
+        raise BrokenLog("the anchor is missing or unreadable (deleted?)")
+    if count < anchor.count:
+        raise BrokenLog(f"the log ends at record {count}, the anchor counts {anchor.count}")
+    if count == anchor.count and head != anchor.head:
+        raise BrokenLog("the newest record does not match the anchor")
+    if count - anchor.count > chain.MAX_BEYOND_ANCHOR:
+        raise BrokenLog(f"the anchor counts {anchor.count} of {count} records (replaced?)")
+
+
 class DisclosureLog:
     """Appends disclosure records; every append is on disk before `append` returns."""
 
@@ -102,7 +143,10 @@ class DisclosureLog:
             try:
                 size = os.fstat(fd).st_size
                 if self._tail is None or self._tail[2] != size:
-                    self._tail = read_tail(self.path)  # first append, or another writer
+                    # First append, another writer, or someone else: check before continuing.
+                    tail = read_tail(self.path)
+                    _continuable(tail, anchor(self.anchor_path))
+                    self._tail = tail
                 count, head, _ = self._tail
                 record = chain.make_record(disclosure, count + 1, head)
                 data = chain.line(record)
@@ -134,16 +178,24 @@ def lines(path: Path) -> Iterator[bytes]:
 
 
 def anchor(path: Path) -> chain.Anchor | None:
-    """The anchor, or None when absent or unreadable."""
+    """The anchor, or None when absent or not well formed (OSError when unreadable)."""
     try:
         return chain.parse_anchor(path.read_bytes())
     except FileNotFoundError:
         return None
 
 
-def verify(data_dir: Path) -> chain.Verdict:
-    """Verify the log in a data directory against its anchor."""
-    return chain.verify(lines(data_dir / LOG), anchor(data_dir / ANCHOR))
+def verify(data_dir: Path, expect_head: str | None = None) -> chain.Verdict:
+    """Verify the log in a data directory against its anchor (and a head noted earlier)."""
+    verdict = chain.verify(lines(data_dir / LOG), anchor(data_dir / ANCHOR), expect_head)
+    no_anchor = not (data_dir / ANCHOR).exists()
+    if verdict.count == 0 and no_anchor and (data_dir / CREDENTIALS).exists():
+        what = (
+            "the disclosure log and its anchor are missing, but credentials were issued "
+            "here: both were deleted"
+        )
+        return chain.Verdict(0, chain.GENESIS, chain.Problem(0, what))
+    return verdict
 
 
 def records(data_dir: Path) -> Iterator[dict[str, Any]]:

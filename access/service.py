@@ -11,13 +11,13 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from access import bearer, chain, oidc
+from access import bearer, chain, disclosures, oidc
 from access import purposes as purposes_mod
-from access.credentials import Credential, CredentialStore, ensure_dir
+from access.credentials import Credential, CredentialStore
 from access.disclosures import DisclosureLog
 from access.settings import AuthSettings
 from redaction.policy import Policy, Requester
-from registry.errors import ConfigError, Forbidden, RddsError, Unauthorized
+from registry.errors import ConfigError, Forbidden, RddsError, Unauthorized, Unavailable
 
 log = logging.getLogger("rdds.access")
 
@@ -54,7 +54,15 @@ class AuthorizedAccess:
         if token is None:
             return Requester.anonymous()
         if bearer.is_local(token):
-            cred = self.store.lookup(token)
+            try:
+                cred = self.store.lookup(token)
+            except Unavailable as exc:
+                # Security: the store's error names its path and may quote its content; the
+                # log gets it, the requester does not.
+                log.error("%s", exc.message)
+                raise Unavailable(
+                    "The credential store cannot be read; no credential can be checked now."
+                ) from None
             if cred is None:
                 raise Unauthorized("The bearer token is not valid.")
             state = cred.state(self._clock())
@@ -118,7 +126,13 @@ def build(settings: AuthSettings, policy: Policy) -> AuthorizedAccess:
     """The access layer for a data directory (created if missing) and the OIDC issuers."""
     if settings.data_dir is None:
         raise ConfigError("authorized access needs a data directory (--data-dir)")
-    ensure_dir(settings.data_dir)
+    disclosures.set_up(settings.data_dir)
+    if disclosures.missing_anchor(settings.data_dir):
+        log.error(
+            "disclosure log in %s: the anchor is missing (deleted?); disclosures are refused "
+            "until an operator has checked the log (rdds audit verify)",
+            settings.data_dir,
+        )
     store = CredentialStore(settings.data_dir)
     try:
         creds = store.load()

@@ -12,7 +12,8 @@ import orjson
 
 from conformance import document, iana, redacted, schemas, whois
 from conformance import gtld as gtld_profile
-from conformance.findings import Finding, error, with_url
+from conformance.findings import Finding, with_url
+from conformance.rules import finding
 
 _RFC7480 = "RFC 7480 §4.2"
 
@@ -33,72 +34,68 @@ def check_response(
     # RFC 7480 §4.2, RFC 9083 §1: every answer, errors and HEAD included, is application/rdap+json.
     if media != iana.RDAP_MEDIA_TYPE:
         findings.append(
-            error(
+            finding(
                 "http.content-type",
                 "header:Content-Type",
                 f"Content-Type {lower.get('content-type')!r} is not {iana.RDAP_MEDIA_TYPE}",
-                _RFC7480,
             )
         )
-    # RFC 7480 §5.6: browsers may call any RDAP server; credentials are never shared.
+    # RFC 7480 §5.6: browsers may call any RDAP server (RECOMMENDED; a MUST under the ICANN
+    # TIG §1.13, see gtld.promote); credentials are NOT RECOMMENDED.
     if lower.get("access-control-allow-origin", "").strip() != "*":
         findings.append(
-            error(
+            finding(
                 "http.cors.allow-origin",
                 "header:Access-Control-Allow-Origin",
                 f"Access-Control-Allow-Origin is {lower.get('access-control-allow-origin')!r}"
                 ", not '*'",
-                "RFC 7480 §5.6",
             )
         )
     if "access-control-allow-credentials" in lower:
         findings.append(
-            error(
+            finding(
                 "http.cors.allow-credentials",
                 "header:Access-Control-Allow-Credentials",
                 "Access-Control-Allow-Credentials is set",
-                "RFC 7480 §5.6",
             )
         )
-    # RFC 7480 §5.5: a rate-limited client is told when to come back.
+    # RFC 6585 §4: a 429 MAY say when to come back (practice: clients back off better).
     if status == 429 and not lower.get("retry-after", "").strip():
         findings.append(
-            error(
-                "http.retry-after", "header:Retry-After", "429 without Retry-After", "RFC 7480 §5.5"
-            )
+            finding("http.retry-after", "header:Retry-After", "429 without Retry-After")
         )
     if method.upper() == "HEAD":
+        if gtld:
+            findings = [gtld_profile.promote(f) for f in findings]
         # Tell HEAD findings from the GET ones about the same URL.
         findings = [dataclasses.replace(f, path=f"HEAD {f.path}") for f in findings]
         # RFC 9110 §9.3.2: a HEAD answer has no content.
         if body:
             findings.append(
-                error(
-                    "http.head.body",
-                    "HEAD body",
-                    f"HEAD answer has a {len(body)}-byte body",
-                    "RFC 9110 §9.3.2",
-                )
+                finding("http.head.body", "HEAD body", f"HEAD answer has a {len(body)}-byte body")
             )
         return with_url(findings, url)
     if 300 <= status < 400 or status < 200:
         return with_url(findings, url)  # redirects carry no RDAP document
     if not body.strip():
-        code = "http.error-body" if status >= 400 else "json.invalid"
-        findings.append(error(code, "body", f"HTTP {status} with an empty body", "RFC 9083 §6"))
+        # RFC 9083 §6: error answers MAY carry a body; a 2xx answer is an RDAP document.
+        if status < 400:
+            findings.append(finding("json.invalid", "body", f"HTTP {status} with an empty body"))
         return with_url(findings, url)
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        findings.append(error("json.invalid", "body", f"body is not JSON: {exc}", "RFC 9083 §1"))
+        findings.append(finding("json.invalid", "body", f"body is not JSON: {exc}"))
         return with_url(findings, url)
-    findings += _document(doc, url, gtld, status)
-    return with_url(findings, url)
+    body_findings, profile = _document(doc, url, gtld, status)
+    if profile:
+        findings = [gtld_profile.promote(f) for f in findings]
+    return with_url(findings + body_findings, url)
 
 
 def check_document(doc: object, *, request_url: str, gtld: bool | None) -> list[Finding]:
     """Judge a parsed RDAP document served for `request_url` (HTTP status unknown)."""
-    return with_url(_document(doc, request_url, gtld, None), request_url)
+    return with_url(_document(doc, request_url, gtld, None)[0], request_url)
 
 
 def check_whois(text: bytes, *, query: str) -> list[Finding]:
@@ -108,17 +105,15 @@ def check_whois(text: bytes, *, query: str) -> list[Finding]:
 
 def _document(
     doc: object, request_url: str, gtld: bool | None, status: int | None
-) -> list[Finding]:
+) -> tuple[list[Finding], bool]:
+    """The document's findings, and whether the gTLD profile applied to it."""
     if not isinstance(doc, dict):
-        return [error("json.invalid", "$", "top-level JSON value is not an object", "RFC 9083 §1")]
+        return [finding("json.invalid", "$", "top-level JSON value is not an object")], False
     kind = document.classify(doc, request_url, status)
     if status is not None and status >= 400 and "errorCode" not in doc:
-        # RFC 9083 §6: error answers carry an error object.
-        return [
-            error(
-                "http.error-body", "$", f"HTTP {status} without an RDAP error object", "RFC 9083 §6"
-            )
-        ]
+        # RFC 9083 §6: an error body is an error object (errorCode REQUIRED).
+        message = f"HTTP {status} without an RDAP error object"
+        return [finding("http.error-body", "$", message)], False
     findings = schemas.check(doc, kind)
     findings += document.check(doc, kind, status, request_url)
     if "redacted" in doc:
@@ -129,9 +124,12 @@ def _document(
             for f in findings
             if not (f.code == "jcard.adr.cc" and f.path in declared and "no ISO" in f.message)
         ]
-    if kind != "other" and gtld_profile.applies(doc, gtld):
+    profile = kind != "other" and gtld_profile.applies(doc, gtld)
+    if profile:
+        # The profile's stricter readings replace the RFC findings they sharpen.
+        findings = [gtld_profile.promote(f) for f in findings]
         findings += gtld_profile.check(doc, kind, request_url)
-    return findings
+    return findings, profile
 
 
 def _location(location: tuple[str | int, ...]) -> str:

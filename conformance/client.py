@@ -16,8 +16,9 @@ from typing import Final
 import aiohttp
 import orjson
 
-from conformance import check, document
-from conformance.findings import Finding, error, with_url
+from conformance import check, document, iana
+from conformance.findings import Finding, with_url
+from conformance.rules import finding
 
 MAX_BODY: Final = 16 * 1024 * 1024  # an RDAP answer larger than this is a server fault
 MAX_WHOIS: Final = 1024 * 1024
@@ -113,12 +114,7 @@ async def check_whois_server(
                     data += chunk
                     if len(data) > MAX_WHOIS:
                         findings.append(
-                            error(
-                                "whois.size",
-                                "$",
-                                f"answer exceeds {MAX_WHOIS} bytes",
-                                "RFC 3912 §2",
-                            )
+                            finding("whois.size", "$", f"answer exceeds {MAX_WHOIS} bytes")
                         )
                         break
             finally:
@@ -127,13 +123,11 @@ async def check_whois_server(
                     await writer.wait_closed()
     except TimeoutError:
         return with_url(
-            [error("net.timeout", "$", f"no complete answer within {timeout} s", "RFC 3912 §2")],
+            [finding("net.timeout", "$", f"no complete answer within {timeout} s")],
             where,
         )
     except OSError as exc:
-        return with_url(
-            [error("net.error", "$", f"connection failed: {exc}", "RFC 3912 §2")], where
-        )
+        return with_url([finding("net.error", "$", f"connection failed: {exc}")], where)
     if not findings:
         findings = check.check_whois(bytes(data), query=query)
     return with_url(findings, where)
@@ -180,21 +174,19 @@ async def _check_url(
         head = await _head(got.url, seconds)
     except _Failure as failure:
         return findings + with_url([failure.finding], got.url), got
-    findings += check.check_response(head.url, head.status, head.headers, head.body, method="HEAD")
-    # RFC 9110 §9.3.2: HEAD answers exactly as GET would, minus the content.
-    if head.status != got.status or _media(head.headers) != _media(got.headers):
-        findings += with_url(
-            [
-                error(
-                    "http.head.mismatch",
-                    "request",
-                    f"HEAD answered {head.status} {_media(head.headers)!r}, "
-                    f"GET answered {got.status} {_media(got.headers)!r}",
-                    "RFC 9110 §9.3.2",
-                )
-            ],
-            got.url,
+    findings += check.check_response(
+        head.url, head.status, head.headers, head.body, method="HEAD", gtld=gtld or _profile(got)
+    )
+    # RFC 9110 §9.3.2: HEAD is GET without the content (the same status), and SHOULD carry
+    # the same header fields.
+    if head.status != got.status:
+        message = f"HEAD answered {head.status}, GET answered {got.status}"
+        findings += with_url([finding("http.head.mismatch", "request", message)], got.url)
+    elif _media(head.headers) != _media(got.headers):
+        message = (
+            f"HEAD answered Content-Type {_media(head.headers)!r}, GET {_media(got.headers)!r}"
         )
+        findings += with_url([finding("http.head.headers", "request", message)], got.url)
     return findings, got
 
 
@@ -202,9 +194,9 @@ async def _probe_base(
     session: aiohttp.ClientSession, base: str, gtld: bool | None, seconds: float
 ) -> list[Finding]:
     findings: list[Finding] = []
-    for paths, expected, code, rfc in (
-        (NOT_FOUND_PROBES, 404, "probe.not-found", "RFC 7480 §5.3"),
-        (BAD_REQUEST_PROBES, 400, "probe.bad-request", "RFC 7480 §5.4"),
+    for paths, expected, code in (
+        (NOT_FOUND_PROBES, 404, "probe.not-found"),
+        (BAD_REQUEST_PROBES, 400, "probe.bad-request"),
     ):
         for path in paths:
             url = base + path
@@ -215,7 +207,7 @@ async def _probe_base(
                 continue
             if got.status != expected:
                 findings += with_url(
-                    [error(code, "status", f"expected HTTP {expected}, got {got.status}", rfc)], url
+                    [finding(code, "status", f"expected HTTP {expected}, got {got.status}")], url
                 )
             findings += check.check_response(got.url, got.status, got.headers, got.body, gtld=gtld)
     return findings
@@ -238,10 +230,9 @@ async def _probe_case(
         mixed = await _get(session, odd_url, seconds)
     except _Failure as failure:
         return with_url([failure.finding], odd_url)
-    rfc = "RFC 9082 §3.1.3, RFC 4343"
     if plain.status != mixed.status:
         message = f"{odd!r} answered {mixed.status}, {name!r} answered {plain.status}"
-        return with_url([error("probe.case", "status", message, rfc)], odd_url)
+        return with_url([finding("probe.case", "status", message)], odd_url)
     try:
         left = _comparable(orjson.loads(plain.body), plain.url, url)
         right = _comparable(orjson.loads(mixed.body), mixed.url, url)
@@ -249,7 +240,7 @@ async def _probe_case(
         return []  # json.invalid is reported for the plain lookup
     if left != right:
         message = f"the body for {odd!r} differs from the body for {name!r}"
-        return with_url([error("probe.case", "body", message, rfc)], odd_url)
+        return with_url([finding("probe.case", "body", message)], odd_url)
     return []
 
 
@@ -283,19 +274,15 @@ async def _get(session: aiohttp.ClientSession, url: str, seconds: float) -> Answ
             async for chunk in resp.content.iter_chunked(65536):
                 body += chunk
                 if len(body) > MAX_BODY:
-                    raise _Failure(
-                        error("net.error", "body", f"body exceeds {MAX_BODY} bytes", "RFC 7480 §4")
-                    )
+                    raise _Failure(finding("net.error", "body", f"body exceeds {MAX_BODY} bytes"))
             # Judge links against the URL as the client sent it unless a redirect moved it.
             final = url if not resp.history else str(resp.url)
             return Answer(final, resp.status, _headers(resp.headers.items()), bytes(body))
     except TimeoutError as exc:
-        raise _Failure(
-            error("net.timeout", "request", f"no answer within {seconds} s", "RFC 7480 §4")
-        ) from exc
+        raise _Failure(finding("net.timeout", "request", f"no answer within {seconds} s")) from exc
     except (aiohttp.ClientError, OSError, ValueError) as exc:
         raise _Failure(
-            error("net.error", "request", f"GET failed: {exc or type(exc).__name__}", "RFC 7480 §4")
+            finding("net.error", "request", f"GET failed: {exc or type(exc).__name__}")
         ) from exc
 
 
@@ -342,13 +329,11 @@ async def _head(url: str, seconds: float) -> Answer:
                     await writer.wait_closed()
     except TimeoutError as exc:
         raise _Failure(
-            error("net.timeout", "request", f"HEAD: no answer within {seconds} s", "RFC 7480 §4")
+            finding("net.timeout", "request", f"HEAD: no answer within {seconds} s")
         ) from exc
     except (OSError, UnicodeError, ValueError) as exc:
         raise _Failure(
-            error(
-                "net.error", "request", f"HEAD failed: {exc or type(exc).__name__}", "RFC 7480 §4"
-            )
+            finding("net.error", "request", f"HEAD failed: {exc or type(exc).__name__}")
         ) from exc
     head, _, body = bytes(data).partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
@@ -359,12 +344,7 @@ async def _head(url: str, seconds: float) -> Answer:
         or not status_line[1].isdigit()
     ):
         raise _Failure(
-            error(
-                "net.error",
-                "request",
-                f"HEAD: malformed status line {lines[0][:80]!r}",
-                "RFC 9112 §4",
-            )
+            finding("net.error", "request", f"HEAD: malformed status line {lines[0][:80]!r}")
         )
     pairs = [
         (k.strip(), v.strip()) for k, sep, v in (line.partition(":") for line in lines[1:]) if sep
@@ -381,6 +361,16 @@ def _headers(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
             seen.add(name.lower())
             out[name] = value
     return out
+
+
+def _profile(answer: Answer) -> bool | None:
+    """True when the GET answer declares the gTLD profile (its HEAD twin has no body to say)."""
+    try:
+        doc = orjson.loads(answer.body)
+    except orjson.JSONDecodeError:
+        return None
+    declared = doc.get("rdapConformance") if isinstance(doc, dict) else None
+    return True if isinstance(declared, list) and iana.GTLD_PROFILE in declared else None
 
 
 def _media(headers: Mapping[str, str]) -> str:

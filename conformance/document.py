@@ -7,7 +7,8 @@ import urllib.parse
 from collections.abc import Iterator
 
 from conformance import iana, jcard, values
-from conformance.findings import Finding, error, warning
+from conformance.findings import Finding
+from conformance.rules import finding
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
 
@@ -76,11 +77,8 @@ def check(
         # RFC 9083 §6: errorCode repeats the HTTP status code.
         if isinstance(code, int) and code != status:
             findings.append(
-                error(
-                    "json.error.code",
-                    "$.errorCode",
-                    f"errorCode {code} but HTTP status {status}",
-                    "RFC 9083 §6",
+                finding(
+                    "json.error.code", "$.errorCode", f"errorCode {code} but HTTP status {status}"
                 )
             )
     lookup = kind in ("domain", "nameserver", "entity")
@@ -101,21 +99,19 @@ def check(
         if "rdapConformance" in node:
             # RFC 9083 §4.1: rdapConformance appears only in the top-level object.
             findings.append(
-                error(
+                finding(
                     "json.rdap-conformance.nested",
                     member(path, "rdapConformance"),
                     "rdapConformance below the top level",
-                    "RFC 9083 §4.1",
                 )
             )
         if "notices" in node:
             # RFC 9083 §4.3: notices only in the top-level object; objects carry remarks.
             findings.append(
-                error(
+                finding(
                     "json.notices.nested",
                     member(path, "notices"),
                     "notices below the top level; use remarks",
-                    "RFC 9083 §4.3",
                 )
             )
     findings += _scripts(doc, "$")
@@ -125,25 +121,19 @@ def check(
 def _conformance(doc: dict[str, object]) -> list[Finding]:
     declared = doc.get("rdapConformance")
     if declared is None:
-        return [
-            error(
-                "json.rdap-conformance.missing", "$", "no rdapConformance member", "RFC 9083 §4.1"
-            )
-        ]
+        return [finding("json.rdap-conformance.missing", "$", "no rdapConformance member")]
     if not isinstance(declared, list):
         return []  # the schema reports the type
     ids = {v for v in declared if isinstance(v, str)}
     findings: list[Finding] = []
     if "rdap_level_0" not in ids:
         findings.append(
-            error(
-                "json.rdap-conformance.level0",
-                "$.rdapConformance",
-                "'rdap_level_0' missing",
-                "RFC 9083 §4.1",
-            )
+            finding("json.rdap-conformance.level0", "$.rdapConformance", "'rdap_level_0' missing")
         )
-    # RFC 7480 §6 / RFC 9083 §2.1: every extension member's identifier is declared.
+    # RFC 9083 §4.1: conformance to custom JSON values MUST be indicated in rdapConformance.
+    # An extension member is named PREFIX_NAME (RFC 9083 §2.1); the prefix is declared by an
+    # identifier equal to it or versioned from it (`fred` by `fred_version_0`), or the member
+    # belongs to a declared identifier (`cidr0_cidrs` to `cidr0`).
     reported: set[str] = set()
     for path, node in _walk(doc, "$"):
         for key in node:
@@ -152,15 +142,16 @@ def _conformance(doc: dict[str, object]) -> list[Finding]:
                 if any(key.startswith(i + "_") for i in ids):
                     continue
                 needed = key.split("_", 1)[0]
-            if needed is None or needed in ids or key in reported:
+            if needed is None or key in reported:
+                continue
+            if needed in ids or any(i.startswith(needed + "_") for i in ids):
                 continue
             reported.add(key)
             findings.append(
-                error(
+                finding(
                     "json.rdap-conformance.extension",
                     member(path, key),
                     f"member {key!r} used but extension {needed!r} not in rdapConformance",
-                    "RFC 7480 §6",
                 )
             )
     return findings
@@ -174,20 +165,18 @@ def _object(node: object, path: str, expected: str, *, top: bool) -> list[Findin
     # RFC 9083 §4.9: every object class instance names its class, embedded ones too.
     if oclass is None:
         findings.append(
-            error(
+            finding(
                 "json.object-class-name.missing",
                 path,
                 f"no objectClassName (expected {expected!r})",
-                "RFC 9083 §4.9",
             )
         )
     elif oclass != expected:
         findings.append(
-            error(
+            finding(
                 "json.object-class-name.invalid",
                 member(path, "objectClassName"),
                 f"{oclass!r} where {expected!r} belongs",
-                "RFC 9083 §4.9",
             )
         )
     findings += _self_link(node, path, top=top)
@@ -215,11 +204,10 @@ def _object(node: object, path: str, expected: str, *, top: bool) -> list[Findin
         for ri, role in enumerate(roles if isinstance(roles, list) else []):
             if isinstance(role, str) and role not in iana.ROLES:
                 findings.append(
-                    error(
+                    finding(
                         "json.role.value",
                         f"{path}.roles[{ri}]",
                         f"{role!r} is not a registered role",
-                        "RFC 9083 §10.2.4",
                     )
                 )
         if "vcardArray" in node:
@@ -243,18 +231,21 @@ def _self_link(node: dict[str, object], path: str, *, top: bool) -> list[Finding
         if isinstance(lk, dict) and lk.get("rel") == "self"
     ]
     if not selves:
-        # RFC 9083 §4.2 SHOULD; the ICANN profile requires it of the queried object.
-        make = error if top else warning
-        return [make("json.link.self", path, "object has no self link", "RFC 9083 §4.2")]
+        # RFC 9083 §5: servers SHOULD give every object class instance a self link, the URI
+        # of that instance. An entity without a handle has no such URI (RFC 9082 §3.1.5
+        # looks entities up by handle): there is nothing to link to, so nothing to report.
+        if node.get("objectClassName") == "entity" and not node.get("handle"):
+            return []
+        where = "queried object" if top else "embedded object"
+        return [finding("json.link.self", path, f"{where} has no self link")]
     findings: list[Finding] = []
     for i, link in selves:
         if link.get("type") != iana.RDAP_MEDIA_TYPE:
             findings.append(
-                error(
+                finding(
                     "json.link.self-type",
                     member(path, "links") + f"[{i}]",
                     f"self link type {link.get('type')!r} is not {iana.RDAP_MEDIA_TYPE}",
-                    "RFC 9083 §4.2",
                 )
             )
     return findings
@@ -271,11 +262,8 @@ def _links(links: object, path: str) -> list[Finding]:
                 # RFC 8288 §3.1/§3.2: link targets and contexts are URI references resolved to
                 # absolute URIs; RDAP has no base to resolve against, so they are absolute.
                 findings.append(
-                    error(
-                        "json.link.uri",
-                        f"{path}[{i}].{key}",
-                        f"{target!r} is not an absolute URI",
-                        "RFC 9083 §4.2",
+                    finding(
+                        "json.link.uri", f"{path}[{i}].{key}", f"{target!r} is not an absolute URI"
                     )
                 )
     return findings
@@ -289,16 +277,15 @@ def _events(events: object, path: str) -> list[Finding]:
         action, date = event.get("eventAction"), event.get("eventDate")
         if isinstance(action, str) and action not in iana.EVENT_ACTIONS:
             findings.append(
-                error(
+                finding(
                     "json.event.action",
                     f"{path}[{i}].eventAction",
                     f"{action!r} is not a registered event action",
-                    "RFC 9083 §10.2.3",
                 )
             )
         problem = values.rfc3339_problem(date) if isinstance(date, str) else None
         if problem:
-            findings.append(error("json.date", f"{path}[{i}].eventDate", problem, "RFC 9083 §4.5"))
+            findings.append(finding("json.date", f"{path}[{i}].eventDate", problem))
         findings += _links(event.get("links"), f"{path}[{i}].links")
     return findings
 
@@ -310,16 +297,13 @@ def _status(status: object, path: str, *, combination: bool) -> list[Finding]:
     for i, value in enumerate(status):
         if isinstance(value, str) and value not in iana.STATUSES:
             findings.append(
-                error(
-                    "json.status.value",
-                    f"{path}[{i}]",
-                    f"{value!r} is not a registered status",
-                    "RFC 9083 §10.2.2",
+                finding(
+                    "json.status.value", f"{path}[{i}]", f"{value!r} is not a registered status"
                 )
             )
     if combination:
         for problem in values.status_problems(v for v in status if isinstance(v, str)):
-            findings.append(error("json.status.combination", path, problem, "RFC 8056 §2"))
+            findings.append(finding("json.status.combination", path, problem))
     return findings
 
 
@@ -331,11 +315,10 @@ def _notices(notices: object, path: str) -> list[Finding]:
         kind = notice.get("type")
         if isinstance(kind, str) and kind not in iana.NOTICE_TYPES:
             findings.append(
-                error(
+                finding(
                     "json.notice.type",
                     f"{path}[{i}].type",
                     f"{kind!r} is not a registered notice or remark type",
-                    "RFC 9083 §10.2.1",
                 )
             )
         findings += _links(notice.get("links"), f"{path}[{i}].links")
@@ -348,12 +331,16 @@ def _names(node: dict[str, object], path: str) -> list[Finding]:
         return []
     problem = values.ldh_name_problem(ldh)
     if problem:
-        return [error("json.ldh-name", member(path, "ldhName"), problem, "RFC 9083 §3")]
+        return [finding("json.ldh-name", member(path, "ldhName"), problem)]
+    findings: list[Finding] = []
+    note = values.ldh_case_problem(ldh)
+    if note:
+        findings.append(finding("json.ldh-name.case", member(path, "ldhName"), note))
     uname = node.get("unicodeName")
     problem = values.unicode_name_problem(ldh, uname) if isinstance(uname, str) else None
     if problem:
-        return [error("json.unicode-name", member(path, "unicodeName"), problem, "RFC 9083 §3")]
-    return []
+        findings.append(finding("json.unicode-name", member(path, "unicodeName"), problem))
+    return findings
 
 
 def _addresses(addresses: object, path: str) -> list[Finding]:
@@ -363,11 +350,13 @@ def _addresses(addresses: object, path: str) -> list[Finding]:
     for family, version in (("v4", 4), ("v6", 6)):
         items = addresses.get(family)
         for i, address in enumerate(items if isinstance(items, list) else []):
-            problem = values.ip_problem(address, version) if isinstance(address, str) else None
+            if not isinstance(address, str):
+                continue
+            problem = values.ip_problem(address, version)
             if problem:
-                findings.append(
-                    error("json.ip-address", f"{path}.{family}[{i}]", problem, "RFC 9083 §5.2")
-                )
+                findings.append(finding("json.ip-address", f"{path}.{family}[{i}]", problem))
+            elif note := values.ip_form_problem(address):
+                findings.append(finding("json.ip-address.form", f"{path}.{family}[{i}]", note))
     return findings
 
 
@@ -385,12 +374,7 @@ def _secure_dns(secure: object, path: str) -> list[Finding]:
         return findings
     return [
         *findings,
-        error(
-            "json.secure-dns",
-            path,
-            "delegationSigned is true but no dsData or keyData",
-            "RFC 9083 §5.3",
-        ),
+        finding("json.secure-dns", path, "delegationSigned is true but no dsData or keyData"),
     ]
 
 
@@ -414,23 +398,12 @@ def _scripts(node: object, path: str) -> list[Finding]:
         item, where = stack.pop()
         if isinstance(item, str):
             if "<script" in item.lower():
-                found.append(
-                    error(
-                        "json.script", where, "text contains '<script'", "ICANN gTLD RDAP TIG 2024"
-                    )
-                )
+                found.append(finding("json.script", where, "text contains '<script'"))
         elif isinstance(item, list):
             stack.extend((v, f"{where}[{i}]") for i, v in enumerate(item))
         elif isinstance(item, dict):
             for key, value in item.items():
                 if "<script" in key.lower():
-                    found.append(
-                        error(
-                            "json.script",
-                            where,
-                            "member name contains '<script'",
-                            "ICANN gTLD RDAP TIG 2024",
-                        )
-                    )
+                    found.append(finding("json.script", where, "member name contains '<script'"))
                 stack.append((value, member(where, key)))
     return sorted(found, key=lambda f: f.path)

@@ -19,8 +19,9 @@ class Finding:
     """One observation about a server's answer.
 
     `code` is stable (documented in docs/conformance.md); `path` locates the problem (a
-    JSONPath into the body, `header:Name`, `line N`, ...); `rfc` cites the rule; `url` is the
-    request the finding is about, empty when unknown.
+    JSONPath into the body, `header:Name`, `line N`, ...); `rfc` cites the exact section of
+    the rule (from `conformance.rules`, which also fixes the severity); `url` is the request
+    the finding is about, empty when unknown.
     """
 
     code: str
@@ -40,21 +41,6 @@ class Finding:
             "rfc": self.rfc,
             "url": self.url,
         }
-
-
-def error(code: str, path: str, message: str, rfc: str) -> Finding:
-    """Build an ERROR finding."""
-    return Finding(code, Severity.ERROR, path, message, rfc)
-
-
-def warning(code: str, path: str, message: str, rfc: str) -> Finding:
-    """Build a WARNING finding."""
-    return Finding(code, Severity.WARNING, path, message, rfc)
-
-
-def info(code: str, path: str, message: str, rfc: str) -> Finding:
-    """Build an INFO finding."""
-    return Finding(code, Severity.INFO, path, message, rfc)
 
 
 def with_url(findings: list[Finding], url: str) -> list[Finding]:

@@ -8,15 +8,30 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from conformance import iana, values
-from conformance.findings import Finding, error
-
-_PROFILE = "ICANN gTLD RDAP Response Profile 2024"
-_TIG = "ICANN gTLD RDAP TIG 2024"
+from conformance.findings import Finding
+from conformance.rules import finding, retag
 
 STATUS_CODES_TEXT = (
     "For more information on domain status codes, please visit https://icann.org/epp"
 )
 INACCURACY_TEXT = "URL of the ICANN RDDS Inaccuracy Complaint Form: https://icann.org/wicf"
+
+
+#: RFC rules the profile makes stricter: their findings are re-filed under the profile's code
+#: (its severity and citation) wherever the profile applies.
+PROMOTED: dict[str, str] = {
+    "http.cors.allow-origin": "gtld.cors.allow-origin",
+    "jcard.adr.cc": "gtld.jcard.adr.cc",
+    "jcard.tel.type": "gtld.jcard.tel.type",
+    "json.script": "gtld.script",
+    "json.secure-dns": "gtld.domain.secure-dns",
+}
+
+
+def promote(found: Finding) -> Finding:
+    """The finding under the profile's stricter rule, if the profile has one for it."""
+    code = PROMOTED.get(found.code)
+    return retag(found, code) if code else found
 
 
 def applies(doc: object, gtld: bool | None) -> bool:
@@ -47,15 +62,14 @@ def _conformance(doc: dict[str, object]) -> list[Finding]:
     for needed in (iana.GTLD_PROFILE, iana.GTLD_TIG):
         if needed not in declared:
             findings.append(
-                error("gtld.rdap-conformance", "$.rdapConformance", f"{needed!r} missing", _PROFILE)
+                finding("gtld.rdap-conformance", "$.rdapConformance", f"{needed!r} missing")
             )
     for retired in sorted(iana.GTLD_RETIRED & {v for v in declared if isinstance(v, str)}):
         findings.append(
-            error(
+            finding(
                 "gtld.rdap-conformance",
                 "$.rdapConformance",
                 f"{retired!r} is retired; declare the _1 version",
-                _PROFILE,
             )
         )
     return findings
@@ -92,7 +106,7 @@ def _notices(doc: dict[str, object], request_url: str, *, domain: bool) -> list[
     findings: list[Finding] = []
     for title, code, text, rel, href in wanted:
         if title not in by_title:
-            findings.append(error(code, "$.notices", f"no notice titled {title!r}", _PROFILE))
+            findings.append(finding(code, "$.notices", f"no notice titled {title!r}"))
             continue
         index, notice = by_title[title]
         path = f"$.notices[{index}]"
@@ -101,25 +115,22 @@ def _notices(doc: dict[str, object], request_url: str, *, domain: bool) -> list[
             [d for d in description if isinstance(d, str)] if isinstance(description, list) else []
         )
         if text is not None and not any(text in line for line in lines):
-            findings.append(
-                error(code, f"{path}.description", f"description lacks {text!r}", _PROFILE)
-            )
+            findings.append(finding(code, f"{path}.description", f"description lacks {text!r}"))
         links = notice.get("links")
         link_list = [lk for lk in links if isinstance(lk, dict)] if isinstance(links, list) else []
         if not any(
             lk.get("rel") == rel and (href is None or lk.get("href") == href) for lk in link_list
         ):
             want = f"rel {rel!r}" + (f" to {href}" if href else "")
-            findings.append(error(code, f"{path}.links", f"no link with {want}", _PROFILE))
+            findings.append(finding(code, f"{path}.links", f"no link with {want}"))
         if isinstance(links, list):
             for li, link in enumerate(links):
                 if isinstance(link, dict) and "value" in link and link["value"] != request_url:
                     findings.append(
-                        error(
+                        finding(
                             "gtld.notice.link-value",
                             f"{path}.links[{li}].value",
                             f"{link['value']!r} is not the request URL {request_url!r}",
-                            _PROFILE,
                         )
                     )
     return findings
@@ -138,21 +149,15 @@ def _domain(doc: dict[str, object]) -> list[Finding]:
     if isinstance(handle, str):
         if not values.ROID.fullmatch(handle):
             findings.append(
-                error(
+                finding(
                     "gtld.domain.handle",
                     "$.handle",
                     f"{handle!r} is not a Registry Object ID (ROID)",
-                    _PROFILE,
                 )
             )
     elif not declared:
         findings.append(
-            error(
-                "gtld.domain.handle",
-                "$",
-                "no handle and no 'Registry Domain ID' redaction",
-                _PROFILE,
-            )
+            finding("gtld.domain.handle", "$", "no handle and no 'Registry Domain ID' redaction")
         )
     events = doc.get("events")
     actions = (
@@ -162,25 +167,22 @@ def _domain(doc: dict[str, object]) -> list[Finding]:
     )
     for action in ("registration", "expiration", "last update of RDAP database"):
         if action not in actions:
-            findings.append(
-                error("gtld.domain.events", "$.events", f"no {action!r} event", _PROFILE)
-            )
+            findings.append(finding("gtld.domain.events", "$.events", f"no {action!r} event"))
     if "secureDNS" not in doc:
-        findings.append(error("gtld.domain.secure-dns", "$", "no secureDNS member", _PROFILE))
+        findings.append(finding("gtld.domain.secure-dns", "$", "no secureDNS member"))
     status = doc.get("status")
     if not (isinstance(status, list) and status):
-        findings.append(error("gtld.domain.status", "$", "no status value", _PROFILE))
+        findings.append(finding("gtld.domain.status", "$", "no status value"))
     links = doc.get("links")
     if not (
         isinstance(links, list)
         and any(isinstance(lk, dict) and lk.get("rel") == "related" for lk in links)
     ):
         findings.append(
-            error(
+            finding(
                 "gtld.domain.related-link",
                 "$.links",
                 "no rel 'related' link to the registrar's RDAP record",
-                _TIG,
             )
         )
     findings += _registrar(doc)
@@ -196,18 +198,17 @@ def _registrar(doc: dict[str, object]) -> list[Finding]:
     ]
     if len(found) != 1:
         return [
-            error(
+            finding(
                 "gtld.registrar.count",
                 "$.entities",
                 f"{len(found)} registrar entities; exactly one expected",
-                _PROFILE,
             )
         ]
     index, registrar = found[0]
     path = f"$.entities[{index}]"
     findings: list[Finding] = []
     if not _vcard_values(registrar, "fn"):
-        findings.append(error("gtld.registrar.fn", path, "registrar has no fn", _PROFILE))
+        findings.append(finding("gtld.registrar.fn", path, "registrar has no fn"))
     handle = registrar.get("handle")
     ids = registrar.get("publicIds")
     iana_ids = [
@@ -217,20 +218,14 @@ def _registrar(doc: dict[str, object]) -> list[Finding]:
     ]
     if not iana_ids:
         findings.append(
-            error(
-                "gtld.registrar.id",
-                path,
-                "no publicIds entry of type 'IANA Registrar ID'",
-                _PROFILE,
-            )
+            finding("gtld.registrar.id", path, "no publicIds entry of type 'IANA Registrar ID'")
         )
     elif not isinstance(handle, str) or handle not in iana_ids:
         findings.append(
-            error(
+            finding(
                 "gtld.registrar.id",
                 f"{path}.handle",
                 f"handle {handle!r} is not the IANA Registrar ID",
-                _PROFILE,
             )
         )
     nested = registrar.get("entities")
@@ -241,7 +236,7 @@ def _registrar(doc: dict[str, object]) -> list[Finding]:
     ]
     if not abuse:
         findings.append(
-            error("gtld.registrar.abuse", path, "registrar has no nested abuse entity", _PROFILE)
+            finding("gtld.registrar.abuse", path, "registrar has no nested abuse entity")
         )
     else:
         tels = _vcard_props(abuse[0], "tel")
@@ -249,11 +244,10 @@ def _registrar(doc: dict[str, object]) -> list[Finding]:
         email = any(isinstance(v, str) and v for v in _vcard_values(abuse[0], "email"))
         if not (voice and email):
             findings.append(
-                error(
+                finding(
                     "gtld.registrar.abuse",
                     f"{path}.entities",
                     "abuse entity lacks a voice tel or an email",
-                    _PROFILE,
                 )
             )
     return findings
@@ -270,7 +264,7 @@ def _glue(nameserver: dict[str, object], path: str) -> list[Finding]:
             problem = values.public_address_problem(address) if isinstance(address, str) else None
             if problem:
                 findings.append(
-                    error("gtld.glue.address", f"{path}.ipAddresses.{family}[{i}]", problem, _TIG)
+                    finding("gtld.glue.address", f"{path}.ipAddresses.{family}[{i}]", problem)
                 )
     return findings
 

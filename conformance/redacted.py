@@ -7,9 +7,9 @@ from typing import cast
 import jsonpath_rfc9535
 
 from conformance import iana
-from conformance.findings import Finding, error, warning
+from conformance.findings import Finding
+from conformance.rules import finding
 
-_RFC = "RFC 9537 §4.2"
 _PATHS = ("prePath", "postPath", "replacementPath")
 
 
@@ -33,21 +33,19 @@ def _entry(doc: object, entry: dict[str, object], path: str) -> list[Finding]:
         # free-text `description`.
         if isinstance(kind, str) and kind not in iana.REDACTED_NAMES:
             findings.append(
-                error(
+                finding(
                     "redacted.name",
                     f"{path}.name.type",
                     f"{kind!r} is not a registered redacted name; use name.description",
-                    "RFC 9537 §5",
                 )
             )
     lang = entry.get("pathLang", "jsonpath")
     if lang != "jsonpath":
         findings.append(
-            warning(
+            finding(
                 "redacted.path-lang",
                 f"{path}.pathLang",
                 f"pathLang {lang!r} is not jsonpath; paths not evaluated",
-                _RFC,
             )
         )
         return findings
@@ -60,11 +58,10 @@ def _entry(doc: object, entry: dict[str, object], path: str) -> list[Finding]:
             jsonpath_rfc9535.compile(expr)
         except jsonpath_rfc9535.JSONPathError as exc:
             findings.append(
-                error(
+                finding(
                     "redacted.path.syntax",
                     f"{path}.{key}",
                     f"{expr!r} is not an RFC 9535 JSONPath: {exc}",
-                    "RFC 9535 §2",
                 )
             )
         else:
@@ -96,17 +93,16 @@ def _method(
         if any(k in entry for k in wanted):
             return []  # a path is present but is not a string: the schema reports it
         return [
-            error(
+            finding(
                 "redacted.path.missing",
                 path,
                 f"method {method} needs {' or '.join(wanted)} to locate the redacted field",
-                _RFC,
             )
         ]
     try:
         found = jsonpath_rfc9535.find(paths[key], cast(jsonpath_rfc9535.JSONValue, doc)).values()
     except jsonpath_rfc9535.JSONPathError as exc:
-        return [error("redacted.path.syntax", f"{path}.{key}", str(exc), "RFC 9535 §2")]
+        return [finding("redacted.path.syntax", f"{path}.{key}", str(exc))]
     problem: str | None = None
     if method == "removal" and found:
         problem = f"removal, yet prePath selects {len(found)} value(s) in the served document"
@@ -120,7 +116,7 @@ def _method(
         problem = f"{method}, yet {key} selects nothing in the served document"
     if problem is None:
         return []
-    return [error("redacted.path.method-mismatch", f"{path}.{key}", problem, "RFC 9537 §3")]
+    return [finding("redacted.path.method-mismatch", f"{path}.{key}", problem)]
 
 
 def declared_removed_cc(doc: object) -> set[tuple[str | int, ...]]:

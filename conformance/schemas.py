@@ -15,7 +15,8 @@ import jsonschema
 import referencing
 import referencing.jsonschema
 
-from conformance.findings import Finding, error
+from conformance.findings import Finding
+from conformance.rules import finding
 
 BASE_URI: Final = "https://rdds.invalid/conformance/schemas/"
 
@@ -52,25 +53,32 @@ def validator(kind: str) -> jsonschema.Draft202012Validator:
 
 
 def check(doc: object, kind: str) -> list[Finding]:
-    """Validate `doc` as a top-level response of `kind`; one finding per schema violation."""
+    """Validate `doc` as a top-level response of `kind`; one finding per schema violation.
+
+    A member that two subschemas both describe (a notice's link, under the error schema and
+    under the common top-level members) is reported once per violation.
+    """
     findings: list[Finding] = []
-    errors = sorted(validator(kind).iter_errors(doc), key=lambda e: e.json_path)
+    seen: set[tuple[str, str]] = set()
+    errors: list[jsonschema.ValidationError] = []
+    for err in sorted(validator(kind).iter_errors(doc), key=lambda e: e.json_path):
+        if (err.json_path, err.message) not in seen:
+            seen.add((err.json_path, err.message))
+            errors.append(err)
     for err in errors[:MAX_FINDINGS]:
         findings.append(
-            error(
+            finding(
                 "schema.invalid",
                 err.json_path,
                 f"{err.message} (schema {'/'.join(str(p) for p in err.schema_path)})",
-                "RFC 9083",
             )
         )
     if len(errors) > MAX_FINDINGS:
         findings.append(
-            error(
+            finding(
                 "schema.invalid",
                 "$",
                 f"{len(errors) - MAX_FINDINGS} more schema violations not shown",
-                "RFC 9083",
             )
         )
     return findings

@@ -60,12 +60,12 @@ def rfc3339_problem(value: str, *, require_z: bool = False) -> str | None:
 
 
 def ldh_name_problem(name: str) -> str | None:
-    """Return why `name` is not a lower-case LDH name with valid A-labels, or None.
+    """Return why `name` is not an LDH name with valid A-labels, or None.
 
-    RFC 9083 §3: ldhName holds LDH labels and A-labels; the gTLD profile wants lower case.
+    RFC 9083 §3: ldhName holds LDH labels (RFC 5890 §2.3.1: letters, digits, hyphen, in
+    either case) and A-labels. Case is not judged here (see `ldh_case_problem`).
     """
-    if name != name.lower():
-        return f"{name!r} is not lower-case"
+    name = name.lower()
     host = name[:-1] if name.endswith(".") and name != "." else name
     if len(host.encode("ascii", "replace")) > 253:
         return f"{name!r} is longer than 253 octets"
@@ -86,6 +86,13 @@ def ldh_name_problem(name: str) -> str | None:
         elif label[2:4] == "--":
             # RFC 5890 §2.3.1: "??--" labels are reserved unless they are A-labels.
             return f"{label!r} has hyphens in the 3rd and 4th positions"
+    return None
+
+
+def ldh_case_problem(name: str) -> str | None:
+    """Return a note when `name` is not lower case (RFC 4343 §2: case does not matter)."""
+    if name != name.lower():
+        return f"{name!r} is not lower case (either case is an LDH name; most servers answer lower)"
     return None
 
 
@@ -128,16 +135,25 @@ def status_problems(statuses: Iterable[str]) -> list[str]:
 
 
 def ip_problem(value: str, version: int) -> str | None:
-    """Return why `value` is not an IPv`version` address in canonical text form, or None.
-
-    RFC 9083 §5.2 uses dotted-quad IPv4 and RFC 5952 IPv6 text.
-    """
+    """Return why `value` is not an IPv`version` address, or None (RFC 9083 §3)."""
     try:
         address = ipaddress.ip_address(value)
     except ValueError:
         return f"{value!r} is not an IP address"
     if address.version != version:
         return f"{value!r} is not an IPv{version} address"
+    return None
+
+
+def ip_form_problem(value: str) -> str | None:
+    """Return why a valid address is not in its recommended text form, or None.
+
+    RFC 5952 §4 (SHOULD): IPv6 in lower case, zeros compressed; IPv4 dotted decimal.
+    """
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return None  # ip_problem reports it
     if str(address) != value:
         return f"{value!r} is not in canonical form (expected {str(address)!r})"
     return None

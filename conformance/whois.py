@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 from conformance import iana, values
-from conformance.findings import Finding, error, warning
+from conformance.findings import Finding
+from conformance.rules import finding
 
-_ICANN = "ICANN RDDS Advisory 2015"
 _LAST_UPDATE = re.compile(r">>> Last update of WHOIS database: (\S+) <<<")
 _KEY_VALUE = re.compile(r"([A-Za-z][A-Za-z0-9 /&().,'-]*?): ?(.*)")
 _STATUS = re.compile(r"(\S+) https://icann\.org/epp#(\S+)")
@@ -68,44 +68,37 @@ _DATE_KEYS = frozenset(
 def check(text: bytes, *, query: str) -> list[Finding]:
     """Check the bytes a WHOIS server sent for `query`, up to the connection close."""
     if not text:
-        return [error("whois.empty", "$", f"empty answer to {query!r}", "RFC 3912 §2")]
+        return [finding("whois.empty", "$", f"empty answer to {query!r}")]
     findings: list[Finding] = []
     try:
         decoded = text.decode("utf-8")
     except UnicodeDecodeError as exc:
-        findings.append(error("whois.encoding", f"byte {exc.start}", "answer is not UTF-8", _ICANN))
+        findings.append(finding("whois.encoding", f"byte {exc.start}", "answer is not UTF-8"))
         decoded = text.decode("utf-8", "replace")
-    # RFC 3912 §2 / ICANN advisory: every line ends in CR LF.
+    # RFC 3912 §2 ends requests in CR LF; answers do by convention (info).
     raw_lines = decoded.split("\n")
     for number, line in enumerate(raw_lines[:-1], start=1):
         if not line.endswith("\r"):
             findings.append(
-                error(
-                    "whois.line-ending", f"line {number}", "line ends in a bare LF", "RFC 3912 §2"
-                )
+                finding("whois.line-ending", f"line {number}", "line ends in a bare LF")
             )
             break
     if raw_lines[-1]:
         findings.append(
-            error(
-                "whois.line-ending",
-                f"line {len(raw_lines)}",
-                "last line has no CR LF",
-                "RFC 3912 §2",
-            )
+            finding("whois.line-ending", f"line {len(raw_lines)}", "last line has no CR LF")
         )
     lines = [line.rstrip("\r") for line in raw_lines]
     end = next((i for i, line in enumerate(lines) if line.startswith(">>> Last update")), None)
     if end is None:
         findings.append(
-            error("whois.last-update", "$", "no '>>> Last update of WHOIS database' line", _ICANN)
+            finding("whois.last-update", "$", "no '>>> Last update of WHOIS database' line")
         )
         end = len(lines)
     else:
         m = _LAST_UPDATE.fullmatch(lines[end])
         problem = values.rfc3339_problem(m.group(1), require_z=True) if m else "malformed line"
         if problem:
-            findings.append(error("whois.last-update", f"line {end + 1}", problem, _ICANN))
+            findings.append(finding("whois.last-update", f"line {end + 1}", problem))
     record = [(i + 1, line) for i, line in enumerate(lines[:end]) if line.strip()]
     if not record or record[0][1].startswith("No match for"):
         return findings  # a not-found answer carries only its one line and the last update
@@ -116,9 +109,7 @@ def check(text: bytes, *, query: str) -> list[Finding]:
         m = _KEY_VALUE.fullmatch(line)
         if m is None:
             findings.append(
-                error(
-                    "whois.format", f"line {number}", f"{line[:60]!r} is not 'Key: value'", _ICANN
-                )
+                finding("whois.format", f"line {number}", f"{line[:60]!r} is not 'Key: value'")
             )
             continue
         pairs.append((number, m.group(1), m.group(2).strip()))
@@ -135,39 +126,33 @@ def _domain(pairs: list[tuple[int, str, str]]) -> list[Finding]:
         if rank is not None:
             if rank < highest[0]:
                 findings.append(
-                    error(
-                        "whois.key-order", f"line {number}", f"{key!r} after {highest[1]!r}", _ICANN
-                    )
+                    finding("whois.key-order", f"line {number}", f"{key!r} after {highest[1]!r}")
                 )
             else:
                 highest = (rank, key)
         if key == "Registrar WHOIS Server" and value and ("/" in value or ":" in value):
             # Clients follow this as a referral: it must be a bare host name.
             findings.append(
-                error(
-                    "whois.whois-server",
-                    f"line {number}",
-                    f"{value!r} is not a bare host name",
-                    _ICANN,
+                finding(
+                    "whois.whois-server", f"line {number}", f"{value!r} is not a bare host name"
                 )
             )
         if key in _DATE_KEYS and value:
             problem = values.rfc3339_problem(value, require_z=True)
             if problem:
-                findings.append(error("whois.date", f"line {number}", problem, _ICANN))
+                findings.append(finding("whois.date", f"line {number}", problem))
         if key == "Domain Status":
             m = _STATUS.fullmatch(value)
             if m is None or m.group(1) != m.group(2) or m.group(1) not in iana.EPP_STATUSES:
                 findings.append(
-                    error(
+                    finding(
                         "whois.status",
                         f"line {number}",
                         f"{value!r} is not '<EPP status> https://icann.org/epp#<EPP status>'",
-                        _ICANN,
                     )
                 )
     if not any(key == "Domain Status" for _, key, _ in pairs):
         findings.append(
-            warning("whois.status.missing", "$", "domain record has no Domain Status line", _ICANN)
+            finding("whois.status.missing", "$", "domain record has no Domain Status line")
         )
     return findings

@@ -22,15 +22,14 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, cast
 
-from escrow import rde
+from escrow import checks, rde
 from registry import names
 from registry.errors import RddsError
-from registry.model import Contact, Domain, Host, Registrar, Tld, TldKind
+from registry.model import Domain, Tld, TldKind
 from replica import rows, schema
 
 BATCH = 2_000
 CACHE_KIB = 65_536  # SQLite page cache: bounded, so peak memory does not grow with the file
-MAX_LISTED = 10  # dangling references listed one by one before summarising
 
 
 class ImportFailed(RddsError):
@@ -214,7 +213,7 @@ def _worker(path: Path, box: list[str]) -> Iterator[Iterator[_Msg]]:
                 kind, *rest = out.get(timeout=2)
             except queue.Empty:
                 if not proc.is_alive():
-                    raise _Refused(0, "the parser worker stopped unexpectedly") from None
+                    raise checks.Refused(0, "the parser worker stopped unexpectedly") from None
                 continue
             if kind == "msgs":
                 yield from rest[0]
@@ -243,13 +242,6 @@ def _prolog(path: Path) -> None:
 
 
 # --- applying ------------------------------------------------------------------------------
-
-
-class _Refused(Exception):
-    def __init__(self, line: int, reason: str) -> None:
-        super().__init__(reason)
-        self.line = line
-        self.reason = reason
 
 
 @dataclasses.dataclass(slots=True)
@@ -281,99 +273,90 @@ class _Batch:
 _Msg = rde.Item | _Batch
 
 
+def _encode_domains(
+    objs: list[tuple[Domain, dict[str, tuple[str, ...]] | None]],
+    pend: list[tuple[str, str, int]],
+) -> tuple[Any, list[tuple[str, int]], str | None]:
+    tlds: list[tuple[str, int]] = []
+    suffix = None
+    for (d, _), (_, _, line) in zip(objs, pend, strict=True):
+        if not tlds or tlds[-1][0] != d.tld:
+            tlds.append((d.tld, line))
+        if suffix is None and "-" in d.roid:
+            suffix = d.roid.rsplit("-", 1)[1]
+    return rows.encode_domains(objs), tlds, suffix
+
+
+class _Buffer:
+    """Objects of one kind waiting to become a `_Batch`."""
+
+    def __init__(
+        self,
+        kind: str,
+        unpack: Callable[[Any], tuple[Any, str]],
+        encode: Callable[[list[Any], list[tuple[str, str, int]]], tuple[Any, Any, Any]],
+    ) -> None:
+        self.kind = kind
+        self.unpack = unpack  # item -> (what to encode, key)
+        self.encode = encode  # -> (rows, domain TLDs, ROID suffix)
+        self.objects: list[Any] = []
+        self.pend: list[tuple[str, str, int]] = []
+
+    def add(self, item: Any) -> _Batch | None:
+        obj, key = self.unpack(item)
+        self.objects.append(obj)
+        self.pend.append((self.kind, key, item.line))
+        return self.flush() if len(self.objects) >= BATCH else None
+
+    def flush(self) -> _Batch:
+        encoded, tlds, suffix = self.encode(self.objects, self.pend)
+        batch = _Batch(self.kind, encoded, self.pend, tlds, suffix, self.pend[-1][2])
+        self.objects, self.pend = [], []
+        return batch
+
+
+def _buffers() -> dict[type, _Buffer]:
+    """One buffer per object type, in the order they are flushed together."""
+    return {
+        rde.RegistrarItem: _Buffer(
+            "registrar",
+            lambda it: (it.registrar, it.registrar.id),
+            lambda objs, _: ([rows.registrar_row(r) for r in objs], [], None),
+        ),
+        rde.ContactItem: _Buffer(
+            "contact",
+            lambda it: (it.contact, it.contact.handle),
+            lambda objs, _: ([rows.contact_row(c) for c in objs], [], None),
+        ),
+        rde.HostItem: _Buffer(
+            "host",
+            lambda it: (it.host, it.host.name),
+            lambda objs, _: (rows.encode_hosts(objs), [], None),
+        ),
+        rde.DomainItem: _Buffer(
+            "domain", lambda it: ((it.domain, it.host_attrs), it.domain.name), _encode_domains
+        ),
+    }
+
+
 def _batches(items: Iterator[rde.Item]) -> Iterator[_Msg]:
     """Group objects into encoded batches; pass every other item through, in order.
 
     Pure (no SQLite): runs in the importing process, or in a worker for large files.
     """
-    domains: list[tuple[Domain, dict[str, tuple[str, ...]] | None]] = []
-    dlines: list[tuple[str, str, int]] = []
-    contacts: list[Contact] = []
-    clines: list[tuple[str, str, int]] = []
-    hosts: list[Host] = []
-    hlines: list[tuple[str, str, int]] = []
-    registrars: list[Registrar] = []
-    rlines: list[tuple[str, str, int]] = []
-
-    def flush_domains() -> _Batch:
-        tlds: list[tuple[str, int]] = []
-        suffix = None
-        for (d, _), (_, _, line) in zip(domains, dlines, strict=True):
-            if not tlds or tlds[-1][0] != d.tld:
-                tlds.append((d.tld, line))
-            if suffix is None and "-" in d.roid:
-                suffix = d.roid.rsplit("-", 1)[1]
-        batch = _Batch(
-            "domain", rows.encode_domains(domains), list(dlines), tlds, suffix, dlines[-1][2]
-        )
-        domains.clear()
-        dlines.clear()
-        return batch
-
-    def flush_contacts() -> _Batch:
-        batch = _Batch(
-            "contact",
-            [rows.contact_row(c) for c in contacts],
-            list(clines),
-            [],
-            None,
-            clines[-1][2],
-        )
-        contacts.clear()
-        clines.clear()
-        return batch
-
-    def flush_hosts() -> _Batch:
-        batch = _Batch("host", rows.encode_hosts(hosts), list(hlines), [], None, hlines[-1][2])
-        hosts.clear()
-        hlines.clear()
-        return batch
-
-    def flush_registrars() -> _Batch:
-        batch = _Batch(
-            "registrar",
-            [rows.registrar_row(r) for r in registrars],
-            list(rlines),
-            [],
-            None,
-            rlines[-1][2],
-        )
-        registrars.clear()
-        rlines.clear()
-        return batch
+    buffers = _buffers()
 
     def flush_all() -> Iterator[_Batch]:
-        if registrars:
-            yield flush_registrars()
-        if contacts:
-            yield flush_contacts()
-        if hosts:
-            yield flush_hosts()
-        if domains:
-            yield flush_domains()
+        for buf in buffers.values():
+            if buf.objects:
+                yield buf.flush()
 
     for it in items:
-        if isinstance(it, rde.DomainItem):
-            d = it.domain
-            domains.append((d, it.host_attrs))
-            dlines.append(("domain", d.name, it.line))
-            if len(domains) >= BATCH:
-                yield flush_domains()
-        elif isinstance(it, rde.ContactItem):
-            contacts.append(it.contact)
-            clines.append(("contact", it.contact.handle, it.line))
-            if len(contacts) >= BATCH:
-                yield flush_contacts()
-        elif isinstance(it, rde.HostItem):
-            hosts.append(it.host)
-            hlines.append(("host", it.host.name, it.line))
-            if len(hosts) >= BATCH:
-                yield flush_hosts()
-        elif isinstance(it, rde.RegistrarItem):
-            registrars.append(it.registrar)
-            rlines.append(("registrar", it.registrar.id, it.line))
-            if len(registrars) >= BATCH:
-                yield flush_registrars()
+        buf = buffers.get(type(it))
+        if buf is not None:
+            batch = buf.add(it)
+            if batch is not None:
+                yield batch
         else:
             if not isinstance(it, rde.Notice):
                 yield from flush_all()
@@ -381,8 +364,30 @@ def _batches(items: Iterator[rde.Item]) -> Iterator[_Msg]:
     yield from flush_all()
 
 
+#: Every table a FULL into a replica that no deposit built empties first.
+_CONTENT_TABLES = (
+    "domain_contact",
+    "domain_ns",
+    "domain_ds",
+    "domain",
+    "host_addr",
+    "host",
+    "contact",
+    "registrar",
+    "nndn",
+    "idn_table",
+    "claim",
+    "tld",
+)
+
+
 class _Applier:
-    """Applies one deposit's items inside the caller's transaction."""
+    """Applies one deposit's messages inside the caller's transaction.
+
+    Bookkeeping lives in temporary tables, not Python sets, so memory stays flat: `pend`
+    (kind, key, line) of every object written, `gone` (kind, key) of every object deleted,
+    `cand` (kind, key) of shared objects a FULL may leave unclaimed.
+    """
 
     def __init__(self, conn: sqlite3.Connection, file: str, report: Callable[[str], None]):
         self.conn = conn
@@ -395,149 +400,41 @@ class _Applier:
         self.state.warnings += 1
         self.report(f"{self.file}:{line}: {text}")
 
-    # -- the chain --------------------------------------------------------------------
+    def _count(self, kind: str, n: int = 1) -> None:
+        assert self.state is not None
+        self.state.objects[kind] = self.state.objects.get(kind, 0) + n
 
-    def _last(self, tld: str, exclude_id: str | None = None) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = self.conn.execute(
-            "SELECT * FROM deposit WHERE tld = ? AND id IS NOT ? ORDER BY seq DESC LIMIT 1",
-            (tld, exclude_id),
-        ).fetchone()
-        return row
+    # -- the start ----------------------------------------------------------------------
 
     def begin(self, head: rde.Head) -> None:
         st = self.state = _State(head)
-        self.conn.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS pend (kind TEXT NOT NULL, key TEXT NOT NULL, "
-            "line INTEGER NOT NULL)"
-        )
-        self.conn.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS gone (kind TEXT NOT NULL, key TEXT NOT NULL)"
-        )
-        self.conn.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS cand (kind TEXT NOT NULL, key TEXT NOT NULL)"
-        )
+        for table, columns in (
+            ("pend", "kind TEXT NOT NULL, key TEXT NOT NULL, line INTEGER NOT NULL"),
+            ("gone", "kind TEXT NOT NULL, key TEXT NOT NULL"),
+            ("cand", "kind TEXT NOT NULL, key TEXT NOT NULL"),
+        ):
+            self.conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({columns})")
         self.conn.execute("DELETE FROM pend")
         self.conn.execute("DELETE FROM gone")
-        if head.type == "FULL":
-            history = self.conn.execute("SELECT count(*) FROM deposit").fetchone()[0]
-            if history == 0:
-                # A replica that no deposit built (a demo file, an empty file): the first FULL
-                # replaces all of it, since nothing says which rows belong to which TLD.
-                for table in [
-                    "domain_contact",
-                    "domain_ns",
-                    "domain_ds",
-                    "domain",
-                    "host_addr",
-                    "host",
-                    "contact",
-                    "registrar",
-                    "nndn",
-                    "idn_table",
-                    "claim",
-                    "tld",
-                ]:
-                    self.conn.execute(f"DELETE FROM {table}")
-                st.replaced_all = True
-            return
-        # DIFF / INCR: the chain names the TLD before any content (deletes first) arrives.
-        tlds = [
-            r[0]
-            for r in self.conn.execute(
-                "SELECT DISTINCT tld FROM deposit WHERE id = ? ORDER BY tld", (head.prev_id,)
-            )
-        ]
-        if not tlds:
-            raise _Refused(
-                head.line,
-                f"{head.type} {head.id}: prevId {head.prev_id} is not an applied deposit "
-                "(import its FULL first)",
-            )
-        if len(tlds) > 1:
-            # Deposit ids are unique per TLD only: prefer the chain this deposit continues,
-            # then the ICANN file name (`coop_2026-11-22_diff_S1_R0.xml`).
-            tlds = [t for t in tlds if self._continues(t, head)] or tlds
-            if len(tlds) > 1:
-                prefix = self.file.split("_", 1)[0].lower()
-                tlds = [t for t in tlds if t == prefix]
-            if len(tlds) != 1:
-                raise _Refused(
-                    head.line,
-                    f"{head.type} {head.id}: prevId {head.prev_id} is ambiguous across TLDs",
-                )
-        self._set_tld(tlds[0], head.line)
-
-    def _continues(self, tld: str, head: rde.Head) -> bool:
-        if head.type == "INCR":
-            sql = "SELECT id FROM deposit WHERE tld = ? AND type = 'FULL' ORDER BY seq DESC"
-        else:
-            sql = "SELECT id FROM deposit WHERE tld = ? ORDER BY seq DESC"
-        row = self.conn.execute(sql + " LIMIT 1", (tld,)).fetchone()
-        return row is not None and row[0] == head.prev_id
-
-    def _check_chain(self, tld: str) -> None:
-        st = self.state
-        assert st is not None
-        head = st.head
-        same = self.conn.execute(
-            "SELECT * FROM deposit WHERE tld = ? AND id = ? ORDER BY seq DESC LIMIT 1",
-            (tld, head.id),
-        ).fetchone()
-        last = self._last(tld)
-        if same is not None:
-            if head.resend <= same["resend"]:
-                raise _Refused(
-                    head.line,
-                    f"deposit {head.id} of TLD {tld} was already applied with resend "
-                    f"{same['resend']}; a repeat needs a higher resend number",
-                )
-            if last is None or last["id"] != head.id:
-                raise _Refused(
-                    head.line,
-                    f"resend of deposit {head.id} refused: later deposits of TLD {tld} "
-                    "are already applied",
-                )
-            before = self._last(tld, exclude_id=head.id)
-        else:
-            before = last
-        if head.type == "DIFF":
-            want = before["id"] if before is not None else None
-            if head.prev_id != want:
-                raise _Refused(
-                    head.line,
-                    f"DIFF {head.id}: prevId {head.prev_id} is not the last applied deposit "
-                    f"of TLD {tld} ({want})",
-                )
-        elif head.type == "INCR":
-            full = self.conn.execute(
-                "SELECT id FROM deposit WHERE tld = ? AND type = 'FULL' AND id IS NOT ? "
-                "ORDER BY seq DESC LIMIT 1",
-                (tld, head.id),
-            ).fetchone()
-            if full is None or full["id"] != head.prev_id:
-                raise _Refused(
-                    head.line,
-                    f"INCR {head.id}: prevId {head.prev_id} is not the last applied FULL "
-                    f"of TLD {tld}",
-                )
-        if before is not None:
-            prev_mark = schema.parse_time(before["watermark"])
-            if prev_mark is not None and head.watermark < prev_mark:
-                raise _Refused(
-                    head.line,
-                    f"deposit {head.id}: watermark {schema.format_time(head.watermark)} goes "
-                    f"backwards (TLD {tld} is at {before['watermark']})",
-                )
+        if head.type != "FULL":
+            # DIFF / INCR: the chain names the TLD before any content (deletes first) arrives.
+            self._set_tld(checks.continued_tld(self.conn, head, self.file), head.line)
+        elif self.conn.execute("SELECT count(*) FROM deposit").fetchone()[0] == 0:
+            # A replica that no deposit built (a demo file, an empty file): the first FULL
+            # replaces all of it, since nothing says which rows belong to which TLD.
+            for table in _CONTENT_TABLES:
+                self.conn.execute(f"DELETE FROM {table}")
+            st.replaced_all = True
 
     def _set_tld(self, tld: str, line: int) -> None:
         st = self.state
         assert st is not None
         if st.tld is not None:
             if tld != st.tld:
-                raise _Refused(line, f"object of TLD {tld} in a deposit of TLD {st.tld}")
+                raise checks.Refused(line, f"object of TLD {tld} in a deposit of TLD {st.tld}")
             return
         st.tld = tld
-        self._check_chain(tld)
+        checks.check_chain(self.conn, st.head, tld)
         if st.head.type == "FULL" and not st.replaced_all:
             # A FULL replaces this TLD's domains and NNDNs; shared objects go by claims.
             sub = "SELECT name FROM domain WHERE tld = ?"
@@ -546,74 +443,84 @@ class _Applier:
             self.conn.execute("DELETE FROM domain WHERE tld = ?", (tld,))
             self.conn.execute("DELETE FROM nndn WHERE tld = ?", (tld,))
 
-    # -- messages ---------------------------------------------------------------------
+    # -- messages -----------------------------------------------------------------------
 
     def apply(self, msg: _Msg) -> None:
-        st = self.state
         if isinstance(msg, rde.Head):
             self.begin(msg)
             return
-        assert st is not None
-        if isinstance(msg, _Batch):
-            st.line = msg.line
-            for tld, line in msg.tlds:
-                if st.tld != tld:
-                    self._set_tld(tld, line)
-            if st.roid_suffix is None and msg.roid_suffix:
-                st.roid_suffix = msg.roid_suffix
-            conn = self.conn
-            if msg.kind == "domain":
-                # A FULL removed its TLD's domains when the TLD became known: nothing to
-                # replace, so skip four index probes per domain.
-                rows.write_domain_rows(conn, msg.rows, replace=st.head.type != "FULL")
-            elif msg.kind == "contact":
-                conn.executemany(rows.UPSERT_CONTACT, msg.rows)
-            elif msg.kind == "host":
-                rows.write_host_rows(conn, msg.rows)
-            elif msg.kind == "registrar":
-                conn.executemany(rows.UPSERT_REGISTRAR, msg.rows)
-            conn.executemany("INSERT INTO pend VALUES (?, ?, ?)", msg.pend)
-            self._count(msg.kind, len(msg.pend))
-        elif isinstance(msg, rde.Delete):
-            self.delete(msg)
-        elif isinstance(msg, rde.Header):
-            if st.header is not None:
-                raise _Refused(msg.line, "more than one <rdeHeader:header>")
-            st.header = msg
-            self._set_tld(msg.tld, msg.line)
-        elif isinstance(msg, rde.EppParams):
-            st.epp = msg
-        elif isinstance(msg, rde.TldFacts):
-            st.facts = msg
-        elif isinstance(msg, rde.IdnTable):
-            self.conn.execute(
-                "INSERT OR REPLACE INTO idn_table VALUES (?, ?, ?)",
-                (msg.id, msg.url, msg.url_policy),
-            )
-            self.conn.execute("INSERT INTO pend VALUES ('idn', ?, ?)", (msg.id, msg.line))
-        elif isinstance(msg, rde.Nndn):
-            tld = msg.aname.rsplit(".", 1)[-1]
-            if st.tld != tld:
-                self._set_tld(tld, msg.line)
-            self.conn.execute(
-                "INSERT OR REPLACE INTO nndn VALUES (?, ?, ?, ?, ?)",
-                (
-                    msg.aname,
-                    msg.uname,
-                    msg.state,
-                    tld,
-                    schema.format_time(msg.created) if msg.created else None,
-                ),
-            )
-            self._count("nndn")
-        elif isinstance(msg, rde.Notice):
-            self.warn(msg.line, msg.text)
-
-    def _count(self, kind: str, n: int = 1) -> None:
         assert self.state is not None
-        self.state.objects[kind] = self.state.objects.get(kind, 0) + n
+        handler = _HANDLERS.get(type(msg))
+        if handler is not None:
+            handler(self, msg)
 
-    def delete(self, it: rde.Delete) -> None:
+    def _batch(self, msg: _Batch) -> None:
+        st = self.state
+        assert st is not None
+        st.line = msg.line
+        for tld, line in msg.tlds:
+            if st.tld != tld:
+                self._set_tld(tld, line)
+        if st.roid_suffix is None and msg.roid_suffix:
+            st.roid_suffix = msg.roid_suffix
+        conn = self.conn
+        if msg.kind == "domain":
+            # A FULL removed its TLD's domains when the TLD became known: nothing to
+            # replace, so skip four index probes per domain.
+            rows.write_domain_rows(conn, msg.rows, replace=st.head.type != "FULL")
+        elif msg.kind == "contact":
+            conn.executemany(rows.UPSERT_CONTACT, msg.rows)
+        elif msg.kind == "host":
+            rows.write_host_rows(conn, msg.rows)
+        elif msg.kind == "registrar":
+            conn.executemany(rows.UPSERT_REGISTRAR, msg.rows)
+        conn.executemany("INSERT INTO pend VALUES (?, ?, ?)", msg.pend)
+        self._count(msg.kind, len(msg.pend))
+
+    def _header(self, msg: rde.Header) -> None:
+        st = self.state
+        assert st is not None
+        if st.header is not None:
+            raise checks.Refused(msg.line, "more than one <rdeHeader:header>")
+        st.header = msg
+        self._set_tld(msg.tld, msg.line)
+
+    def _epp_params(self, msg: rde.EppParams) -> None:
+        assert self.state is not None
+        if self.state.epp is not None:  # two data collection policies contradict each other
+            raise checks.Refused(msg.line, "more than one <rdeEppParams:eppParams>")
+        self.state.epp = msg
+
+    def _tld_facts(self, msg: rde.TldFacts) -> None:
+        assert self.state is not None
+        if self.state.facts is not None:
+            raise checks.Refused(msg.line, "more than one <rddsExt:tld>")
+        self.state.facts = msg
+
+    def _idn(self, msg: rde.IdnTable) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO idn_table VALUES (?, ?, ?)", (msg.id, msg.url, msg.url_policy)
+        )
+        self.conn.execute("INSERT INTO pend VALUES ('idn', ?, ?)", (msg.id, msg.line))
+        self._count("idn")
+
+    def _nndn(self, msg: rde.Nndn) -> None:
+        assert self.state is not None
+        tld = msg.aname.rsplit(".", 1)[-1]
+        if self.state.tld != tld:
+            self._set_tld(tld, msg.line)
+        created = schema.format_time(msg.created) if msg.created else None
+        self.conn.execute(
+            "INSERT OR REPLACE INTO nndn VALUES (?, ?, ?, ?, ?)",
+            (msg.aname, msg.uname, msg.state, tld, created),
+        )
+        self.conn.execute("INSERT INTO pend VALUES ('nndn', ?, ?)", (msg.aname, msg.line))
+        self._count("nndn")
+
+    def _notice(self, msg: rde.Notice) -> None:
+        self.warn(msg.line, msg.text)
+
+    def _delete(self, it: rde.Delete) -> None:
         st = self.state
         assert st is not None
         if st.head.type == "FULL":
@@ -624,38 +531,56 @@ class _Applier:
         self._count("deleted")
         if it.kind == "domain":
             rows.delete_domain(conn, it.key)
-        elif it.kind == "nndn":
+            return
+        if it.kind == "nndn":
             conn.execute("DELETE FROM nndn WHERE aname = ?", (it.key,))
-        else:
-            conn.execute(
-                "DELETE FROM claim WHERE kind = ? AND key = ? AND tld = ?",
-                (it.kind, it.key, st.tld),
-            )
-            still = conn.execute(
-                "SELECT 1 FROM claim WHERE kind = ? AND key = ? LIMIT 1", (it.kind, it.key)
-            ).fetchone()
-            if still is None:
-                if it.kind == "host":
-                    rows.delete_host(conn, it.key)
-                elif it.kind == "contact":
-                    conn.execute("DELETE FROM contact WHERE id = ?", (it.key,))
-                elif it.kind == "registrar":
-                    conn.execute("DELETE FROM registrar WHERE id = ?", (it.key,))
-                elif it.kind == "idn":
-                    conn.execute("DELETE FROM idn_table WHERE id = ?", (it.key,))
-                conn.execute("INSERT INTO gone VALUES (?, ?)", (it.kind, it.key))
+            return
+        # A shared object: drop this TLD's claim, and the row once no TLD claims it.
+        conn.execute(
+            "DELETE FROM claim WHERE kind = ? AND key = ? AND tld = ?", (it.kind, it.key, st.tld)
+        )
+        still = conn.execute(
+            "SELECT 1 FROM claim WHERE kind = ? AND key = ? LIMIT 1", (it.kind, it.key)
+        ).fetchone()
+        if still is None:
+            _delete_shared(conn, it.kind, it.key)
+            conn.execute("INSERT INTO gone VALUES (?, ?)", (it.kind, it.key))
 
-    # -- the end ----------------------------------------------------------------------
+    # -- the end ------------------------------------------------------------------------
 
     def finish(self, digest: str, line: int) -> Applied:
         st = self.state
         assert st is not None
         if st.header is None:
-            raise _Refused(line, "deposit: missing <rdeHeader:header>")
+            raise checks.Refused(line, "deposit: missing <rdeHeader:header>")
         tld = st.tld
         assert tld is not None
+        checks.check_duplicates(self.conn)
+        self._settle_claims(tld)
+        checks.check_references(self.conn, self.warn)
+        self._write_tld(tld)
+        checks.compare_counts(self.conn, st.header, tld, self.warn)
+        self._record(digest, tld)
+        generation = schema.bump_generation(self.conn, st.head.watermark)
+        return Applied(
+            file=self.file,
+            id=st.head.id,
+            type=st.head.type,
+            tld=tld,
+            watermark=st.head.watermark,
+            resend=st.head.resend,
+            generation=generation,
+            objects=dict(st.objects),
+            warnings=st.warnings,
+        )
+
+    def _settle_claims(self, tld: str) -> None:
+        """The TLD claims the shared objects its deposit carried (a FULL: those only)."""
+        st = self.state
+        assert st is not None
         conn = self.conn
-        if st.head.type == "FULL":
+        full = st.head.type == "FULL"
+        if full:
             # Objects this TLD claimed until now may end up claimed by no TLD: candidates.
             conn.execute("DELETE FROM cand")
             conn.execute(
@@ -664,51 +589,16 @@ class _Applier:
             )
             conn.execute("DELETE FROM claim WHERE tld = ?", (tld,))
         conn.execute(
-            "INSERT OR IGNORE INTO claim SELECT kind, key, ? FROM pend WHERE kind != 'domain'",
+            "INSERT OR IGNORE INTO claim SELECT kind, key, ? FROM pend "
+            "WHERE kind NOT IN ('domain', 'nndn')",
             (tld,),
         )
-        if st.head.type == "FULL" and not st.replaced_all:
+        if full and not st.replaced_all:
             self._collect_unclaimed()
-        self._check_references()
-        self._write_tld(tld)
-        self._compare_counts(tld)
-        head = st.head
-        conn.execute("DELETE FROM deposit WHERE tld = ? AND id = ?", (tld, head.id))
-        conn.execute(
-            "INSERT INTO deposit (id, type, prev_id, watermark, resend, digest, applied, tld) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                head.id,
-                head.type,
-                head.prev_id,
-                schema.format_time(head.watermark),
-                head.resend,
-                digest,
-                schema.format_time(dt.datetime.now(dt.UTC)),
-                tld,
-            ),
-        )
-        generation = schema.bump_generation(conn, head.watermark)
-        return Applied(
-            file=self.file,
-            id=head.id,
-            type=head.type,
-            tld=tld,
-            watermark=head.watermark,
-            resend=head.resend,
-            generation=generation,
-            objects=dict(st.objects),
-            warnings=st.warnings,
-        )
 
     def _collect_unclaimed(self) -> None:
         conn = self.conn
-        for kind, table, column in (
-            ("contact", "contact", "id"),
-            ("host", "host", "name"),
-            ("registrar", "registrar", "id"),
-            ("idn", "idn_table", "id"),
-        ):
+        for kind in _SHARED:
             # Only the candidates (objects the TLD claimed before this FULL): no table scan.
             conn.execute(
                 "INSERT INTO gone SELECT kind, key FROM cand WHERE kind = ? AND NOT EXISTS "
@@ -719,81 +609,11 @@ class _Applier:
                 conn.execute(
                     "DELETE FROM host_addr WHERE host IN (SELECT key FROM gone WHERE kind='host')"
                 )
+            table, column = _SHARED[kind]
             conn.execute(
                 f"DELETE FROM {table} WHERE {column} IN (SELECT key FROM gone WHERE kind = ?)",
                 (kind,),
             )
-
-    def _check_references(self) -> None:
-        """RFC 9022 objects reference each other by key; docs/escrow.md has the rule."""
-        conn = self.conn
-        # Domains written by this deposit, and domains pointing at objects it removed.
-        fatal = (
-            (
-                "sponsoring registrar",
-                "SELECT p.key, p.line, d.registrar FROM pend p JOIN domain d ON d.name = p.key "
-                "WHERE p.kind = 'domain' AND NOT EXISTS "
-                "(SELECT 1 FROM registrar r WHERE r.id = d.registrar)",
-            ),
-            (
-                "registrant",
-                "SELECT p.key, p.line, d.registrant FROM pend p JOIN domain d ON d.name = p.key "
-                "WHERE p.kind = 'domain' AND d.registrant IS NOT NULL AND NOT EXISTS "
-                "(SELECT 1 FROM contact c WHERE c.id = d.registrant)",
-            ),
-            (
-                "sponsoring registrar",
-                "SELECT d.name, 0, d.registrar FROM gone g JOIN domain d ON d.registrar = g.key "
-                "WHERE g.kind = 'registrar' AND NOT EXISTS "
-                "(SELECT 1 FROM registrar r WHERE r.id = g.key)",
-            ),
-            (
-                "registrant",
-                "SELECT d.name, 0, d.registrant FROM gone g JOIN domain d "
-                "ON d.registrant = g.key WHERE g.kind = 'contact' AND NOT EXISTS "
-                "(SELECT 1 FROM contact c WHERE c.id = g.key)",
-            ),
-        )
-        for what, sql in fatal:
-            bad = conn.execute(sql + " LIMIT 1").fetchone()
-            if bad is not None:
-                raise _Refused(
-                    bad[1],
-                    f"domain {bad[0]}: {what} {bad[2]} does not exist (dangling reference)",
-                )
-        soft = (
-            (
-                "contact",
-                "SELECT p.key, p.line, dc.role || ' contact', dc.contact FROM pend p "
-                "JOIN domain_contact dc ON dc.domain = p.key WHERE p.kind = 'domain' AND "
-                "NOT EXISTS (SELECT 1 FROM contact c WHERE c.id = dc.contact)",
-            ),
-            (
-                "host",
-                "SELECT p.key, p.line, 'nameserver', n.host FROM pend p "
-                "JOIN domain_ns n ON n.domain = p.key WHERE p.kind = 'domain' AND "
-                "n.addrs IS NULL AND NOT EXISTS (SELECT 1 FROM host h WHERE h.name = n.host)",
-            ),
-            (
-                "contact",
-                "SELECT dc.domain, 0, dc.role || ' contact', dc.contact FROM gone g "
-                "JOIN domain_contact dc ON dc.contact = g.key WHERE g.kind = 'contact' AND "
-                "NOT EXISTS (SELECT 1 FROM contact c WHERE c.id = g.key)",
-            ),
-            (
-                "host",
-                "SELECT n.domain, 0, 'nameserver', n.host FROM gone g "
-                "JOIN domain_ns n ON n.host = g.key WHERE g.kind = 'host' AND n.addrs IS NULL "
-                "AND NOT EXISTS (SELECT 1 FROM host h WHERE h.name = g.key)",
-            ),
-        )
-        for _, sql in soft:
-            found = conn.execute(sql + f" LIMIT {MAX_LISTED + 1}").fetchall()
-            for domain, line, role, key in found[:MAX_LISTED]:
-                self.warn(line, f"domain {domain}: {role} {key} does not exist (kept)")
-            if len(found) > MAX_LISTED:
-                total = conn.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
-                self.warn(0, f"... {total - MAX_LISTED} more dangling references like these")
 
     def _write_tld(self, tld: str) -> None:
         st = self.state
@@ -825,41 +645,55 @@ class _Applier:
         )
         self.conn.execute(rows.UPSERT_TLD, rows.tld_row(row))
 
-    def _compare_counts(self, tld: str) -> None:
-        st = self.state
-        assert st is not None and st.header is not None
-        conn = self.conn
-
-        def claimed(kind: str) -> int:
-            return int(
-                conn.execute(
-                    "SELECT count(*) FROM claim WHERE tld = ? AND kind = ?", (tld, kind)
-                ).fetchone()[0]
-            )
-
-        actual = {
-            rde.DOMAIN: lambda: int(
-                conn.execute("SELECT count(*) FROM domain WHERE tld = ?", (tld,)).fetchone()[0]
+    def _record(self, digest: str, tld: str) -> None:
+        """One `deposit` row per (TLD, id): a resend replaces the row it repeats."""
+        assert self.state is not None
+        head = self.state.head
+        self.conn.execute("DELETE FROM deposit WHERE tld = ? AND id = ?", (tld, head.id))
+        self.conn.execute(
+            "INSERT INTO deposit (id, type, prev_id, watermark, resend, digest, applied, tld) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                head.id,
+                head.type,
+                head.prev_id,
+                schema.format_time(head.watermark),
+                head.resend,
+                digest,
+                schema.format_time(dt.datetime.now(dt.UTC)),
+                tld,
             ),
-            rde.HOST: lambda: claimed("host"),
-            rde.CONTACT: lambda: claimed("contact"),
-            rde.REGISTRAR: lambda: claimed("registrar"),
-            rde.IDN: lambda: claimed("idn"),
-            rde.NNDN: lambda: int(
-                conn.execute("SELECT count(*) FROM nndn WHERE tld = ?", (tld,)).fetchone()[0]
-            ),
-        }
-        for uri, expected in st.header.counts:
-            count = actual.get(uri)
-            if count is None:
-                continue
-            have = count()
-            if have != expected:
-                self.warn(
-                    st.header.line,
-                    f"header count for {uri.rsplit(':', 1)[-1]} is {expected}, "
-                    f"the replica has {have} for TLD {tld}",
-                )
+        )
+
+
+#: Shared objects (no TLD of their own): claim kind -> (table, key column).
+_SHARED = {
+    "contact": ("contact", "id"),
+    "host": ("host", "name"),
+    "registrar": ("registrar", "id"),
+    "idn": ("idn_table", "id"),
+}
+
+
+def _delete_shared(conn: sqlite3.Connection, kind: str, key: str) -> None:
+    if kind == "host":
+        rows.delete_host(conn, key)  # with its addresses
+        return
+    table, column = _SHARED[kind]
+    conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (key,))
+
+
+#: What each message does (the Head starts the deposit: `_Applier.begin`).
+_HANDLERS: dict[type, Callable[[_Applier, Any], None]] = {
+    _Batch: _Applier._batch,
+    rde.Delete: _Applier._delete,
+    rde.Header: _Applier._header,
+    rde.EppParams: _Applier._epp_params,
+    rde.TldFacts: _Applier._tld_facts,
+    rde.IdnTable: _Applier._idn,
+    rde.Nndn: _Applier._nndn,
+    rde.Notice: _Applier._notice,
+}
 
 
 def _connect(path: Path, fresh: bool) -> sqlite3.Connection:
@@ -893,12 +727,12 @@ def _apply(conn: sqlite3.Connection, path: Path, report: Callable[[str], None]) 
                     line = msg.line
                     applier.apply(msg)
                 if applier.state is None:
-                    raise _Refused(line, "deposit: missing <rde:rdeMenu>")
+                    raise checks.Refused(line, "deposit: missing <rde:rdeMenu>")
                 applied = applier.finish(digest(), line)
             conn.execute("COMMIT")
         except rde.DepositError as exc:
             raise ImportFailed(file, exc.line, exc.reason) from None
-        except _Refused as exc:
+        except checks.Refused as exc:
             raise ImportFailed(file, exc.line, exc.reason) from None
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):

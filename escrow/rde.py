@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import ipaddress
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, TypeAlias
 
 from lxml import etree
 
+from escrow import values
 from registry import names
 from registry.errors import InvalidName
 from registry.model import (
@@ -51,10 +53,12 @@ RGP = "urn:ietf:params:xml:ns:rgp-1.0"
 #: The project's own extension (docs/escrow.md): registry facts RFC 9022 has no element for.
 EXT = "urn:x-rdds:xml:ns:rddsRde-1.0"
 
-#: Namespaces whose elements may appear directly under <rde:contents> / <rde:deletes>.
-OBJECT_NAMESPACES = frozenset(
-    {HEADER, DOMAIN, HOST, CONTACT, REGISTRAR, IDN, NNDN, EPP_PARAMS, POLICY, EXT}
+#: RFC 9022's object namespaces: known, so read even when rdeMenu forgets to announce them.
+RFC9022_NAMESPACES = frozenset(
+    {HEADER, DOMAIN, HOST, CONTACT, REGISTRAR, IDN, NNDN, EPP_PARAMS, POLICY}
 )
+#: Namespaces whose elements may appear directly under <rde:contents> / <rde:deletes>.
+OBJECT_NAMESPACES = RFC9022_NAMESPACES | {EXT}
 
 _MAX_ERRORS_TEXT = 80
 
@@ -320,88 +324,108 @@ def _missing(line: int, what: str, tag: str) -> DepositError:
     return DepositError(line, f"{what}: missing <{_show(tag)}>")
 
 
-# Clark names used on the hot path.
-_D = {
-    k: _q(DOMAIN, k)
-    for k in [
-        "name",
-        "roid",
-        "uName",
-        "idnTableId",
-        "originalName",
-        "status",
-        "registrant",
-        "contact",
-        "ns",
-        "clID",
-        "crRr",
-        "crDate",
-        "exDate",
-        "upRr",
-        "upDate",
-        "secDNS",
-        "trDate",
-        "trnData",
-    ]
-}
-_H = {
-    k: _q(HOST, k)
-    for k in ["name", "roid", "status", "addr", "clID", "crRr", "crDate", "upRr", "upDate"]
-}
-_C = {
-    k: _q(CONTACT, k)
-    for k in [
-        "id",
-        "roid",
-        "status",
-        "postalInfo",
-        "voice",
-        "fax",
-        "email",
-        "clID",
-        "crRr",
-        "crDate",
-        "upRr",
-        "upDate",
-        "trDate",
-        "trnData",
-        "disclose",
-    ]
-}
-_EC = {k: _q(EPP_CONTACT, k) for k in ["name", "org", "addr", "street", "city", "sp", "pc", "cc"]}
-_R = {
-    k: _q(REGISTRAR, k)
-    for k in [
-        "id",
-        "name",
-        "gurid",
-        "status",
-        "postalInfo",
-        "addr",
-        "street",
-        "city",
-        "sp",
-        "pc",
-        "cc",
-        "voice",
-        "fax",
-        "email",
-        "url",
-        "whoisInfo",
-        "crDate",
-        "upDate",
-    ]
-}
-_ROLE = {"admin": ContactRole.ADMIN, "tech": ContactRole.TECH, "billing": ContactRole.BILLING}
-_HOST_OBJ = _q(EPP_DOMAIN, "hostObj")
-_HOST_ATTR = _q(EPP_DOMAIN, "hostAttr")
-_HOST_NAME = _q(EPP_DOMAIN, "hostName")
-_HOST_ADDR = _q(EPP_DOMAIN, "hostAddr")
-_DS_DATA = _q(SECDNS, "dsData")
-_RGP_STATUS = _q(RGP, "rgpStatus")
-_EXT_DOMAIN = _q(EXT, "domain")
-_EXT_CONTACT = _q(EXT, "contact")
-_EXT_REGISTRAR = _q(EXT, "registrar")
+# Contact values are published as read: refuse what RFC 5733 does not allow (escrow.values).
+
+
+def _country(el: Any, line: int, what: str) -> str:
+    code = values.country(_text(el))
+    if code is None:
+        raise DepositError(
+            el.sourceline or line, f"{what}: cc is not an ISO 3166-1 alpha-2 country code"
+        )
+    return code
+
+
+def _email(text: str, line: int, what: str) -> str:
+    if not values.email(text):
+        raise DepositError(line, f"{what} is not an email address (RFC 5733 §2.6)")
+    return text
+
+
+def _phone_number(text: str, line: int, what: str) -> str | None:
+    """An E.164 number or None for an empty element (RFC 5733 §2.5 allows it)."""
+    if text and not values.phone(text):
+        raise DepositError(line, f"{what} is not a telephone number +CC.NUMBER (RFC 5733 §2.5)")
+    return text or None
+
+
+def _phone(el: Any, line: int, what: str) -> tuple[str | None, str | None]:
+    """A voice or fax element: (number, extension)."""
+    cl = el.sourceline or line
+    number = _phone_number(_text(el), cl, what)
+    ext = el.get("x") or None
+    if ext is not None:
+        if number is None:
+            raise DepositError(cl, f"{what}: an extension without a number")
+        if not values.extension(ext):
+            raise DepositError(cl, f"{what}: extension (x) is not digits")
+    return number, ext
+
+
+# --- plain children, read from a table -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Fields:
+    """What an object reader reads from a table: its plain children (Clark tag -> field name,
+    for text and for RFC 3339 times), its key and its other mandatory children."""
+
+    ns: str
+    what: str  # the object's name in messages
+    texts: dict[str, str]
+    times: dict[str, tuple[str, str]]  # tag -> (field name, what a bad value's message names)
+    key: str
+    required: tuple[str, ...]
+    tags: dict[str, str]  # local name -> Clark tag of the children the reader handles itself
+
+
+def _fields(
+    ns: str,
+    what: str,
+    *,
+    key: str,
+    required: tuple[str, ...],
+    texts: tuple[str, ...],
+    times: tuple[str, ...] = (),
+    others: tuple[str, ...] = (),
+) -> _Fields:
+    return _Fields(
+        ns,
+        what,
+        {_q(ns, local): local for local in texts},
+        {_q(ns, local): (local, f"{what}: {local}") for local in times},
+        key,
+        required,
+        {local: _q(ns, local) for local in others},
+    )
+
+
+def _plain(el: Any, line: int, fields: _Fields, vals: dict[str, Any]) -> Iterator[Any]:
+    """Put `el`'s plain children into `vals` (the last copy wins); yield every other child."""
+    texts, times = fields.texts, fields.times
+    for c in el:
+        tag = c.tag
+        key = texts.get(tag)
+        if key is not None:
+            vals[key] = _text(c)
+            continue
+        timed = times.get(tag)
+        if timed is not None:
+            vals[timed[0]] = _time(_text(c), c.sourceline or line, timed[1])
+            continue
+        yield c
+
+
+def _require(line: int, fields: _Fields, vals: dict[str, Any]) -> str:
+    """The object's key, once the key and every other mandatory child (field names; lists
+    count too) are present and not empty; else the first one missing is refused."""
+    key = vals.get(fields.key)
+    if not key:
+        raise _missing(line, fields.what, _q(fields.ns, fields.key))
+    for local in fields.required:
+        if not vals.get(local):
+            raise _missing(line, f"{fields.what} {key}", _q(fields.ns, local))
+    return str(key)
 
 
 class _Skips:
@@ -416,34 +440,53 @@ class _Skips:
             self.seen[ns] = line
 
 
+# --- domain --------------------------------------------------------------------------------
+
+_DOMAIN_FIELDS = _fields(
+    DOMAIN,
+    "domain",
+    key="name",
+    required=("roid", "status", "clID", "crDate"),
+    texts=("name", "roid", "registrant", "clID", "idnTableId"),
+    times=("crDate", "exDate", "upDate", "trDate"),
+    others=("status", "contact", "ns", "secDNS"),
+)
+_ROLE = {"admin": ContactRole.ADMIN, "tech": ContactRole.TECH, "billing": ContactRole.BILLING}
+_HOST_OBJ = _q(EPP_DOMAIN, "hostObj")
+_HOST_ATTR = _q(EPP_DOMAIN, "hostAttr")
+_HOST_NAME = _q(EPP_DOMAIN, "hostName")
+_HOST_ADDR = _q(EPP_DOMAIN, "hostAddr")
+_DS_DATA = _q(SECDNS, "dsData")
+_RGP_STATUS = _q(RGP, "rgpStatus")
+_EXT_DOMAIN = _q(EXT, "domain")
+_EXT_CONTACT = _q(EXT, "contact")
+_EXT_REGISTRAR = _q(EXT, "registrar")
+# uName: RFC 9022 §5.1.1.1 makes it the U-label form, which is recomputed from the A-label
+# (an ASCII name has none of its own). The others are not served.
+_DOMAIN_IGNORED = frozenset(
+    _q(DOMAIN, local) for local in ("uName", "originalName", "crRr", "upRr", "trnData")
+)
+_DOMAIN_OWN = frozenset({DOMAIN, EPP_DOMAIN, RGP, SECDNS})
+
+
 def _domain(el: Any, skips: _Skips) -> DomainItem:
     line = el.sourceline or 0
-    d = _D
-    name = roid = clid = None
-    created = expires = updated = transferred = None
-    uname_given = idn_table = registrant = None
+    vals: dict[str, Any] = {}
     statuses: list[str] = []
     rgp: list[str] = []
     contacts: list[tuple[ContactRole, str]] = []
     ns: list[str] = []
     attrs: dict[str, tuple[str, ...]] | None = None
     ds: list[DsData] = []
-    category: CoopCategory | None = None
-    certified: bool | None = None
-    suspension: str | None = None
-    for c in el:
+    ext = _DomainExt(None, None, None)
+    d = _DOMAIN_FIELDS.tags
+    for c in _plain(el, line, _DOMAIN_FIELDS, vals):
         tag = c.tag
-        if tag == d["name"]:
-            name = _text(c)
-        elif tag == d["roid"]:
-            roid = _text(c)
-        elif tag == d["status"]:
+        if tag == d["status"]:
             s = c.get("s")
             if not s:
                 raise DepositError(c.sourceline or line, "domain: <rdeDomain:status> without s")
             statuses.append(s)
-        elif tag == d["registrant"]:
-            registrant = _text(c)
         elif tag == d["contact"]:
             role = _ROLE.get(c.get("type", ""))
             if role is None:
@@ -452,108 +495,96 @@ def _domain(el: Any, skips: _Skips) -> DomainItem:
                 )
             contacts.append((role, _text(c)))
         elif tag == d["ns"]:
-            for h in c:
-                if h.tag == _HOST_OBJ:
-                    ns.append(_host_obj(_text(h), h.sourceline or line))
-                elif h.tag == _HOST_ATTR:
-                    hname = addrs = None
-                    addr_list: list[str] = []
-                    for a in h:
-                        if a.tag == _HOST_NAME:
-                            hname = _name(_text(a), a.sourceline or line, "domain: hostAttr").ldh
-                        elif a.tag == _HOST_ADDR:
-                            addr_list.append(_text(a))
-                    if hname is None:
-                        raise _missing(h.sourceline or line, "domain: hostAttr", _HOST_NAME)
-                    addrs = tuple(addr_list)
-                    ns.append(hname)
-                    if attrs is None:
-                        attrs = {}
-                    attrs[hname] = addrs
-        elif tag == d["clID"]:
-            clid = _text(c)
-        elif tag == d["crDate"]:
-            created = _time(_text(c), c.sourceline or line, "domain: crDate")
-        elif tag == d["exDate"]:
-            expires = _time(_text(c), c.sourceline or line, "domain: exDate")
-        elif tag == d["upDate"]:
-            updated = _time(_text(c), c.sourceline or line, "domain: upDate")
-        elif tag == d["trDate"]:
-            transferred = _time(_text(c), c.sourceline or line, "domain: trDate")
+            hosts, found = _nameservers(c, line)
+            ns += hosts
+            if found:
+                attrs = {**(attrs or {}), **found}
         elif tag == _RGP_STATUS:
             s = c.get("s")
             if s:
                 rgp.append(s)
         elif tag == d["secDNS"]:
-            for k in c:
-                if k.tag == _DS_DATA:
-                    ds.append(_ds(k))
-        elif tag == d["uName"]:
-            uname_given = _text(c)
-        elif tag == d["idnTableId"]:
-            idn_table = _text(c) or None
+            ds += [_ds(k) for k in c if k.tag == _DS_DATA]
         elif tag == _EXT_DOMAIN:
-            cl = c.sourceline or line
-            cat = c.get("coopCategory")
-            if cat is not None:
-                try:
-                    category = CoopCategory(cat)
-                except ValueError:
-                    raise DepositError(cl, "domain: coopCategory not COOP|CA|CC|CS") from None
-            cert = c.get("coopCertified")
-            certified = None if cert is None else _bool(cert, cl, "domain: coopCertified")
-            suspension = c.get("suspension") or None
+            ext = _domain_ext(c, c.sourceline or line)
         elif tag in _DOMAIN_IGNORED:
             pass
         elif _ns(tag) not in _DOMAIN_OWN:
             skips.add(tag, c.sourceline or line)
-    if not name:
-        raise _missing(line, "domain", d["name"])
-    where = f"domain {name}"
-    if not roid:
-        raise _missing(line, where, d["roid"])
-    if not statuses:
-        raise _missing(line, where, d["status"])
-    if not clid:
-        raise _missing(line, where, d["clID"])
-    if created is None:
-        raise _missing(line, where, d["crDate"])
+    vals["status"] = statuses
+    name = _require(line, _DOMAIN_FIELDS, vals)
     n = _name(name, line, "domain")
     if n.ldh.count(".") == 0:
-        raise DepositError(line, f"{where}: not below a TLD")
-    unicode_name = n.unicode if n.is_idn else None
-    if unicode_name is None and uname_given and uname_given != n.ldh:
-        # RFC 9022 §5.1.1.1: uName is the U-label form; an ASCII name has none of its own.
-        unicode_name = None
+        raise DepositError(line, f"domain {name}: not below a TLD")
     return DomainItem(
         Domain(
             name=n.ldh,
-            roid=roid,
+            roid=vals["roid"],
             tld=n.tld,
             statuses=tuple(statuses),
-            registrar=clid,
-            created=created,
-            unicode_name=unicode_name,
+            registrar=vals["clID"],
+            created=vals["crDate"],
+            unicode_name=n.unicode if n.is_idn else None,
             rgp_statuses=tuple(rgp),
-            registrant=registrant or None,
+            registrant=vals.get("registrant") or None,
             contacts=tuple(contacts),
             nameservers=tuple(ns),
-            expires=expires,
-            updated=updated,
-            transferred=transferred,
+            expires=vals.get("exDate"),
+            updated=vals.get("upDate"),
+            transferred=vals.get("trDate"),
             ds_data=tuple(ds),
-            idn_table=idn_table,
-            coop_category=category,
-            coop_certified=certified,
-            suspension_reason=suspension,
+            idn_table=vals.get("idnTableId") or None,
+            coop_category=ext.category,
+            coop_certified=ext.certified,
+            suspension_reason=ext.suspension,
         ),
         attrs,
         line,
     )
 
 
-_DOMAIN_IGNORED = frozenset({_D["originalName"], _D["crRr"], _D["upRr"], _D["trnData"]})
-_DOMAIN_OWN = frozenset({DOMAIN, EPP_DOMAIN, RGP, SECDNS})
+def _nameservers(el: Any, line: int) -> tuple[list[str], dict[str, tuple[str, ...]]]:
+    """RFC 5731 §1.1: <domain:ns> holds hostObj names, or hostAttr names with addresses."""
+    hosts: list[str] = []
+    attrs: dict[str, tuple[str, ...]] = {}
+    for h in el:
+        if h.tag == _HOST_OBJ:
+            hosts.append(_host_obj(_text(h), h.sourceline or line))
+        elif h.tag == _HOST_ATTR:
+            hname = None
+            addrs: list[str] = []
+            for a in h:
+                if a.tag == _HOST_NAME:
+                    hname = _name(_text(a), a.sourceline or line, "domain: hostAttr").ldh
+                elif a.tag == _HOST_ADDR:
+                    addrs.append(_text(a))
+            if hname is None:
+                raise _missing(h.sourceline or line, "domain: hostAttr", _HOST_NAME)
+            hosts.append(hname)
+            attrs[hname] = tuple(addrs)
+    return hosts, attrs
+
+
+@dataclass(frozen=True, slots=True)
+class _DomainExt:
+    """rddsExt:domain (docs/escrow.md): .coop facts and a suspension reason."""
+
+    category: CoopCategory | None
+    certified: bool | None
+    suspension: str | None
+
+
+def _domain_ext(el: Any, line: int) -> _DomainExt:
+    cat = el.get("coopCategory")
+    category = None
+    if cat is not None:
+        try:
+            category = CoopCategory(cat)
+        except ValueError:
+            raise DepositError(line, "domain: coopCategory not COOP|CA|CC|CS") from None
+    cert = el.get("coopCertified")
+    certified = None if cert is None else _bool(cert, line, "domain: coopCertified")
+    return _DomainExt(category, certified, el.get("suspension") or None)
 
 
 def _ds(el: Any) -> DsData:
@@ -573,62 +604,56 @@ def _ds(el: Any) -> DsData:
     )
 
 
+# --- host ----------------------------------------------------------------------------------
+
+_HOST_FIELDS = _fields(
+    HOST,
+    "host",
+    key="name",
+    required=("roid", "status", "clID"),
+    texts=("name", "roid", "clID"),
+    times=("crDate", "upDate"),
+    others=("status", "addr"),
+)
+
+
 def _host(el: Any, skips: _Skips) -> HostItem:
     line = el.sourceline or 0
-    h = _H
-    name = roid = clid = None
-    created = updated = None
+    vals: dict[str, Any] = {}
     statuses: list[str] = []
     v4: list[str] = []
     v6: list[str] = []
-    for c in el:
+    h = _HOST_FIELDS.tags
+    for c in _plain(el, line, _HOST_FIELDS, vals):
         tag = c.tag
-        if tag == h["name"]:
-            name = _text(c)
-        elif tag == h["roid"]:
-            roid = _text(c)
-        elif tag == h["status"]:
+        if tag == h["status"]:
             s = c.get("s")
             if s:
                 statuses.append(s)
         elif tag == h["addr"]:
             (v6 if c.get("ip") == "v6" else v4).append(_text(c))
-        elif tag == h["clID"]:
-            clid = _text(c)
-        elif tag == h["crDate"]:
-            created = _time(_text(c), c.sourceline or line, "host: crDate")
-        elif tag == h["upDate"]:
-            updated = _time(_text(c), c.sourceline or line, "host: upDate")
         elif _ns(tag) != HOST:
             skips.add(tag, c.sourceline or line)
-    if not name:
-        raise _missing(line, "host", h["name"])
+    vals["status"] = statuses
+    name = _require(line, _HOST_FIELDS, vals)
     where = f"host {name}"
-    if not roid:
-        raise _missing(line, where, h["roid"])
-    if not statuses:
-        raise _missing(line, where, h["status"])
-    if not clid:
-        raise _missing(line, where, h["clID"])
     n = _name(name, line, "host")
     return HostItem(
         Host(
             name=n.ldh,
-            roid=roid,
+            roid=vals["roid"],
             statuses=tuple(statuses),
             v4=tuple(_ip(a, 4, line, where) for a in v4),
             v6=tuple(_ip(a, 6, line, where) for a in v6),
-            registrar=clid,
-            created=created,
-            updated=updated,
+            registrar=vals["clID"],
+            created=vals.get("crDate"),
+            updated=vals.get("upDate"),
         ),
         line,
     )
 
 
 def _ip(text: str, version: int, line: int, where: str) -> str:
-    import ipaddress
-
     try:
         addr = ipaddress.ip_address(text)
     except ValueError:
@@ -636,6 +661,111 @@ def _ip(text: str, version: int, line: int, where: str) -> str:
     if addr.version != version:
         raise DepositError(line, f"{where}: address is not IPv{version}")
     return str(addr)
+
+
+# --- contact -------------------------------------------------------------------------------
+
+_CONTACT_FIELDS = _fields(
+    CONTACT,
+    "contact",
+    key="id",
+    required=("roid", "postalInfo", "email", "clID"),
+    texts=("id", "roid", "clID"),
+    times=("crDate", "upDate"),
+    others=("status", "postalInfo", "voice", "fax", "email", "disclose"),
+)
+_C_OWN = frozenset({CONTACT, EPP_CONTACT})
+# RFC 5733 §2.9: the disclose children; postal ones carry a type we fold (model.py).
+_DISCLOSABLE = frozenset({"name", "org", "addr", "voice", "fax", "email"})
+
+
+def _contact(el: Any, skips: _Skips) -> ContactItem:
+    line = el.sourceline or 0
+    vals: dict[str, Any] = {}
+    voice = voice_ext = fax = fax_ext = None
+    statuses: list[str] = []
+    postal: list[PostalInfo] = []
+    yes: set[str] = set()
+    no: set[str] = set()
+    ext = _ContactExt(PersonKind.NATURAL, False, False)
+    k = _CONTACT_FIELDS.tags
+    for c in _plain(el, line, _CONTACT_FIELDS, vals):
+        tag = c.tag
+        if tag == k["status"]:
+            s = c.get("s")
+            if s:
+                statuses.append(s)
+        elif tag == k["postalInfo"]:
+            postal.append(_postal(c, line))
+        elif tag == k["voice"]:
+            voice, voice_ext = _phone(c, line, "contact: voice")
+        elif tag == k["fax"]:
+            fax, fax_ext = _phone(c, line, "contact: fax")
+        elif tag == k["email"]:
+            vals["email"] = _email(_text(c), c.sourceline or line, "contact: email")
+        elif tag == k["disclose"]:
+            flag = _bool(c.get("flag"), c.sourceline or line, "contact: disclose flag")
+            (yes if flag else no).update(_disclosed(c))
+        elif tag == _EXT_CONTACT:
+            ext = _contact_ext(c, c.sourceline or line)
+        elif _ns(tag) not in _C_OWN:
+            skips.add(tag, c.sourceline or line)
+    vals["postalInfo"] = postal
+    handle = _require(line, _CONTACT_FIELDS, vals)
+    return ContactItem(
+        Contact(
+            handle=handle,
+            roid=vals["roid"],
+            postal=tuple(postal),
+            email=vals["email"],
+            voice=voice,
+            voice_ext=voice_ext,
+            fax=fax,
+            fax_ext=fax_ext,
+            kind=ext.kind,
+            at_risk=ext.at_risk,
+            verified=ext.verified,
+            disclose_yes=frozenset(yes),
+            disclose_no=frozenset(no),
+            registrar=vals["clID"],
+            statuses=tuple(statuses) or ("ok",),
+            created=vals.get("crDate"),
+            updated=vals.get("upDate"),
+        ),
+        line,
+    )
+
+
+def _disclosed(el: Any) -> Iterator[str]:
+    """The element names a <contact:disclose> lists (RFC 5733 §2.9)."""
+    for f in el:
+        local = f.tag.rpartition("}")[2] if isinstance(f.tag, str) else ""
+        if local in _DISCLOSABLE:
+            yield local
+
+
+@dataclass(frozen=True, slots=True)
+class _ContactExt:
+    """rddsExt:contact (docs/escrow.md); absent = a natural person, not at risk, unverified."""
+
+    kind: PersonKind
+    at_risk: bool
+    verified: bool
+
+
+def _contact_ext(el: Any, line: int) -> _ContactExt:
+    try:
+        kind = PersonKind(el.get("kind", "natural"))
+    except ValueError:
+        raise DepositError(line, "contact: kind not natural|legal") from None
+    return _ContactExt(
+        kind,
+        _bool(el.get("atRisk"), line, "contact: atRisk"),
+        _bool(el.get("verified"), line, "contact: verified"),
+    )
+
+
+_EC = {k: _q(EPP_CONTACT, k) for k in ("name", "org", "addr", "street", "city", "sp", "pc", "cc")}
 
 
 def _postal(el: Any, line: int) -> PostalInfo:
@@ -665,168 +795,67 @@ def _postal(el: Any, line: int) -> PostalInfo:
                 elif at == e["pc"]:
                     pc = _text(a) or None
                 elif at == e["cc"]:
-                    cc = _text(a)
+                    cc = _country(a, line, "contact: postalInfo")
     return PostalInfo(ptype, name, org, tuple(street), city, sp, pc, cc)
 
 
-def _contact(el: Any, skips: _Skips) -> ContactItem:
-    line = el.sourceline or 0
-    k = _C
-    handle = roid = clid = email = None
-    voice = voice_ext = fax = fax_ext = None
-    created = updated = None
-    statuses: list[str] = []
-    postal: list[PostalInfo] = []
-    yes: set[str] = set()
-    no: set[str] = set()
-    kind = PersonKind.NATURAL
-    at_risk = verified = False
-    for c in el:
-        tag = c.tag
-        if tag == k["id"]:
-            handle = _text(c)
-        elif tag == k["roid"]:
-            roid = _text(c)
-        elif tag == k["status"]:
-            s = c.get("s")
-            if s:
-                statuses.append(s)
-        elif tag == k["postalInfo"]:
-            postal.append(_postal(c, line))
-        elif tag == k["voice"]:
-            voice, voice_ext = _text(c) or None, c.get("x") or None
-        elif tag == k["fax"]:
-            fax, fax_ext = _text(c) or None, c.get("x") or None
-        elif tag == k["email"]:
-            email = _text(c)
-        elif tag == k["clID"]:
-            clid = _text(c)
-        elif tag == k["crDate"]:
-            created = _time(_text(c), c.sourceline or line, "contact: crDate")
-        elif tag == k["upDate"]:
-            updated = _time(_text(c), c.sourceline or line, "contact: upDate")
-        elif tag == k["disclose"]:
-            flag = _bool(c.get("flag"), c.sourceline or line, "contact: disclose flag")
-            target = yes if flag else no
-            for f in c:
-                local = f.tag.rpartition("}")[2] if isinstance(f.tag, str) else ""
-                if local in _DISCLOSABLE:
-                    target.add(local)
-        elif tag == _EXT_CONTACT:
-            cl = c.sourceline or line
-            kv = c.get("kind", "natural")
-            try:
-                kind = PersonKind(kv)
-            except ValueError:
-                raise DepositError(cl, "contact: kind not natural|legal") from None
-            at_risk = _bool(c.get("atRisk"), cl, "contact: atRisk")
-            verified = _bool(c.get("verified"), cl, "contact: verified")
-        elif _ns(tag) not in (CONTACT, EPP_CONTACT):
-            skips.add(tag, c.sourceline or line)
-    if not handle:
-        raise _missing(line, "contact", k["id"])
-    where = f"contact {handle}"
-    if not roid:
-        raise _missing(line, where, k["roid"])
-    if not postal:
-        raise _missing(line, where, k["postalInfo"])
-    if email is None:
-        raise _missing(line, where, k["email"])
-    if not clid:
-        raise _missing(line, where, k["clID"])
-    return ContactItem(
-        Contact(
-            handle=handle,
-            roid=roid,
-            postal=tuple(postal),
-            email=email,
-            voice=voice,
-            voice_ext=voice_ext,
-            fax=fax,
-            fax_ext=fax_ext,
-            kind=kind,
-            at_risk=at_risk,
-            verified=verified,
-            disclose_yes=frozenset(yes),
-            disclose_no=frozenset(no),
-            registrar=clid,
-            statuses=tuple(statuses) or ("ok",),
-            created=created,
-            updated=updated,
-        ),
-        line,
-    )
+# --- registrar -----------------------------------------------------------------------------
 
-
-# RFC 5733 §2.9: the disclose children; postal ones carry a type we fold (model.py).
-_DISCLOSABLE = frozenset({"name", "org", "addr", "voice", "fax", "email"})
+_REGISTRAR_FIELDS = _fields(
+    REGISTRAR,
+    "registrar",
+    key="id",
+    required=("name",),
+    texts=("id", "name", "status", "url"),
+    times=("crDate", "upDate"),
+    others=("gurid", "postalInfo", "whoisInfo", "name", "voice", "fax", "email"),
+)
+_R_ADDR = tuple(_q(REGISTRAR, k) for k in ("street", "city", "sp", "pc", "cc"))
 
 
 def _registrar(el: Any, skips: _Skips) -> RegistrarItem:
     line = el.sourceline or 0
-    r = _R
-    rid = name = None
+    vals: dict[str, Any] = {}
     iana: int | None = None
-    status = "ok"
     addr: dict[str, Any] = {}
     addr_type = ""
-    voice = fax = url = whois = abuse_email = abuse_phone = rdap_base = None
+    voice = fax = whois = abuse_email = abuse_phone = rdap_base = None
     email = ""
-    created = updated = None
-    for c in el:
+    r = _REGISTRAR_FIELDS.tags
+    for c in _plain(el, line, _REGISTRAR_FIELDS, vals):
         tag = c.tag
-        if tag == r["id"]:
-            rid = _text(c)
-        elif tag == r["name"]:
-            name = _text(c)
-        elif tag == r["gurid"]:
-            iana = _int(_text(c), c.sourceline or line, "registrar: gurid")
-        elif tag == r["status"]:
-            status = _text(c) or "ok"
+        if tag == r["gurid"]:
+            # Optional (RFC 9022 §5.4.1); an empty element, as some software writes for a
+            # registrar without an IANA id, is read as absent.
+            gurid = _text(c)
+            iana = _int(gurid, c.sourceline or line, "registrar: gurid") if gurid else None
         elif tag == r["postalInfo"]:
-            ptype = c.get("type", "")
             if addr_type == "int":  # int first, like Contact.postal_info
                 continue
-            addr_type = ptype
-            addr = {"street": []}
-            for a in c.iter(r["street"], r["city"], r["sp"], r["pc"], r["cc"]):
-                local = a.tag.rpartition("}")[2]
-                if local == "street":
-                    addr["street"].append(_text(a))
-                else:
-                    addr[local] = _text(a)
+            addr_type = c.get("type", "")
+            addr = _registrar_addr(c, line)
         elif tag == r["voice"]:
-            voice = _text(c) or None
+            voice = _phone(c, line, "registrar: voice")[0]
         elif tag == r["fax"]:
-            fax = _text(c) or None
+            fax = _phone(c, line, "registrar: fax")[0]
         elif tag == r["email"]:
-            email = _text(c)
-        elif tag == r["url"]:
-            url = _text(c) or None
+            email = _email(_text(c), c.sourceline or line, "registrar: email")
         elif tag == r["whoisInfo"]:
             for w in c:
                 if w.tag == r["name"]:
                     whois = _text(w) or None
-        elif tag == r["crDate"]:
-            created = _time(_text(c), c.sourceline or line, "registrar: crDate")
-        elif tag == r["upDate"]:
-            updated = _time(_text(c), c.sourceline or line, "registrar: upDate")
         elif tag == _EXT_REGISTRAR:
-            abuse_email = c.get("abuseEmail") or None
-            abuse_phone = c.get("abuseVoice") or None
+            abuse_email, abuse_phone = _abuse(c, c.sourceline or line)
             rdap_base = c.get("rdapBaseUrl") or None
         elif _ns(tag) != REGISTRAR:
             skips.add(tag, c.sourceline or line)
-    if not rid:
-        raise _missing(line, "registrar", r["id"])
-    if not name:
-        raise _missing(line, f"registrar {rid}", r["name"])
+    rid = _require(line, _REGISTRAR_FIELDS, vals)
     return RegistrarItem(
         Registrar(
             id=rid,
-            name=name,
+            name=vals["name"],
             iana_id=iana,
-            status=status,
+            status=vals.get("status") or "ok",
             street=tuple(addr.get("street", ())),
             city=addr.get("city", ""),
             sp=addr.get("sp") or None,
@@ -835,19 +864,46 @@ def _registrar(el: Any, skips: _Skips) -> RegistrarItem:
             voice=voice,
             fax=fax,
             email=email,
-            url=url,
+            url=vals.get("url") or None,
             whois_server=whois,
             abuse_email=abuse_email,
             abuse_phone=abuse_phone,
-            created=created,
-            updated=updated,
+            created=vals.get("crDate"),
+            updated=vals.get("upDate"),
             rdap_base_url=rdap_base,
         ),
         line,
     )
 
 
-def _header(el: Any) -> Header:
+def _registrar_addr(el: Any, line: int) -> dict[str, Any]:
+    addr: dict[str, Any] = {"street": []}
+    for a in el.iter(*_R_ADDR):
+        local = a.tag.rpartition("}")[2]
+        if local == "street":
+            addr["street"].append(_text(a))
+        elif local == "cc":
+            addr["cc"] = _country(a, line, "registrar: postalInfo")
+        else:
+            addr[local] = _text(a)
+    return addr
+
+
+def _abuse(el: Any, line: int) -> tuple[str | None, str | None]:
+    """rddsExt:registrar's abuse contact: (email, phone), checked like the EPP values."""
+    email = el.get("abuseEmail") or None
+    phone = el.get("abuseVoice") or None
+    if email is not None:
+        _email(email, line, "registrar: rddsExt:registrar abuseEmail")
+    if phone is not None:
+        _phone_number(phone, line, "registrar: rddsExt:registrar abuseVoice")
+    return email, phone
+
+
+# --- registry-wide objects -----------------------------------------------------------------
+
+
+def _header(el: Any, _skips: _Skips) -> Header:
     line = el.sourceline or 0
     tld = None
     counts: list[tuple[str, int]] = []
@@ -873,7 +929,7 @@ def disclose_default(access: frozenset[str]) -> bool:
     return access == frozenset({"all"})
 
 
-def _epp_params(el: Any) -> EppParams:
+def _epp_params(el: Any, _skips: _Skips) -> EppParams:
     line = el.sourceline or 0
     access: set[str] = set()
     seen = False
@@ -886,7 +942,7 @@ def _epp_params(el: Any) -> EppParams:
     return EppParams(seen and disclose_default(frozenset(access)), line)
 
 
-def _tld_facts(el: Any) -> TldFacts:
+def _tld_facts(el: Any, _skips: _Skips) -> TldFacts:
     line = el.sourceline or 0
     kind = el.get("kind")
     try:
@@ -896,7 +952,7 @@ def _tld_facts(el: Any) -> TldFacts:
     return TldFacts(tk, el.get("policy") or None, el.get("roidSuffix") or None, line)
 
 
-def _idn(el: Any) -> IdnTable:
+def _idn(el: Any, _skips: _Skips) -> IdnTable:
     line = el.sourceline or 0
     tid = (el.get("id") or "").strip()
     if not tid:
@@ -910,26 +966,45 @@ def _idn(el: Any) -> IdnTable:
     return IdnTable(tid, url, policy, line)
 
 
-def _nndn(el: Any) -> Nndn:
-    line = el.sourceline or 0
-    aname = state = None
-    uname = None
-    created = None
-    for c in el:
-        if c.tag == _q(NNDN, "aName"):
-            aname = _text(c)
-        elif c.tag == _q(NNDN, "uName"):
-            uname = _text(c) or None
-        elif c.tag == _q(NNDN, "nameState"):
-            state = _text(c)
-        elif c.tag == _q(NNDN, "crDate"):
-            created = _time(_text(c), c.sourceline or line, "NNDN: crDate")
-    if not aname:
-        raise _missing(line, "NNDN", _q(NNDN, "aName"))
-    if not state:
-        raise _missing(line, f"NNDN {aname}", _q(NNDN, "nameState"))
-    return Nndn(_name(aname, line, "NNDN").ldh, uname, state, created, line)
+_NNDN_FIELDS = _fields(
+    NNDN,
+    "NNDN",
+    key="aName",
+    required=("nameState",),
+    texts=("aName", "uName", "nameState"),
+    times=("crDate",),
+)
 
+
+def _nndn(el: Any, _skips: _Skips) -> Nndn:
+    line = el.sourceline or 0
+    vals: dict[str, Any] = {}
+    for _ in _plain(el, line, _NNDN_FIELDS, vals):
+        pass
+    aname = _require(line, _NNDN_FIELDS, vals)
+    return Nndn(
+        _name(aname, line, "NNDN").ldh,
+        vals.get("uName") or None,
+        vals["nameState"],
+        vals.get("crDate"),
+        line,
+    )
+
+
+#: <rde:contents> children: Clark tag -> reader. None: read and ignored — rdePolicy:policy
+#: says which optional elements the registry escrows, nothing for a replica to do.
+_READERS: dict[str, Callable[[Any, _Skips], Item] | None] = {
+    _q(DOMAIN, "domain"): _domain,
+    _q(HOST, "host"): _host,
+    _q(CONTACT, "contact"): _contact,
+    _q(REGISTRAR, "registrar"): _registrar,
+    _q(HEADER, "header"): _header,
+    _q(EPP_PARAMS, "eppParams"): _epp_params,
+    _q(IDN, "idnTableRef"): _idn,
+    _q(NNDN, "NNDN"): _nndn,
+    _q(POLICY, "policy"): None,
+    _q(EXT, "tld"): _tld_facts,
+}
 
 #: <rde:deletes> children: namespace -> (kind, key element local name).
 _DELETES = {
@@ -965,21 +1040,9 @@ _WATERMARK = _q(RDE, "watermark")
 _MENU = _q(RDE, "rdeMenu")
 _DELETES_EL = _q(RDE, "deletes")
 _CONTENTS = _q(RDE, "contents")
-_OBJECT_TAGS = {
-    _q(DOMAIN, "domain"): "domain",
-    _q(HOST, "host"): "host",
-    _q(CONTACT, "contact"): "contact",
-    _q(REGISTRAR, "registrar"): "registrar",
-    _q(HEADER, "header"): "header",
-    _q(EPP_PARAMS, "eppParams"): "eppParams",
-    _q(IDN, "idnTableRef"): "idn",
-    _q(NNDN, "NNDN"): "nndn",
-    _q(POLICY, "policy"): "policy",
-    _q(EXT, "tld"): "tld",
-}
 _DELETE_TAGS = frozenset(_q(ns, "delete") for ns in _DELETES)
 _CONTAINER_TAGS = frozenset({_DEPOSIT, _WATERMARK, _MENU, _DELETES_EL, _CONTENTS})
-_ALL_TAGS = sorted(_CONTAINER_TAGS | set(_OBJECT_TAGS) | _DELETE_TAGS)
+_ALL_TAGS = sorted(_CONTAINER_TAGS | set(_READERS) | _DELETE_TAGS)
 
 
 def _syntax_reason(exc: etree.XMLSyntaxError) -> str:
@@ -1005,7 +1068,7 @@ def _check_known(el: Any) -> None:
     tag = el.tag
     if not isinstance(tag, str):  # comment / PI (normally removed by the parser)
         return
-    if tag in _OBJECT_TAGS or tag in _DELETE_TAGS or tag in _CONTAINER_TAGS:
+    if tag in _READERS or tag in _DELETE_TAGS or tag in _CONTAINER_TAGS:
         return
     _unknown(el)
 
@@ -1050,123 +1113,124 @@ def parse(source: IO[bytes]) -> Iterator[Item]:
         remove_comments=True,
         remove_pis=True,
     )
-    root: Any = None
-    watermark: dt.datetime | None = None
-    menu: set[str] | None = None
-    version_ok = False
-    head: Head | None = None
-    contents_seen = False
-    skips = _Skips()
+    reader = _Reader()
     try:
         for event, el in ctx:
-            tag = el.tag
             if event == "start":
-                if root is None:
-                    if tag != _DEPOSIT or el.getparent() is not None:
-                        raise DepositError(
-                            el.sourceline or 0, "not an RFC 8909 deposit: root is not <rde:deposit>"
-                        )
-                    root = el
-                    docinfo = el.getroottree().docinfo
-                    if docinfo.doctype or docinfo.internalDTD is not None:
-                        raise DepositError(1, "DOCTYPE / entity declarations are not allowed")
-                elif tag in (_DELETES_EL, _CONTENTS):
-                    if el.getparent() is not root:
-                        raise DepositError(
-                            el.sourceline or 0, f"<{_show(tag)}> outside <rde:deposit>"
-                        )
-                    if head is None:
-                        raise DepositError(
-                            el.sourceline or 0,
-                            f"<{_show(tag)}> before <rde:watermark> and <rde:rdeMenu>",
-                        )
-                    if tag == _DELETES_EL and contents_seen:
-                        raise DepositError(
-                            el.sourceline or 0,
-                            "<rde:deletes> after <rde:contents> (RFC 8909 order)",
-                        )
-                    contents_seen = contents_seen or tag == _CONTENTS
-                continue
-            # end events
-            line = el.sourceline or 0
-            if root is None:
-                raise DepositError(line, "not an RFC 8909 deposit: root is not <rde:deposit>")
-            parent = el.getparent()
-            if tag in _OBJECT_TAGS:
-                if parent is None or parent.tag != _CONTENTS:
-                    raise DepositError(line, f"<{_show(tag)}> outside <rde:contents>")
-                ns = _ns(tag)
-                if menu is not None and ns not in menu:
-                    raise DepositError(
-                        line, f"<{_show(tag)}>: namespace {ns} not announced in rdeMenu"
-                    )
-                kind = _OBJECT_TAGS[tag]
-                if kind == "domain":
-                    yield _domain(el, skips)
-                elif kind == "contact":
-                    yield _contact(el, skips)
-                elif kind == "host":
-                    yield _host(el, skips)
-                elif kind == "registrar":
-                    yield _registrar(el, skips)
-                elif kind == "header":
-                    yield _header(el)
-                elif kind == "eppParams":
-                    yield _epp_params(el)
-                elif kind == "idn":
-                    yield _idn(el)
-                elif kind == "nndn":
-                    yield _nndn(el)
-                elif kind == "tld":
-                    yield _tld_facts(el)
-                # rdePolicy:policy says which optional elements the registry escrows: nothing
-                # for a replica to do.
-                _drop_previous(el)
-            elif tag in _DELETE_TAGS:
-                if parent is None or parent.tag != _DELETES_EL:
-                    raise DepositError(line, f"<{_show(tag)}> outside <rde:deletes>")
-                ns = _ns(tag)
-                if menu is not None and ns not in menu:
-                    raise DepositError(
-                        line, f"<{_show(tag)}>: namespace {ns} not announced in rdeMenu"
-                    )
-                yield from _deletes(el)
-                _drop_previous(el)
-            elif tag == _WATERMARK:
-                watermark = _time(_text(el), line, "rde:watermark")
-            elif tag == _MENU:
-                menu = set()
-                for c in el:
-                    if c.tag == _q(RDE, "version"):
-                        version_ok = _text(c) == "1.0"
-                        if not version_ok:
-                            raise DepositError(c.sourceline or line, "rdeMenu: version is not 1.0")
-                    elif c.tag == _q(RDE, "objURI"):
-                        menu.add(_text(c))
-                if not version_ok:
-                    raise _missing(line, "rdeMenu", _q(RDE, "version"))
-                if watermark is None:
-                    raise _missing(line, "deposit", _WATERMARK)
-                head = _head(root, watermark, frozenset(menu))
-                yield head
-                for uri in sorted(menu - OBJECT_NAMESPACES):
-                    yield Notice(f"rdeMenu announces {uri}, which this importer does not use", line)
-            elif tag in (_DELETES_EL, _CONTENTS):
-                for c in el:
-                    _check_known(c)
-                el.clear(keep_tail=False)
-            elif tag == _DEPOSIT:
-                for c in el:
-                    if c.tag not in _CONTAINER_TAGS:
-                        _check_known(c) if c.tag in _OBJECT_TAGS else _unknown(c)
-                if head is None:
-                    raise _missing(line, "deposit", _MENU)
-        if root is None:
+                reader.start(el)
+            else:
+                yield from reader.end(el)
+        if reader.root is None:
             raise DepositError(1, "not an RFC 8909 deposit: root is not <rde:deposit>")
     except etree.XMLSyntaxError as exc:
         raise DepositError(exc.lineno or 0, _syntax_reason(exc)) from None
-    for ns, line in skips.seen.items():
+    for ns, line in reader.skips.seen.items():
         yield Notice(f"skipped elements of unknown extension {ns or '(no namespace)'}", line)
+
+
+class _Reader:
+    """The container's state while streaming: the root, the watermark, the menu, the order."""
+
+    def __init__(self) -> None:
+        self.root: Any = None
+        self.watermark: dt.datetime | None = None
+        self.menu: frozenset[str] | None = None
+        self.head: Head | None = None
+        self.contents_seen = False
+        self.skips = _Skips()
+        self.unannounced: set[str] = set()  # RFC 9022 namespaces reported missing from the menu
+
+    def start(self, el: Any) -> None:
+        tag = el.tag
+        line = el.sourceline or 0
+        if self.root is None:
+            if tag != _DEPOSIT or el.getparent() is not None:
+                raise DepositError(line, "not an RFC 8909 deposit: root is not <rde:deposit>")
+            self.root = el
+            docinfo = el.getroottree().docinfo
+            if docinfo.doctype or docinfo.internalDTD is not None:
+                raise DepositError(1, "DOCTYPE / entity declarations are not allowed")
+        elif tag in (_DELETES_EL, _CONTENTS):
+            if el.getparent() is not self.root:
+                raise DepositError(line, f"<{_show(tag)}> outside <rde:deposit>")
+            if self.head is None:
+                raise DepositError(line, f"<{_show(tag)}> before <rde:watermark> and <rde:rdeMenu>")
+            if tag == _DELETES_EL and self.contents_seen:
+                raise DepositError(line, "<rde:deletes> after <rde:contents> (RFC 8909 order)")
+            self.contents_seen = self.contents_seen or tag == _CONTENTS
+
+    def end(self, el: Any) -> Iterator[Item]:
+        tag = el.tag
+        line = el.sourceline or 0
+        if self.root is None:
+            raise DepositError(line, "not an RFC 8909 deposit: root is not <rde:deposit>")
+        if tag in _READERS:
+            yield from self._announced(el, _CONTENTS)
+            read = _READERS[tag]
+            if read is not None:
+                yield read(el, self.skips)
+            _drop_previous(el)
+        elif tag in _DELETE_TAGS:
+            yield from self._announced(el, _DELETES_EL)
+            yield from _deletes(el)
+            _drop_previous(el)
+        elif tag == _WATERMARK:
+            self.watermark = _time(_text(el), line, "rde:watermark")
+        elif tag == _MENU:
+            yield from self._read_menu(el)
+        elif tag in (_DELETES_EL, _CONTENTS):
+            for c in el:
+                _check_known(c)
+            el.clear(keep_tail=False)
+        elif tag == _DEPOSIT:
+            for c in el:
+                if c.tag not in _CONTAINER_TAGS:
+                    _check_known(c) if c.tag in _READERS else _unknown(c)
+            if self.head is None:
+                raise _missing(line, "deposit", _MENU)
+
+    def _announced(self, el: Any, parent_tag: str) -> Iterator[Notice]:
+        """An object or delete must sit in its section, in a namespace rdeMenu announces.
+
+        RFC 8909 §5: the menu lists every object namespace in the deposit. Registry software
+        forgets some (RFC 9022's own example deposit holds an rdePolicy:policy that its menu
+        does not announce): an RFC 9022 object is known, so it is read and the omission is
+        reported once per namespace. The project's extension must be announced.
+        """
+        tag = el.tag
+        line = el.sourceline or 0
+        parent = el.getparent()
+        if parent is None or parent.tag != parent_tag:
+            raise DepositError(line, f"<{_show(tag)}> outside <{_show(parent_tag)}>")
+        ns = _ns(tag)
+        if self.menu is None or ns in self.menu or ns in self.unannounced:
+            return
+        if ns not in RFC9022_NAMESPACES:
+            raise DepositError(line, f"<{_show(tag)}>: namespace {ns} not announced in rdeMenu")
+        self.unannounced.add(ns)
+        yield Notice(f"<{_show(tag)}>: namespace {ns} not announced in rdeMenu (read anyway)", line)
+
+    def _read_menu(self, el: Any) -> Iterator[Item]:
+        """RFC 8909 §5: the version (1.0) and the object URIs; with the watermark, the head."""
+        line = el.sourceline or 0
+        menu: set[str] = set()
+        version_ok = False
+        for c in el:
+            if c.tag == _q(RDE, "version"):
+                version_ok = _text(c) == "1.0"
+                if not version_ok:
+                    raise DepositError(c.sourceline or line, "rdeMenu: version is not 1.0")
+            elif c.tag == _q(RDE, "objURI"):
+                menu.add(_text(c))
+        if not version_ok:
+            raise _missing(line, "rdeMenu", _q(RDE, "version"))
+        if self.watermark is None:
+            raise _missing(line, "deposit", _WATERMARK)
+        self.menu = frozenset(menu)
+        self.head = _head(self.root, self.watermark, self.menu)
+        yield self.head
+        for uri in sorted(menu - OBJECT_NAMESPACES):
+            yield Notice(f"rdeMenu announces {uri}, which this importer does not use", line)
 
 
 def _head(root: Any, watermark: dt.datetime, menu: frozenset[str]) -> Head:

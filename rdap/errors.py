@@ -1,20 +1,27 @@
-"""The RDAP error middleware: the one place RDAP errors become responses (RFC 9083 §6
-bodies, never a traceback, never internals).
+"""Where RDAP errors become responses (RFC 9083 §6 bodies, never a traceback, never internals):
+the error middleware for everything the application raises, and the connection handler for
+requests aiohttp's HTTP parser rejects before the application sees them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
+from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from core import texts
-from rdap import render
+from core.network import truncate_address
+from rdap import cors, render
 from rdap.handler import dump
-from rdap.state import render_context
-from registry.errors import RddsError, ReplicaError
+from rdap.state import app_context, render_context
+from registry.errors import BadQuery, RddsError, ReplicaError
 
 log = logging.getLogger("rdds.rdap")
 
@@ -55,3 +62,97 @@ async def errors(
     except Exception:
         log.exception("internal error answering an RDAP request")
         return _response(request, RddsError(), await render_context(request))
+
+
+# --- requests the HTTP parser rejects --------------------------------------------------------
+
+
+class MalformedRequest(BadQuery):
+    """The request is not a valid HTTP/1.1 request."""
+
+
+def _parser_error(status: int) -> RddsError:
+    """The error to answer with; it says nothing of what the request contained."""
+    err: RddsError = MalformedRequest() if status < 500 else RddsError()
+    if err.status != status:
+        err.status = status
+        with contextlib.suppress(ValueError):
+            err.title = HTTPStatus(status).phrase
+    return err
+
+
+class _ParserErrorResponse(web.Response):
+    """An RDAP error body for a request the application never saw, rendered when sent (the
+    render context needs the replica's TLDs, which is an await)."""
+
+    def __init__(self, app: web.Application, error: RddsError) -> None:
+        super().__init__(status=error.status, content_type=texts.MEDIA_TYPE)
+        self._app = app
+        self._error = error
+
+    async def prepare(self, request: web.BaseRequest) -> Any:
+        """Render the body, then send as usual."""
+        # The request target is not echoed: the error is about the base URL.
+        ctx = await app_context(self._app, "/")
+        self.body = dump(render.error(self._error, ctx))
+        return await super().prepare(request)
+
+
+class RdapProtocol(web.RequestHandler):
+    """aiohttp's HTTP/1.1 connection handler, answering what its parser rejects (a space
+    before a header's colon, an obs-folded or over-long header, a space in the request target)
+    with an RDAP error.
+
+    aiohttp's own answer is a text/plain 400 quoting the offending line, a bearer token
+    included, and its log line carries a traceback, the token and the full client address.
+    """
+
+    __slots__ = ("_app",)
+
+    def __init__(self, manager: web.Server, *, app: web.Application, **kwargs: Any) -> None:
+        super().__init__(manager, **kwargs)
+        self._app = app
+
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        """An RDAP error response; logs the kind of error and the truncated client only.
+
+        Security: `message` and `exc` quote the request (tokens, names): neither is sent,
+        and for client errors neither is logged beyond the exception's class name.
+        """
+        client = truncate_address(request.remote)
+        kind = type(exc).__name__ if exc is not None else "-"
+        if status < 500:
+            log.info("rejected a malformed HTTP request from %s: %s", client, kind)
+        else:
+            # A server error (an exception that escaped the middleware): keep its traceback.
+            log.error("internal error answering a request from %s: %s", client, kind, exc_info=exc)
+        if request.writer.output_size > 0:
+            # Part of an answer is already sent: the connection is beyond repair.
+            raise ConnectionError("response already started; cannot send an error")
+        response = _ParserErrorResponse(self._app, _parser_error(status))
+        cors.apply(response.headers)
+        response.force_close()
+        return response
+
+    def log_exception(self, *args: Any, **kw: Any) -> None:
+        """aiohttp's report of an error outside any handler. A request body that fails to
+        decode while it is drained after the answer is the client's doing: one line with
+        the truncated client and the error's class, no traceback. Anything else is a bug and
+        keeps aiohttp's report."""
+        exc = kw.get("exc_info")
+        if isinstance(exc, RequestPayloadError | HttpProcessingError):
+            peer = self.transport.get_extra_info("peername") if self.transport else None
+            client = truncate_address(peer[0] if isinstance(peer, tuple) else None)
+            log.info(
+                "closed a connection with a malformed request body from %s: %s",
+                client,
+                type(exc).__name__,
+            )
+            return
+        super().log_exception(*args, **kw)

@@ -14,6 +14,7 @@ from rdap import query as q
 from rdap import render
 from rdap.state import ACCESS, CACHE, LOOKUP, Answer, render_context
 from redaction.policy import Requester
+from registry import coop
 from registry.errors import NotFound
 from registry.model import parse_iana_id
 
@@ -34,7 +35,14 @@ async def _answer(request: web.Request, query: q.Query, requester: Requester) ->
         case q.DomainQuery(name=name):
             rd = await lookup.domain(name, requester)
             doc = render.domain(rd, ctx)
-            return Answer(200, dump(doc), rd.disclosed_labels, f"domain/{rd.record.domain.name}")
+            return Answer(
+                200,
+                dump(doc),
+                rd.disclosed_labels,
+                f"domain/{rd.record.domain.name}",
+                # The .coop flags under the registrar API's names (rdap.cors exposes them).
+                headers=coop.flags(rd.record),
+            )
         case q.NameserverQuery(name=name):
             host = await lookup.nameserver(name)
             return Answer(200, dump(render.nameserver(host, ctx)))
@@ -79,6 +87,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
         elif requester.is_anonymous:
             cache[key] = answer
     response = web.Response(status=answer.status, body=answer.body, content_type=texts.MEDIA_TYPE)
+    for name, value in answer.headers:
+        response.headers[name] = value
     if not requester.is_anonymous:
         response.headers["Cache-Control"] = "private, no-store"
     return response

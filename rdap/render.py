@@ -15,9 +15,11 @@ from urllib.parse import quote
 from core import texts
 from redaction.engine import ContactView, RedactedDomain
 from redaction.fields import REGISTERED_NAMES, Field, Method
-from registry import names, status
+from registry import coop, names, status
 from registry.errors import RddsError
 from registry.model import (
+    Contact,
+    ContactRole,
     DomainRecord,
     Host,
     HostRecord,
@@ -340,20 +342,23 @@ def _registry_remarks(record: DomainRecord) -> list[JSON]:
     """Registry facts that are not personal data: always shown, whoever asks."""
     d = record.domain
     out: list[JSON] = []
-    if d.coop_category is not None:
+    if coop.carries_flags(d):
         registrant = record.registrant
-        lines = [
-            f"Eligibility category: {d.coop_category.value} "
-            f"({_COOP_MEANING[d.coop_category.value]})",
-        ]
+        lines: list[str] = []
+        if d.coop_category is not None:
+            lines.append(
+                f"Eligibility category: {d.coop_category.value} "
+                f"({_COOP_MEANING[d.coop_category.value]})"
+            )
         if d.coop_certified is not None:
             lines.append(
                 "Eligibility certified by the registrant: " + ("yes" if d.coop_certified else "no")
             )
         if registrant is not None:
-            lines.append(
-                "Registrant verified by the registry: " + ("yes" if registrant.verified else "no")
-            )
+            lines.append(_verified_line(registrant))
+        # The registrar API's own names: registrars' tooling and auditors match on them. A
+        # remark, not an extension member (ICANN's tool rejects unregistered extensions).
+        lines += [f"{name}: {value}" for name, value in coop.flags(record)]
         out.append({"title": "Registrant Eligibility", "description": lines})
     if d.suspension_reason:
         text = {
@@ -361,6 +366,22 @@ def _registry_remarks(record: DomainRecord) -> list[JSON]:
         }.get(d.suspension_reason, f"Suspended by the registry ({d.suspension_reason}).")
         out.append({"title": "Registry Suspension", "description": [text]})
     return out
+
+
+def _verified_line(contact: Contact) -> str:
+    return "Registrant verified by the registry: " + ("yes" if contact.verified else "no")
+
+
+def _verification_remark(contact: Contact) -> JSON:
+    """The .coop verification fact on the registrant entity itself (a fact about the
+    organisation, shown even when the entity's contact data is withheld)."""
+    return {
+        "title": "Registrant Verification",
+        "description": [
+            _verified_line(contact),
+            f"{coop.VERIFICATION}: {coop.verification(contact)}",
+        ],
+    }
 
 
 def domain(rd: RedactedDomain, ctx: RenderContext) -> JSON:
@@ -389,6 +410,8 @@ def domain(rd: RedactedDomain, ctx: RenderContext) -> JSON:
             )
             continue
         entity, redactions = contact_entity(view, ctx)
+        if view.role is ContactRole.REGISTRANT and coop.carries_flags(d):
+            entity["remarks"] = [_verification_remark(view.contact)]
         entities.append(entity)
         redacted += redactions
     out["entities"] = entities

@@ -25,6 +25,9 @@ class Answer:
     #: Names of withheld fields shown to this requester (disclosure log), and the object.
     disclosed: tuple[str, ...] = ()
     object_ref: str = ""
+    #: Extra response headers that belong to this answer (the .coop flags), kept with the
+    #: body so a cached answer is sent with the same headers.
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 LOOKUP = web.AppKey("lookup", Lookup)
@@ -35,11 +38,16 @@ CACHE = web.AppKey("cache", LRUCache[tuple[Any, ...], Answer])
 
 async def render_context(request: web.Request) -> render.RenderContext:
     """The render context for one request: public base URL, request URL, notices."""
-    cfg = request.app[CONFIG]
+    return await app_context(request.app, request.raw_path)
+
+
+async def app_context(app: web.Application, raw_path: str) -> render.RenderContext:
+    """The render context for a request to `app` whose target was `raw_path` (as received)."""
+    cfg = app[CONFIG]
     # The one place "is this an ICANN deployment" is decided: any served TLD under the profile.
-    icann = await request.app[LOOKUP].icann_deployment()
+    icann = await app[LOOKUP].icann_deployment()
     # The request URL as received, on the configured public base (never guessed from Host).
-    request_url = cfg.base_url.rstrip("/") + request.raw_path
+    request_url = cfg.base_url.rstrip("/") + raw_path
     return render.RenderContext(
         base_url=cfg.base_url,
         request_url=request_url,

@@ -86,8 +86,9 @@ def _add_serve(sub: Any) -> None:
     src.add_argument("--demo", action="store_true", help="serve a demo replica (built if absent)")
     p.add_argument("--config", type=Path, help="configuration and policy file (TOML)")
     p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--rdap-port", type=int, help="RDAP port (default 8080; 0 picks a free one)")
-    p.add_argument("--whois-port", type=int, help="WHOIS port (default 4343; 0 picks a free one)")
+    # Ports are checked by the configuration (one line naming the flag), not by argparse.
+    p.add_argument("--rdap-port", help="RDAP port (default 8080; 0 picks a free one)")
+    p.add_argument("--whois-port", help="WHOIS port (default 4343; 0 picks a free one)")
     p.add_argument("--base-url", help="public base URL for links (default http://HOST:PORT/)")
     p.add_argument("--data-dir", type=Path, help="credentials and disclosure log directory")
     p.add_argument("--demo-domains", type=int, help="size of the --demo replica (default 2000)")
@@ -106,11 +107,13 @@ def _run_serve(args: argparse.Namespace) -> int:
     if args.demo_domains:
         settings = replace(settings, demo_domains=args.demo_domains)
     if args.rdap_port is not None:
-        settings = replace(settings, rdap=replace(settings.rdap, port=args.rdap_port))
+        port = config.parse_port(args.rdap_port, "--rdap-port")
+        settings = replace(settings, rdap=replace(settings.rdap, port=port))
     if args.base_url:
         settings = replace(settings, rdap=replace(settings.rdap, base_url=args.base_url))
     if args.whois_port is not None:
-        settings = replace(settings, whois=replace(settings.whois, port=args.whois_port))
+        port = config.parse_port(args.whois_port, "--whois-port")
+        settings = replace(settings, whois=replace(settings.whois, port=port))
     if args.data_dir:
         settings = replace(settings, auth=replace(settings.auth, data_dir=args.data_dir))
     if settings.replica is None and not settings.demo:
@@ -152,6 +155,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except asyncio.CancelledError:
         return 130
+    except Exception as exc:
+        # A bug, not an operator error: still one line (the traceback with --verbose).
+        logging.getLogger("rdds").debug("unexpected error", exc_info=True)
+        print(
+            f"rdds: unexpected error ({type(exc).__name__}); run with -v for details",
+            file=sys.stderr,
+        )
+        return 1
     return result
 
 

@@ -1,7 +1,7 @@
 """Configuration: one TOML file, `RDDS_*` environment variables, then command-line flags.
 Part of the composition root: each layer owns its settings type; this module composes them.
 
-The same file carries the service settings (`[server]`, `[rdap]`, `[whois]`, `[auth]`) and
+The same file carries the service settings (`[server]`, `[rdap]`, `[whois]`, `[auth]`, `[web]`) and
 the privacy policy (`[default]`, `[tld.NAME]`, `[tiers.NAME]`, see `redaction.policy`).
 Unknown keys are errors, reported with the key's path.
 """
@@ -21,6 +21,8 @@ from rdap.settings import RdapSettings
 from redaction import policy as policy_mod
 from redaction.policy import Policy
 from registry.errors import ConfigError
+from web.settings import WebConfig, WebSettings
+from web.settings import resolve as resolve_web
 from whois43.settings import WhoisSettings
 
 
@@ -35,6 +37,7 @@ class Settings:
     rdap: RdapSettings = field(default_factory=RdapSettings)
     whois: WhoisSettings = field(default_factory=WhoisSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     policy: Policy = field(default_factory=policy_mod.default_policy)
 
     @property
@@ -53,8 +56,11 @@ class Settings:
         return self.rdap.port43 or (urlsplit(self.base_url).hostname or self.host)
 
 
+#: TCP port numbers (0: the system picks a free one).
+PORTS = range(0, 65536)
+
 _POLICY_KEYS = {"default", "tld", "tiers"}
-_TOP = {"server", "rdap", "whois", "auth"} | _POLICY_KEYS
+_TOP = {"server", "rdap", "whois", "auth", "web"} | _POLICY_KEYS
 
 
 def _section(cls: Any, data: Mapping[str, Any], where: str, source: str) -> Any:
@@ -98,6 +104,22 @@ def _coerce(value: Any, default: Any, where: str, source: str) -> Any:
     raise ConfigError(f"{source}: {where}: unsupported value")  # pragma: no cover
 
 
+def parse_port(text: str, where: str) -> int:
+    """A port number given as text (an environment variable, a flag); ConfigError otherwise."""
+    try:
+        port = int(text.strip())
+    except ValueError:
+        raise ConfigError(f"{where}: {text!r} is not a port number (0-65535)") from None
+    return check_port(port, where)
+
+
+def check_port(port: int, where: str) -> int:
+    """A port within 0-65535; ConfigError naming `where` otherwise."""
+    if port not in PORTS:
+        raise ConfigError(f"{where}: {port} is not a port number (0-65535)")
+    return port
+
+
 def load_file(path: Path) -> Settings:
     """Read a config file; ConfigError names the file, the key and the problem."""
     source = str(path)
@@ -138,11 +160,19 @@ def parse(text: str, source: str = "config") -> Settings:
         settings = replace(
             settings, demo_domains=_coerce(server["demo_domains"], 0, "server.demo_domains", source)
         )
-    for name, cls in (("rdap", RdapSettings), ("whois", WhoisSettings), ("auth", AuthSettings)):
+    for name, cls in (
+        ("rdap", RdapSettings),
+        ("whois", WhoisSettings),
+        ("auth", AuthSettings),
+        ("web", WebSettings),
+    ):
         if name in data:
             if not isinstance(data[name], dict):
                 raise ConfigError(f"{source}: {name}: expected a table")
-            settings = replace(settings, **{name: _section(cls, data[name], name, source)})
+            section = _section(cls, data[name], name, source)
+            if isinstance(section, RdapSettings | WhoisSettings):
+                check_port(section.port, f"{source}: {name}.port")
+            settings = replace(settings, **{name: section})
     policy_text = {k: v for k, v in data.items() if k in _POLICY_KEYS}
     if policy_text:
         settings = replace(settings, policy=policy_mod.from_mapping(policy_text, source))
@@ -152,25 +182,64 @@ def parse(text: str, source: str = "config") -> Settings:
 def apply_env(settings: Settings, env: Mapping[str, str] | None = None) -> Settings:
     """Apply `RDDS_*` environment variables (flags applied afterwards win)."""
     env = os.environ if env is None else env
-    rdap, whois, auth = settings.rdap, settings.whois, settings.auth
-    try:
-        if "RDDS_HOST" in env:
-            settings = replace(settings, host=env["RDDS_HOST"])
-        if "RDDS_REPLICA" in env:
-            settings = replace(settings, replica=Path(env["RDDS_REPLICA"]))
-        if "RDDS_RDAP_PORT" in env:
-            rdap = replace(rdap, port=int(env["RDDS_RDAP_PORT"]))
-        if "RDDS_BASE_URL" in env:
-            rdap = replace(rdap, base_url=env["RDDS_BASE_URL"])
-        if "RDDS_WHOIS_PORT" in env:
-            whois = replace(whois, port=int(env["RDDS_WHOIS_PORT"]))
-        if "RDDS_DATA_DIR" in env:
-            auth = replace(auth, data_dir=Path(env["RDDS_DATA_DIR"]))
-    except ValueError as exc:
-        raise ConfigError(f"environment: {exc}") from None
-    return replace(settings, rdap=rdap, whois=whois, auth=auth)
+    rdap, whois, auth, web = settings.rdap, settings.whois, settings.auth, settings.web
+    if "RDDS_HOST" in env:
+        settings = replace(settings, host=env["RDDS_HOST"])
+    if "RDDS_REPLICA" in env:
+        settings = replace(settings, replica=Path(env["RDDS_REPLICA"]))
+    if "RDDS_RDAP_PORT" in env:
+        rdap = replace(rdap, port=parse_port(env["RDDS_RDAP_PORT"], "environment: RDDS_RDAP_PORT"))
+    if "RDDS_BASE_URL" in env:
+        rdap = replace(rdap, base_url=env["RDDS_BASE_URL"])
+    if "RDDS_WHOIS_PORT" in env:
+        port = parse_port(env["RDDS_WHOIS_PORT"], "environment: RDDS_WHOIS_PORT")
+        whois = replace(whois, port=port)
+    if "RDDS_DATA_DIR" in env:
+        auth = replace(auth, data_dir=Path(env["RDDS_DATA_DIR"]))
+    if "RDDS_SMTP_PASSWORD" in env:
+        # A secret is better kept out of the configuration file.
+        web = replace(web, smtp_password=env["RDDS_SMTP_PASSWORD"])
+    return replace(settings, rdap=rdap, whois=whois, auth=auth, web=web)
 
 
 def load_policy(path: Path | None) -> Policy:
     """The privacy policy of a configuration file (None: the built-in default policy)."""
     return load_file(path).policy if path is not None else policy_mod.default_policy()
+
+
+# --- the web page and its contact form ----------------------------------------------------
+
+
+def web_config(settings: Settings) -> WebConfig:
+    """The web page's resolved configuration (ConfigError for a bad `[web]` section)."""
+    return resolve_web(
+        settings.web, settings.base_url, settings.auth.data_dir, settings.rdap.tos_url
+    )
+
+
+def with_contact_form(settings: Settings) -> Settings:
+    """Point withheld emails at the web contact form when it is on.
+
+    RFC 9537 replacement values (RDAP) and WHOIS's email line then name the form's URL for
+    the domain and role. Only sections still on the built-in `email_contact_form` (the
+    registrar's URL) change: an operator's own setting wins.
+    """
+    template = web_config(settings).contact_form_template() if settings.web.enabled else None
+    if template is None:
+        return settings
+    builtin = policy_mod.TldPolicy().email_contact_form
+    policy = settings.policy
+
+    def point(rules: policy_mod.TldPolicy) -> policy_mod.TldPolicy:
+        return (
+            replace(rules, email_contact_form=template)
+            if rules.email_contact_form == builtin
+            else rules
+        )
+
+    policy = replace(
+        policy,
+        default=point(policy.default),
+        sections={name: point(rules) for name, rules in policy.sections.items()},
+    )
+    return replace(settings, policy=policy)

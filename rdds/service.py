@@ -8,9 +8,10 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from aiohttp import web
@@ -20,13 +21,14 @@ from access.protocol import Access, AnonymousAccess
 from core.lookup import Lookup
 from core.watcher import ReplicaWatcher
 from rdap import server as rdap_server
-from rdap.accesslog import AccessLogger
 from rdap.settings import RdapConfig
+from rdds import config as rdds_config
 from rdds.config import Settings
 from rdds.paths import default_demo_path
 from registry.errors import ConfigError
 from replica import demo
 from replica.store import SqliteStore, check_readable, open_store
+from web import app as web_app
 from whois43 import server as whois_server
 
 log = logging.getLogger("rdds")
@@ -41,6 +43,8 @@ class Running:
     watcher: ReplicaWatcher
     rdap_port: int
     whois_port: int | None
+    #: The public base URL the answers' links use (the bound port when none is configured).
+    base_url: str
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def close(self) -> None:
@@ -73,55 +77,80 @@ async def start(settings: Settings) -> Running:
     """Open the replica and start both front-ends; raise RddsError on bad settings."""
     replica = settings.replica if settings.replica is not None else demo_replica(settings)
     check_readable(replica)
-    access = _access(settings)
-    store = await open_store(replica)
-    lookup = Lookup(store, settings.policy)
-    watcher = ReplicaWatcher(lookup, settings.rdap.refresh_seconds)
-    config = RdapConfig(
-        base_url=settings.base_url,
-        port43=settings.port43,
-        tos_url=settings.rdap.tos_url,
-        cache_entries=settings.rdap.cache_entries,
-    )
-    app = rdap_server.make_app(lookup, config, access)
-    watcher.subscribe(lambda _generation: rdap_server.clear_cache(app))
-    runner = web.AppRunner(app, access_log_class=AccessLogger, handle_signals=False)
-    await runner.setup()
     try:
-        site = web.TCPSite(runner, settings.host, settings.rdap.port, reuse_address=True)
-        await site.start()
-    except OSError as exc:
-        await runner.cleanup()
-        await store.close()
-        raise ConfigError(
-            f"cannot listen on {settings.host}:{settings.rdap.port} for RDAP: {exc.strerror}"
-        ) from None
-    server = site._server  # aiohttp exposes no public accessor for the bound port
-    assert isinstance(server, asyncio.base_events.Server)
-    rdap_port = server.sockets[0].getsockname()[1]
-    running = Running(
-        store=store, runner=runner, watcher=watcher, rdap_port=rdap_port, whois_port=None
-    )
-    if settings.whois.enabled:
-        try:
-            w = await whois_server.start(lookup, settings.whois, settings.host)
-        except OSError as exc:
-            await running.close()
-            where = f"{settings.host}:{settings.whois.port}"
-            raise ConfigError(f"cannot listen on {where} for WHOIS: {exc.strerror}") from None
-        watcher.subscribe(w.replica_changed)
-        running.whois_port = w.port
-        running.closers.append(w.close)
-    watcher.start()
+        sockets = rdap_server.bind(settings.host, settings.rdap.port)
+    except (OSError, OverflowError) as exc:
+        raise ConfigError(_cannot_listen(settings.host, settings.rdap.port, "RDAP", exc)) from None
+    # Port 0 picks a free port: from here on the settings say which (links, port43 default).
+    settings = replace(settings, rdap=replace(settings.rdap, port=rdap_server.bound_port(sockets)))
+    async with contextlib.AsyncExitStack() as stack:
+        # Whatever fails from here on, everything already opened is closed again: an open
+        # store's threads would keep the process alive after the error.
+        stack.callback(_close_all, sockets)
+        settings = rdds_config.with_contact_form(settings)  # withheld emails -> the web form
+        access = _access(settings)
+        store = await open_store(replica)
+        stack.push_async_callback(store.close)
+        lookup = Lookup(store, settings.policy)
+        watcher = ReplicaWatcher(lookup, settings.rdap.refresh_seconds)
+        config = RdapConfig(
+            base_url=settings.base_url,
+            port43=settings.port43,
+            tos_url=settings.rdap.tos_url,
+            cache_entries=settings.rdap.cache_entries,
+        )
+        # The web page shares the port: its routes are matched before RDAP's catch-all.
+        web_config = rdds_config.web_config(settings) if settings.web.enabled else None
+        page = web_app.build(lookup, web_config) if web_config else None
+        app = rdap_server.make_app(lookup, config, access, pages=page.routes() if page else ())
+        watcher.subscribe(lambda _generation: rdap_server.clear_cache(app))
+        runner = await rdap_server.serve(app, sockets)
+        stack.push_async_callback(runner.cleanup)
+        running = Running(
+            store=store,
+            runner=runner,
+            watcher=watcher,
+            rdap_port=settings.rdap.port,
+            whois_port=None,
+            base_url=settings.base_url,
+        )
+        if settings.whois.enabled:
+            try:
+                w = await whois_server.start(lookup, settings.whois, settings.host)
+            except (OSError, OverflowError) as exc:
+                port = settings.whois.port
+                raise ConfigError(_cannot_listen(settings.host, port, "WHOIS", exc)) from None
+            watcher.subscribe(w.replica_changed)
+            running.whois_port = w.port
+            running.closers.append(w.close)
+        watcher.start()
+        stack.pop_all()  # started: from now on `Running.close` owns all of it
     return running
+
+
+def _cannot_listen(host: str, port: int, what: str, exc: OSError | OverflowError) -> str:
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if isinstance(exc, OverflowError):
+        reason = "the port must be 0-65535"
+    elif isinstance(exc, socket.gaierror):
+        reason = f"cannot resolve the host ({exc.strerror})"
+    else:
+        reason = exc.strerror or str(exc)
+    return f"cannot listen on {where} for {what}: {reason}"
+
+
+def _close_all(sockets: list[socket.socket]) -> None:
+    for sock in sockets:
+        sock.close()
 
 
 async def serve(settings: Settings) -> None:
     """Run until SIGINT or SIGTERM, then stop cleanly."""
     running = await start(settings)
-    base = settings.base_url
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
     print(
-        f"rdds: RDAP on http://{settings.host}:{running.rdap_port}/ (links use {base})", flush=True
+        f"rdds: RDAP on http://{host}:{running.rdap_port}/ (links use {running.base_url})",
+        flush=True,
     )
     if running.whois_port is not None:
         print(f"rdds: WHOIS on {settings.host} port {running.whois_port}", flush=True)

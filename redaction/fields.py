@@ -34,7 +34,6 @@ class Method(enum.StrEnum):
     REPLACEMENT_VALUE = "replacementValue"
 
 
-
 #: Field suffixes shared by the RFC 9537 names and the ICANN WHOIS keys.
 _SUFFIX: dict[Field, str] = {
     Field.NAME: "Name",

@@ -33,6 +33,7 @@ EPP_TO_RDAP: dict[str, str] = {
 
 EPP_STATUSES = frozenset(EPP_TO_RDAP)
 
+
 def to_rdap(epp: tuple[str, ...], rgp: tuple[str, ...] = ()) -> tuple[str, ...]:
     """RDAP status values for a set of EPP (and RGP) statuses, in a stable order.
 

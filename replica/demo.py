@@ -15,7 +15,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO, TypeVar
 
@@ -265,6 +265,10 @@ def registrars() -> list[Registrar]:
                 abuse_email=f"abuse@{slug}.example",
                 abuse_phone=f"+1.55501{i:02d}999",
                 created=_BASE + dt.timedelta(days=30 * i),
+                # Fictional and unresolvable, but kept: the ICANN gTLD profile wants a
+                # `related` link to the registrar's RDAP record on every gTLD domain answer,
+                # and without a base URL `rdds check` reports gtld.domain.related-link errors
+                # on the demo's .org and .coop domains. Clients that follow links fail on it.
                 rdap_base_url=f"https://rdap.{slug}.example/rdap/",
             )
         )
@@ -336,99 +340,185 @@ def _shared_hosts(regs: list[Registrar]) -> list[Host]:
     return out
 
 
+def _utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.UTC)
+
+
+#: Each showcase domain's (created, last updated, expires), plausible for its status and
+#: distinct from the others': created and updated before the watermark (2026-11-22), expiry
+#: after it except where the status says otherwise. Its registrant was created with it.
+_SC_DATES: dict[str, tuple[dt.datetime, dt.datetime, dt.datetime]] = {
+    "example.coop": (
+        _utc(2019, 3, 14, 9, 26, 53),
+        _utc(2026, 6, 1, 12),
+        _utc(2027, 3, 14, 9, 26, 53),
+    ),
+    "unverified.coop": (
+        _utc(2021, 8, 9, 14, 3, 11),
+        _utc(2025, 8, 10, 8, 30, 45),
+        _utc(2027, 8, 9, 14, 3, 11),
+    ),
+    "example.org": (
+        _utc(2012, 5, 21, 16, 40, 2),
+        _utc(2026, 5, 22, 7, 12, 9),
+        _utc(2027, 5, 21, 16, 40, 2),
+    ),
+    # Renewed for a year two months ago.
+    "consent.org": (
+        _utc(2016, 10, 3, 11, 22, 33),
+        _utc(2026, 9, 28, 9),
+        _utc(2027, 10, 3, 11, 22, 33),
+    ),
+    # Registered for five years.
+    "journalist.org": (_utc(2023, 1, 17, 19, 45), _utc(2025, 1, 18, 8), _utc(2028, 1, 17, 19, 45)),
+    # Put on serverHold for the acceptable-use suspension three weeks ago.
+    "suspended.cx": (_utc(2024, 3, 1, 12), _utc(2026, 11, 3, 15, 27, 40), _utc(2027, 3, 1, 12)),
+    # Expired on 21 September; deleted 45 days later, when the auto-renew grace period ended,
+    # which started the 30-day redemption period (RFC 3915 §2): 17 days of it are gone at
+    # the watermark. The last update is the delete.
+    "pending.gs": (
+        _utc(2018, 9, 21, 8, 5, 31),
+        _utc(2026, 11, 5, 8, 5, 31),
+        _utc(2026, 9, 21, 8, 5, 31),
+    ),
+    "xn--mgbh0fb.xn--mgbtx2b": (
+        _utc(2020, 11, 30, 6, 30),
+        _utc(2026, 1, 12, 10, 10, 10),
+        _utc(2027, 11, 30, 6, 30),
+    ),
+}
+
+
 def showcase(regs: list[Registrar]) -> DemoData:
     """The fixed objects docs and tests rely on; present whatever N is."""
     alder, bramble = regs[0], regs[1]
     cx_reg = next(r for r in regs if r.id == "CXR1")
     gs_reg = next(r for r in regs if r.id == "GSR2")
-    t0 = dt.datetime(2019, 3, 14, 9, 26, 53, tzinfo=dt.UTC)
-    upd = dt.datetime(2026, 6, 1, 12, 0, 0, tzinfo=dt.UTC)
-    exp = dt.datetime(2027, 3, 14, 9, 26, 53, tzinfo=dt.UTC)
-    d = DemoData()
+    return DemoData(
+        contacts=_showcase_contacts(alder, cx_reg, gs_reg),
+        hosts=_showcase_hosts(alder),
+        domains=_showcase_domains(alder, bramble, cx_reg, gs_reg),
+    )
 
-    def person(
-        handle: str,
-        name: str,
-        city: tuple[str, str | None, str],
-        **kw: object,
-    ) -> Contact:
-        org = kw.pop("org", None)
-        loc = kw.pop("loc", None)
-        postal = [
-            PostalInfo(
-                "int",
-                name,
-                org=org if isinstance(org, str) else None,
-                street=(f"{len(handle) * 7} Example Lane", "Unit 2"),
-                city=city[0],
-                sp=city[1],
-                pc="EX1 2MP" if city[2] == "GB" else "55501",
-                cc=city[2],
-            )
-        ]
-        if isinstance(loc, PostalInfo):
-            postal.append(loc)
-        base: dict[str, object] = {
-            "handle": handle,
-            "roid": f"{handle.replace('-', '')}-ROID",
-            "postal": tuple(postal),
-            "email": f"{handle.lower()}@mail.example",
-            "voice": "+1.5550100123",
-            "voice_ext": "42",
-            "fax": "+1.5550100199",
-            "registrar": alder.id,
-            "created": t0,
-            "updated": upd,
-        }
-        base.update(kw)
-        return Contact(**base)  # type: ignore[arg-type]
 
-    d.contacts += [
-        person(
-            "EXCOOP-1",
-            "Membership Office",
-            _CITIES[0],
-            org="Example Cooperative Ltd",
-            kind=PersonKind.LEGAL,
+def _person(
+    handle: str,
+    name: str,
+    city: tuple[str, str | None, str],
+    registrar: Registrar,
+    domain: str,
+    *,
+    org: str | None = None,
+) -> Contact:
+    """`domain`'s registrant with the usual details; callers `replace` what differs."""
+    created, updated, _ = _SC_DATES[domain]
+    postal = [
+        PostalInfo(
+            "int",
+            name,
+            org=org,
+            street=(f"{len(handle) * 7} Example Lane", "Unit 2"),
+            city=city[0],
+            sp=city[1],
+            pc="EX1 2MP" if city[2] == "GB" else "55501",
+            cc=city[2],
+        )
+    ]
+    return Contact(
+        handle=handle,
+        roid=f"{handle.replace('-', '')}-ROID",
+        postal=tuple(postal),
+        email=f"{handle.lower()}@mail.example",
+        voice="+1.5550100123",
+        voice_ext="42",
+        fax="+1.5550100199",
+        registrar=registrar.id,
+        created=created,
+        updated=updated,
+    )
+
+
+def _showcase_contacts(alder: Registrar, cx_reg: Registrar, gs_reg: Registrar) -> list[Contact]:
+    legal = PersonKind.LEGAL
+    return [
+        replace(
+            _person(
+                "EXCOOP-1",
+                "Membership Office",
+                _CITIES[0],
+                alder,
+                "example.coop",
+                org="Example Cooperative Ltd",
+            ),
+            kind=legal,
             verified=True,
             email="members@example-cooperative.example",
         ),
-        person(
-            "UNVCOOP-1",
-            "Service Desk",
-            _CITIES[1],
-            org="Cooperative Services Unverified Inc",
-            kind=PersonKind.LEGAL,
+        replace(
+            _person(
+                "UNVCOOP-1",
+                "Service Desk",
+                _CITIES[1],
+                alder,
+                "unverified.coop",
+                org="Cooperative Services Unverified Inc",
+            ),
+            kind=legal,
             verified=False,
         ),
-        person("EXORG-1", "Dara Ashdown", _CITIES[2]),
-        person(
-            "CONSENT-1",
-            "Lena Birchley",
-            _CITIES[3],
+        _person("EXORG-1", "Dara Ashdown", _CITIES[2], alder, "example.org"),
+        replace(
+            _person("CONSENT-1", "Lena Birchley", _CITIES[3], alder, "consent.org"),
             disclose_yes=frozenset({"name", "email"}),
             email="lena.birchley@mail.example",
         ),
-        person("JOURNO-1", "Sami Calder", _CITIES[5], at_risk=True),
-        person("SUSP-1", "Omar Dunmore", _CITIES[7], registrar=cx_reg.id),
-        person("PEND-1", "Pia Elford", _CITIES[8], registrar=gs_reg.id),
-        person(
-            "IDNIQ-1",
-            "Sara Alhadidi",
-            _CITIES[9],
-            loc=PostalInfo("loc", "سارة الحديدي", street=("شارع المثال ٧",), city="بغداد", cc="IQ"),
+        replace(
+            _person("JOURNO-1", "Sami Calder", _CITIES[5], alder, "journalist.org"), at_risk=True
+        ),
+        _person("SUSP-1", "Omar Dunmore", _CITIES[7], cx_reg, "suspended.cx"),
+        # Deleting the domain did not touch its registrant.
+        replace(
+            _person("PEND-1", "Pia Elford", _CITIES[8], gs_reg, "pending.gs"),
+            updated=_utc(2024, 4, 2, 10),
+        ),
+        # One (invented) address twice: `loc` in Arabic script, `int` its ASCII form.
+        replace(
+            _person("IDNIQ-1", "Sara Alhadidi", _CITIES[9], alder, "xn--mgbh0fb.xn--mgbtx2b"),
+            postal=(
+                PostalInfo(
+                    "int",
+                    "Sara Alhadidi",
+                    street=("7 Al-Mithal Street",),
+                    city="Madinat al-Mithal",
+                    pc="10001",
+                    cc="IQ",
+                ),
+                PostalInfo(
+                    "loc",
+                    "سارة الحديدي",
+                    street=("شارع المثال ٧",),
+                    city="مدينة المثال",
+                    pc="10001",
+                    cc="IQ",
+                ),
+            ),
             email="sara@mail.example",
         ),
     ]
-    tech = {r.id: f"{r.id}-TECH" for r in (alder, bramble, cx_reg, gs_reg)}
-    d.hosts += [
+
+
+def _showcase_hosts(alder: Registrar) -> list[Host]:
+    """example.coop's own nameservers, in-bailiwick with glue."""
+    return [
         Host(
             name="ns1.example.coop",
             roid="HEXCOOP1-COOP",
             v4=("45.142.220.11",),
             v6=("2a0f:9400:7e11::53",),
             registrar=alder.id,
-            created=t0,
+            created=_SC_DATES["example.coop"][0],
             statuses=("linked",),
         ),
         Host(
@@ -436,76 +526,65 @@ def showcase(regs: list[Registrar]) -> DemoData:
             roid="HEXCOOP2-COOP",
             v4=("45.142.221.12",),
             registrar=alder.id,
-            created=t0,
+            created=_SC_DATES["example.coop"][0],
             statuses=("linked",),
         ),
     ]
-    shared = [f"ns1.dns.{(alder.url or '')[12:]}", f"ns2.dns.{(alder.url or '')[12:]}"]
 
-    def dom(name: str, roid: str, registrant: str, reg: Registrar, **kw: object) -> Domain:
+
+def _showcase_domains(
+    alder: Registrar, bramble: Registrar, cx_reg: Registrar, gs_reg: Registrar
+) -> list[Domain]:
+    shared = (f"ns1.dns.{(alder.url or '')[12:]}", f"ns2.dns.{(alder.url or '')[12:]}")
+
+    def dom(name: str, roid: str, registrant: str, reg: Registrar) -> Domain:
+        """A showcase domain: the registrar's technical contact, Alder's hosting servers."""
         n = names.from_text(name)
-        base: dict[str, object] = {
-            "name": n.ldh,
-            "roid": f"SC{roid}-{_SUFFIX[n.tld]}",
-            "tld": n.tld,
-            "statuses": ("clientTransferProhibited",),
-            "registrar": reg.id,
-            "created": t0,
-            "unicode_name": n.unicode if n.is_idn else None,
-            "registrant": registrant,
-            "contacts": ((ContactRole.TECH, tech[reg.id]),),
-            "nameservers": tuple(shared),
-            "expires": exp,
-            "updated": upd,
-        }
-        base.update(kw)
-        return Domain(**base)  # type: ignore[arg-type]
+        created, updated, expires = _SC_DATES[n.ldh]
+        return Domain(
+            name=n.ldh,
+            roid=f"SC{roid}-{_SUFFIX[n.tld]}",
+            tld=n.tld,
+            statuses=("clientTransferProhibited",),
+            registrar=reg.id,
+            created=created,
+            unicode_name=n.unicode if n.is_idn else None,
+            registrant=registrant,
+            contacts=((ContactRole.TECH, f"{reg.id}-TECH"),),
+            nameservers=shared,
+            expires=expires,
+            updated=updated,
+        )
 
-    d.domains += [
-        dom(
-            "example.coop",
-            "D1001",
-            "EXCOOP-1",
-            alder,
+    return [
+        replace(
+            dom("example.coop", "D1001", "EXCOOP-1", alder),
             nameservers=("ns1.example.coop", "ns2.example.coop"),
             ds_data=(DsData(2371, 13, 2, "4F3C2B1A" * 8),),
             coop_category=CoopCategory.COOP,
             coop_certified=True,
-            contacts=(
-                (ContactRole.ADMIN, "EXCOOP-1"),
-                (ContactRole.TECH, tech[alder.id]),
-            ),
+            contacts=((ContactRole.ADMIN, "EXCOOP-1"), (ContactRole.TECH, f"{alder.id}-TECH")),
         ),
-        dom(
-            "unverified.coop",
-            "D1002",
-            "UNVCOOP-1",
-            bramble,
+        replace(
+            dom("unverified.coop", "D1002", "UNVCOOP-1", bramble),
             coop_category=CoopCategory.CS,
             coop_certified=True,
         ),
         dom("example.org", "D1003", "EXORG-1", alder),
         dom("consent.org", "D1004", "CONSENT-1", alder),
         dom("journalist.org", "D1005", "JOURNO-1", alder),
-        dom(
-            "suspended.cx",
-            "D1006",
-            "SUSP-1",
-            cx_reg,
+        replace(
+            dom("suspended.cx", "D1006", "SUSP-1", cx_reg),
             statuses=("serverHold", "clientTransferProhibited"),
             suspension_reason="acceptable-use",
         ),
-        dom(
-            "pending.gs",
-            "D1007",
-            "PEND-1",
-            gs_reg,
+        replace(
+            dom("pending.gs", "D1007", "PEND-1", gs_reg),
             statuses=("pendingDelete", "serverHold"),
             rgp_statuses=("redemptionPeriod",),
         ),
-        dom("مثال.عراق", "D1008", "IDNIQ-1", alder, idn_table="ar"),
+        replace(dom("مثال.عراق", "D1008", "IDNIQ-1", alder), idn_table="ar"),
     ]
-    return d
 
 
 def _random_batch(

@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS registrar (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS registrar_iana ON registrar(iana_id) WHERE iana_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS registrar_name ON registrar(name COLLATE NOCASE);
+CREATE INDEX IF NOT EXISTS registrar_id_nocase ON registrar(id COLLATE NOCASE);
 
 CREATE TABLE IF NOT EXISTS contact (
     id           TEXT PRIMARY KEY,
@@ -207,6 +208,7 @@ MIGRATIONS = (
     "CREATE TABLE IF NOT EXISTS claim (kind TEXT NOT NULL, key TEXT NOT NULL, "
     "tld TEXT NOT NULL, PRIMARY KEY (kind, key, tld)) WITHOUT ROWID",
     "CREATE INDEX IF NOT EXISTS claim_tld ON claim(tld, kind)",
+    "CREATE INDEX IF NOT EXISTS registrar_id_nocase ON registrar(id COLLATE NOCASE)",
 )
 
 

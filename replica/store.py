@@ -286,9 +286,15 @@ class SqliteStore:
         return RegistrarRecord(_registrar(row), self._info) if row else None
 
     async def registrar_by_id(self, rid: str) -> RegistrarRecord | None:
-        """A registrar by its registry id (clID)."""
+        """A registrar by its registry id (clID), ignoring ASCII case: the exact id wins, else
+        the one id that differs only in case (two such ids: none)."""
         async with self._snapshot() as conn:
-            row = await _one(conn, "SELECT * FROM registrar WHERE id = ?", (rid,))
+            # Index registrar_id_nocase (replica/schema.py) serves this; no scan.
+            rows = await _all(
+                conn, "SELECT * FROM registrar WHERE id = ? COLLATE NOCASE LIMIT 10", (rid,)
+            )
+        exact = [r for r in rows if r["id"] == rid]
+        row = exact[0] if exact else rows[0] if len(rows) == 1 else None
         return RegistrarRecord(_registrar(row), self._info) if row else None
 
     async def registrars_by_name(self, name: str) -> list[RegistrarRecord]:

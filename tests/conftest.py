@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from registry.model import (
     Contact,
     ContactRole,
+    CoopCategory,
     Domain,
     DomainRecord,
     PersonKind,
@@ -21,7 +23,7 @@ from registry.model import (
     Tld,
     TldKind,
 )
-from replica import demo
+from replica import demo, rows, schema
 from replica.store import SqliteStore, open_store
 
 DEMO_DOMAINS = 300
@@ -109,7 +111,7 @@ def make_record(
         contacts.append((ContactRole.TECH, tech))
     domain = Domain(
         name=kw.pop("name", f"sample.{tld.name}"),
-        roid="D1-ORG",
+        roid=kw.pop("roid", "D1-ORG"),
         tld=tld.name,
         statuses=statuses,
         registrar="R9999",
@@ -125,3 +127,77 @@ def make_record(
         contacts=tuple(contacts),
         info=ReplicaInfo(1, WATERMARK),
     )
+
+
+COOP = Tld("coop", TldKind.SPONSORED, "coop", "COOP")
+
+
+def make_coop_record(
+    registrant: Contact | None = None,
+    *,
+    category: CoopCategory | None = CoopCategory.COOP,
+    certified: bool | None = True,
+    **kw: Any,
+) -> DomainRecord:
+    """A .coop domain of a cooperative (a legal person), certified; verified unless the
+    registrant given says otherwise."""
+    registrant = registrant or coop_registrant("verified")
+    return make_record(registrant, tld=COOP, coop_category=category, coop_certified=certified, **kw)
+
+
+#: .coop registrants in each verification state: verified by the registry, checked and not
+#: verified, and never verified at all (the deposit carried no verification: the model's
+#: default). The demo has the first two (example.coop, unverified.coop), not the third.
+COOP_REGISTRANTS: dict[str, dict[str, Any]] = {
+    "verified": {"verified": True},
+    "unverified": {"verified": False},
+    "never-verified": {},
+}
+
+
+def coop_registrant(state: str) -> Contact:
+    """The registrant of `state.coop` (see COOP_REGISTRANTS)."""
+    handle = state.upper().replace("-", "") + "-1"
+    return make_contact(
+        handle=handle,
+        roid=f"C{handle.replace('-', '')}-COOP",
+        kind=PersonKind.LEGAL,
+        postal=(
+            PostalInfo(
+                "int",
+                "Robin Sample",
+                org=f"{state.title()} Growers Cooperative",
+                street=("2 Orchard Row",),
+                city="Sampleton",
+                cc="GB",
+            ),
+        ),
+        email=f"office@{state}-growers.example",
+        **COOP_REGISTRANTS[state],
+    )
+
+
+def coop_records() -> list[DomainRecord]:
+    """One .coop domain per verification state, named after it (`never-verified.coop`)."""
+    return [
+        make_coop_record(coop_registrant(state), name=f"{state}.coop", roid=f"D{n}-COOP")
+        for n, state in enumerate(COOP_REGISTRANTS, start=1)
+    ]
+
+
+def write_replica(path: Path, records: Sequence[DomainRecord]) -> Path:
+    """A real SQLite replica holding exactly `records` (their TLDs, registrars, contacts)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        schema.create(conn)
+        conn.execute("BEGIN")
+        conn.executemany(rows.UPSERT_TLD, [rows.tld_row(t) for t in {r.tld for r in records}])
+        rows.write_registrars(conn, {r.registrar.id: r.registrar for r in records}.values())
+        rows.write_contacts(conn, {c.handle: c for r in records for _, c in r.contacts}.values())
+        rows.write_hosts(conn, [h for r in records for h in r.hosts])
+        rows.write_domains(conn, [(r.domain, None) for r in records])
+        schema.bump_generation(conn, WATERMARK)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    return path

@@ -36,6 +36,11 @@ PURE = (
     "rdap.render",
     "whois43.protocol",
     "whois43.render",
+    "web.query",
+    "web.forms",
+    "web.pages",
+    "web.render",
+    "web.settings",
 )
 IO_MODULES = frozenset({"aiosqlite", "sqlite3", "aiohttp", "socket", "asyncio"})
 FILE_METHODS = frozenset({"read_text", "read_bytes", "write_text", "write_bytes"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -60,6 +60,14 @@ async def lookup(replica_path: Path) -> AsyncIterator[Lookup]:
         yield Lookup(store, default_policy())
     finally:
         await store.close()
+
+
+@pytest.fixture(autouse=True)
+def no_illegal_transitions(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail a test during which any connection attempted a move outside the state table."""
+    yield
+    bad = [r for r in caplog.records if "illegal state transition" in r.getMessage()]
+    assert not bad, f"illegal connection state transitions: {[r.getMessage() for r in bad]}"
 
 
 async def running(lookup: Lookup, **overrides: object) -> whois_server.WhoisServer:

@@ -12,9 +12,9 @@ import unicodedata
 from dataclasses import dataclass
 
 from registry import names
-from registry.errors import BadQuery, InvalidName, Unavailable
+from registry.errors import BadQuery, InvalidName, RddsError, Unavailable
 
-# --- errors: each docstring's first line is what the client reads --------------------------
+# --- errors: each docstring is one line, one whole sentence: what the client reads ---------
 
 
 class QueryTooLong(BadQuery):
@@ -30,8 +30,7 @@ class ControlCharacters(BadQuery):
 
 
 class EmptyQuery(BadQuery):
-    """The query is empty: send a domain name, a name server name, an IP address or
-    `registrar NAME`."""
+    """The query is empty: send a domain or server name, an IP address or `registrar NAME|ID`."""
 
 
 class UnknownFlag(BadQuery):
@@ -43,8 +42,7 @@ class UnsupportedSearch(BadQuery):
 
 
 class UnknownQuery(BadQuery):
-    """The query is not understood: send a domain name, `nameserver NAME|IP`, an IP address
-    or `registrar NAME|IANA-ID`."""
+    """The query is not understood: send a domain or server name, an IP or `registrar NAME|ID`."""
 
 
 class ReadTimeout(BadQuery):
@@ -61,6 +59,14 @@ class TooManyConnections(Unavailable):
 
 class ServerBusy(Unavailable):
     """The server is busy; try again later."""
+
+
+class ReplicaUnavailable(Unavailable):
+    """The registry data is temporarily unavailable; try again later."""
+
+
+class InternalError(RddsError):
+    """Internal error; try again later."""
 
 
 # --- framing -----------------------------------------------------------------------------
@@ -189,6 +195,9 @@ def parse_query(line: bytes) -> Query:
     if not text:
         raise EmptyQuery()
     words = text.replace("\t", " ").split()
+    if not words:
+        # Only Unicode spaces that are not in _SPACE (e.g. U+3000): still nothing to look up.
+        raise EmptyQuery()
     if any(w.startswith("-") for w in words[:1]) or (
         words[0].lower() in _KEYWORDS and len(words) > 1 and words[1].startswith("-")
     ):

@@ -10,7 +10,7 @@ when `view.shows(field)`, as `REDACTED FOR PRIVACY` (emails: the view's pointer)
 from __future__ import annotations
 
 import datetime as dt
-import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -18,7 +18,7 @@ from core import texts
 from redaction.engine import ContactView, RedactedDomain
 from redaction.fields import Field
 from redaction.fields import value as field_value
-from registry import names
+from registry import coop, names
 from registry.model import Host, HostRecord, Registrar
 
 CRLF = "\r\n"
@@ -59,13 +59,41 @@ DEFAULT_TERMS: tuple[str, ...] = (
 )
 
 # Security: every value from the replica passes through `clean`, so stored data can never
-# start a new line or inject terminal control sequences (C0, DEL, C1, U+2028, U+2029).
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# start a new line, inject terminal control sequences (Cc: C0, DEL, C1; Zl, Zp), or reorder
+# or hide what a terminal shows (Cf: the Bidi_Control set U+061C, U+200E, U+200F,
+# U+202A-U+202E, U+2066-U+2069, and every other format character such as U+00AD, U+200B-U+200D,
+# U+2060, U+FEFF, the tag characters). Lone surrogates (Cs) could not even be encoded.
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+#: ZERO WIDTH NON-JOINER and ZERO WIDTH JOINER: IDNA2008 allows them inside U-labels under
+#: its CONTEXTJ rules (RFC 5892 Appendix A.1, A.2), so `u_label` keeps them there.
+_JOINERS = frozenset("\u200c\u200d")
+
+
+def _unsafe(ch: str) -> bool:
+    return unicodedata.category(ch) in _UNSAFE_CATEGORIES
 
 
 def clean(text: str) -> str:
-    """Replace every control character with a space."""
-    return _CONTROL.sub(" ", text)
+    """Replace every control, format (bidi included) and separator character with a space."""
+    # isprintable() is False for every unsafe character (and for some harmless spaces): the
+    # per-character test runs only when it fails.
+    if text.isprintable():
+        return text
+    return "".join(" " if _unsafe(ch) else ch for ch in text)
+
+
+def u_label(text: str, ldh: str) -> str:
+    """The U-label form `text` of the A-label name `ldh`, cleaned for output.
+
+    ZWNJ/ZWJ survive only when `text` is exactly the IDNA2008 decoding of `ldh` (that decoding
+    checks CONTEXTJ, so a joiner there is part of a valid label, and the A-label printed next
+    to it names the same domain); anywhere else they are replaced like every format character.
+    """
+    if text != names.to_unicode(ldh):
+        return clean(text)
+    if text.isprintable():
+        return text
+    return "".join(" " if _unsafe(ch) and ch not in _JOINERS else ch for ch in text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +118,9 @@ class _Lines:
     def __init__(self) -> None:
         self.out: list[str] = []
 
-    def kv(self, key: str, value: str | int | None = "") -> None:
-        text = "" if value is None else clean(str(value)).strip()
+    def kv(self, key: str, value: str | int | None = "", *, cleaned: bool = False) -> None:
+        """Add `key: value`; the value is cleaned unless the caller already did (`cleaned`)."""
+        text = "" if value is None else (str(value) if cleaned else clean(str(value))).strip()
         # An empty value is printed as the bare key (ICANN: the key is shown, no value).
         self.out.append(f"{key}: {text}" if text else f"{key}:")
 
@@ -132,6 +161,9 @@ def _contact(lines: _Lines, view: ContactView) -> None:
         key = view.label(f)
         if f in view.withheld:
             lines.kv(key, view.email_pointer if f is Field.EMAIL else REDACTED)
+        elif f is Field.HANDLE and view.shows(f):
+            # CL&D policy §1.2: a shown `Registry ... ID` is the contact's ROID (RFC 5733).
+            lines.kv(key, contact.roid)
         elif view.shows(f):
             stored = field_value(contact, f)
             if isinstance(stored, tuple):
@@ -158,7 +190,7 @@ def domain(rd: RedactedDomain, ctx: RenderContext) -> str:
     lines.kv("Domain Name", d.name)
     unicode_name = d.unicode_name or names.to_unicode(d.name)
     if unicode_name != d.name:
-        lines.kv(IDN_KEY, unicode_name)
+        lines.kv(IDN_KEY, u_label(unicode_name, d.name), cleaned=True)
     lines.kv("Registry Domain ID", d.roid)
     lines.kv("Registrar WHOIS Server", _whois_host(reg.whois_server))
     lines.kv("Registrar URL", reg.url)
@@ -181,13 +213,17 @@ def domain(rd: RedactedDomain, ctx: RenderContext) -> str:
     for ds in d.ds_data:
         lines.kv("DNSSEC DS Data", f"{ds.key_tag} {ds.algorithm} {ds.digest_type} {ds.digest}")
     # Registry-specific facts (not personal data) come after the standard keys.
-    if d.coop_category is not None:
-        lines.kv("Registrant Eligibility Category", d.coop_category.value)
+    if coop.carries_flags(d):
+        if d.coop_category is not None:
+            lines.kv("Registrant Eligibility Category", d.coop_category.value)
         if d.coop_certified is not None:
             lines.kv("Registrant Eligibility Certified", "yes" if d.coop_certified else "no")
         registrant = record.registrant
         if registrant is not None:
             lines.kv("Registrant Verified", "yes" if registrant.verified else "no")
+        # The same facts under the registrar API's names, for tooling that matches on them.
+        for name, value in coop.flags(record):
+            lines.kv(name, value)
     if d.suspension_reason:
         # The reason category only: never the complaint or who made it.
         reason = _SUSPENSION_TEXT.get(d.suspension_reason, d.suspension_reason.replace("-", " "))
@@ -202,7 +238,7 @@ def _host(lines: _Lines, host: Host, registrar: Registrar | None) -> None:
     lines.kv("Server Name", host.name)
     unicode_name = names.to_unicode(host.name)
     if unicode_name != host.name:
-        lines.kv(IDN_HOST_KEY, unicode_name)
+        lines.kv(IDN_HOST_KEY, u_label(unicode_name, host.name), cleaned=True)
     for ip in (*host.v4, *host.v6):
         lines.kv("IP Address", ip)
     lines.kv("Registrar", registrar.name if registrar else "")
@@ -222,11 +258,11 @@ def nameservers(records: Iterable[HostRecord], ctx: RenderContext) -> str:
 
 
 def registrar(reg: Registrar, ctx: RenderContext) -> str:
-    """A registrar record (ICANN Specification 4 §1.6 keys). Registrars are businesses:
-    everything stored is public."""
+    """A registrar record: the registrar-data keys of ICANN Specification 4 §1.6 as the
+    Consistent Labeling and Display Policy names them, then the registry's own lines.
+    Registrars are businesses: everything stored is public."""
     lines = _Lines()
     lines.kv("Registrar", reg.name)
-    lines.kv("Registrar IANA ID", reg.iana_id)
     if reg.street:
         for part in reg.street:
             lines.kv("Street", part)
@@ -239,8 +275,13 @@ def registrar(reg: Registrar, ctx: RenderContext) -> str:
     lines.kv("Phone Number", reg.voice)
     lines.kv("Fax Number", reg.fax)
     lines.kv("Email", reg.email)
-    lines.kv("WHOIS Server", _whois_host(reg.whois_server))
-    lines.kv("Referral URL", reg.url)
+    lines.kv("Registrar WHOIS Server", _whois_host(reg.whois_server))
+    lines.kv("Registrar URL", reg.url)
+    # The format's Admin Contact / Technical Contact blocks (each: the contact's name, Phone
+    # Number, Fax Number, Email) come here; they are optional and an RFC 9022 registrar
+    # object carries no such contacts, so the replica holds none to print. Additional fields
+    # (CL&D policy §1.3) follow the format's keys:
+    lines.kv("Registrar IANA ID", reg.iana_id)
     lines.kv("Registrar Abuse Contact Email", reg.abuse_email)
     lines.kv("Registrar Abuse Contact Phone", reg.abuse_phone)
     _footer(lines, ctx, status_pointer=False)

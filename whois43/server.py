@@ -9,8 +9,10 @@ error middleware, one of the two places where errors become answers.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from cachetools import LRUCache
@@ -32,6 +34,56 @@ DEFAULT_CACHE_ENTRIES = 4096
 #: and throw away the one line we sent.
 LINGER_SECONDS = 2.0
 BACKLOG = 1024
+
+
+# --- connection states ---------------------------------------------------------------------
+
+
+class ConnectionState(enum.StrEnum):
+    """Where one connection is: reading -> answering -> lingering -> closed."""
+
+    READING = "reading"  # waiting for the query line (the read deadline runs)
+    ANSWERING = "answering"  # a line arrived; the answer is being prepared or looked up
+    LINGERING = "lingering"  # answer sent and FIN queued; reading and discarding until close
+    CLOSED = "closed"  # the transport is closed or closing: nothing more is sent
+
+
+class Event(enum.StrEnum):
+    """What moves a connection from one state to the next."""
+
+    LINE = "line"  # a complete query line (or EOF, which ends a line too)
+    SENT = "sent"  # one answer or error written, then our side half-closed
+    SENT_CLOSED = "sent-closed"  # one answer or error written, then the transport closed
+    LINGER_END = "linger-end"  # the client closed its side, or the linger time ran out
+    ABORT = "abort"  # dropped at once (server shutdown, a write to a vanished client)
+    LOST = "lost"  # asyncio reports the connection gone (always the last event)
+
+
+_S, _E = ConnectionState, Event
+#: The one table of legal moves: (state, event) -> next state. Anything else is a bug.
+TRANSITIONS: Mapping[tuple[ConnectionState, Event], ConnectionState] = {
+    (_S.READING, _E.LINE): _S.ANSWERING,
+    # A refusal at admission, an over-long line, the read deadline: answered from READING.
+    (_S.READING, _E.SENT): _S.LINGERING,
+    (_S.READING, _E.SENT_CLOSED): _S.CLOSED,
+    (_S.ANSWERING, _E.SENT): _S.LINGERING,
+    (_S.ANSWERING, _E.SENT_CLOSED): _S.CLOSED,
+    (_S.LINGERING, _E.LINGER_END): _S.CLOSED,
+    **{(state, _E.ABORT): _S.CLOSED for state in _S},
+    **{(state, _E.LOST): _S.CLOSED for state in _S},
+}
+
+
+class IllegalTransition(AssertionError):
+    """A connection was asked to make a move the transition table does not allow (a bug)."""
+
+
+def transition(state: ConnectionState, event: Event) -> ConnectionState:
+    """The state after `event` in `state`; an illegal pair raises (never a silent change)."""
+    try:
+        return TRANSITIONS[state, event]
+    except KeyError:
+        raise IllegalTransition(f"{event} in state {state}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +224,7 @@ class WhoisServer:
         except ReplicaError as exc:
             # Never cached: the next query may find the replica readable again.
             log.error("replica unavailable: %s", type(exc.__cause__).__name__)
-            msg = "The registry data is temporarily unavailable; try again later."
+            msg = protocol.ReplicaUnavailable().message
             return _Answer(_encode(render.error(msg)), "503", False)
         except RddsError as exc:
             return _Answer(_encode(render.error(exc.message)), type(exc).__name__, False)
@@ -218,7 +270,7 @@ def _shown(query: protocol.Query) -> str:
 class WhoisConnection(asyncio.Protocol):
     """One client connection: no task and no buffer beyond 1 KiB while it is idle."""
 
-    __slots__ = ("_reader", "_task", "_timer", "network", "peer", "server", "state", "transport")
+    __slots__ = ("_reader", "_state", "_task", "_timer", "network", "peer", "server", "transport")
 
     def __init__(self, server: WhoisServer) -> None:
         self.server = server
@@ -228,7 +280,20 @@ class WhoisConnection(asyncio.Protocol):
         self._task: asyncio.Task[None] | None = None
         self.network = ""
         self.peer = "-"
-        self.state = "reading"  # reading -> answering -> lingering -> closed
+        self._state = ConnectionState.READING
+
+    @property
+    def state(self) -> ConnectionState:
+        """The connection's state; it changes only through `TRANSITIONS`."""
+        return self._state
+
+    def _advance(self, event: Event) -> None:
+        try:
+            self._state = transition(self._state, event)
+        except IllegalTransition:
+            # A bug: say so loudly (tests fail on this line), then let asyncio close us.
+            log.error("whois illegal state transition: %s in state %s", event, self._state)
+            raise
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -246,7 +311,7 @@ class WhoisConnection(asyncio.Protocol):
         self._timer = loop.call_later(self.server.settings.read_timeout, self._timed_out)
 
     def data_received(self, data: bytes) -> None:
-        if self.state != "reading":
+        if self._state is not ConnectionState.READING:
             return  # one query per connection: the rest is discarded
         try:
             line = self._reader.feed(data)
@@ -258,7 +323,7 @@ class WhoisConnection(asyncio.Protocol):
             self._start_answer(line)
 
     def eof_received(self) -> bool:
-        if self.state == "reading":
+        if self._state is ConnectionState.READING:
             # RFC 3912 clients end the line with CR LF; a bare EOF also ends the query.
             try:
                 line = self._reader.eof()
@@ -267,12 +332,12 @@ class WhoisConnection(asyncio.Protocol):
                 return True
             self._start_answer(line)
             return True  # keep our side open to send the answer
-        if self.state == "lingering":
+        if self._state is ConnectionState.LINGERING:
             self._close()
         return True
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.state = "closed"
+        self._advance(Event.LOST)
         self._cancel_timer()
         if self._task is not None and not self._task.done():
             self._task.cancel()
@@ -282,7 +347,7 @@ class WhoisConnection(asyncio.Protocol):
     # --- internals ------------------------------------------------------------------------
 
     def _start_answer(self, line: bytes) -> None:
-        self.state = "answering"
+        self._advance(Event.LINE)
         self._cancel_timer()
         assert self.transport is not None
         try:
@@ -311,11 +376,11 @@ class WhoisConnection(asyncio.Protocol):
         if answer is None:
             # Never a traceback to the client, and no values in the log: the type only.
             log.error("whois internal error: %s", type(exc).__name__)
-            body, outcome = _encode(render.error("Internal error; try again later.")), "500"
+            body, outcome = _encode(render.error(protocol.InternalError().message)), "500"
         else:
             body, outcome = answer.body, answer.outcome
         log.info("whois %s %s", self.peer, outcome)
-        if self.state == "answering":
+        if self._state is ConnectionState.ANSWERING:
             try:
                 self._finish(body, linger=True)
             except Exception as err:  # pragma: no cover - defence in depth: never leak a slot
@@ -331,11 +396,11 @@ class WhoisConnection(asyncio.Protocol):
         try:
             transport.write(body)
             if not linger or not transport.can_write_eof():
-                self.state = "closed"
+                self._advance(Event.SENT_CLOSED)
                 transport.close()
                 return
             transport.write_eof()  # FIN after the queued bytes: the close ends the answer
-            self.state = "lingering"
+            self._advance(Event.SENT)
             transport.resume_reading()
         except OSError:
             # The client is already gone (reset, or closed both ways): nothing to deliver.
@@ -347,13 +412,14 @@ class WhoisConnection(asyncio.Protocol):
 
     def _timed_out(self) -> None:
         self._timer = None
-        if self.state == "reading":
+        if self._state is ConnectionState.READING:
             log.info("whois %s - ReadTimeout", self.peer)
             self._finish(_encode(render.error(protocol.ReadTimeout().message)), linger=False)
 
     def _close(self) -> None:
-        self._timer = None
-        self.state = "closed"
+        """The linger is over (the client closed, or the time ran out): close."""
+        self._cancel_timer()
+        self._advance(Event.LINGER_END)
         if self.transport is not None:
             self.transport.close()
 
@@ -364,7 +430,8 @@ class WhoisConnection(asyncio.Protocol):
 
     def abort(self) -> None:
         """Drop the connection now (server shutdown)."""
-        self.state = "closed"
+        self._cancel_timer()
+        self._advance(Event.ABORT)
         if self._task is not None and not self._task.done():
             self._task.cancel()
         if self.transport is not None:

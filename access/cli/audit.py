@@ -1,5 +1,6 @@
-"""`rdds audit verify|export|report`: check the disclosure log's hash chain, print it as JSON
-lines, or print the transparency report (disclosures per month by tier and purpose)."""
+"""`rdds audit verify|head|export|report`: check the disclosure log's hash chain (against a
+head noted earlier, too), print its head hash to keep off the machine, print it as JSON lines,
+or print the transparency report (disclosures per month by tier and purpose)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     ver = sub.add_parser("verify", help="check the hash chain and the anchor (exit 1 if broken)")
     add_data_dir(ver)
+    ver.add_argument(
+        "--expect-head",
+        metavar="HASH",
+        help="a head printed by `rdds audit head` earlier: fail unless the log still holds it",
+    )
+    head = sub.add_parser("head", help="verify, then print the head hash to keep off the machine")
+    add_data_dir(head)
     exp = sub.add_parser("export", help="print the records as JSON lines")
     add_data_dir(exp)
     exp.add_argument("--since", help="only records at or after this date or RFC 3339 time")
@@ -30,27 +38,50 @@ def run(args: argparse.Namespace) -> int:
         raise RddsError(f"audit: {args.data_dir}: not a directory")
     if args.action == "verify":
         return _verify(args)
+    if args.action == "head":
+        return _head(args)
     if args.action == "export":
         return _export(args)
     return _report(args)
 
 
+def _failed(verdict: chain.Verdict) -> int:
+    assert verdict.problem is not None
+    where = f" at line {verdict.problem.line}" if verdict.problem.line else ""
+    print(
+        f"FAILED{where}: {verdict.problem.message} ({verdict.count} record(s) before it verified)"
+    )
+    return 1
+
+
 def _verify(args: argparse.Namespace) -> int:
-    verdict = disclosures.verify(args.data_dir)
+    expect = args.expect_head
+    if expect is not None:
+        expect = expect.strip().lower()
+        if not chain.is_hash(expect):
+            raise RddsError(
+                "audit verify: --expect-head: expected the 64 hex digits `rdds audit head` prints"
+            )
+    verdict = disclosures.verify(args.data_dir, expect)
     if not verdict.ok:
-        assert verdict.problem is not None
-        print(
-            f"FAILED at line {verdict.problem.line}: {verdict.problem.message} "
-            f"({verdict.count} record(s) before it verified)"
-        )
-        return 1
+        return _failed(verdict)
     print(f"ok: {verdict.count} record(s), head {verdict.head}")
+    if verdict.expected_at is not None:
+        print(f"the expected head is record {verdict.expected_at}: the log holds it unchanged")
     if verdict.beyond_anchor:
         print(
             f"note: {verdict.beyond_anchor} record(s) after the anchor (an interrupted append?); "
             "the chain is intact",
             file=sys.stderr,
         )
+    return 0
+
+
+def _head(args: argparse.Namespace) -> int:
+    verdict = disclosures.verify(args.data_dir)
+    if not verdict.ok:
+        return _failed(verdict)
+    print(verdict.head)
     return 0
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from access import credentials, purposes
+from access import credentials, disclosures, purposes
 from access.cli import add_data_dir
 from access.credentials import CredentialStore
 from redaction.policy import Policy
@@ -63,7 +63,7 @@ def _add(args: argparse.Namespace, load_policy: PolicyLoader) -> int:
     except ValueError as exc:
         raise RddsError(f"credential add: {exc}") from None
     _check_tier(tier, args.config, load_policy)
-    credentials.ensure_dir(args.data_dir)
+    disclosures.set_up(args.data_dir)  # a fresh directory starts its disclosure chain
     try:
         cred, token = credentials.issue(tier, args.org, allowed, _now(), expires)
     except ValueError as exc:

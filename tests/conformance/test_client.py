@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestServer
 
 from conformance import client
 from conformance.findings import Finding, Severity
+from conformance.rules import RULES
 
 CORPUS = pathlib.Path(__file__).parent / "corpus"
 CORPUS_BASE = "https://rdap.example.org/"
@@ -114,7 +115,7 @@ async def test_good_server_passes_every_check_and_probe(aiohttp_server: ServerFa
     ("fault", "code"),
     [
         ("content-type", "http.content-type"),
-        ("cors", "http.cors.allow-origin"),
+        ("cors", "gtld.cors.allow-origin"),  # the answers declare the gTLD profile
         ("credentials", "http.cors.allow-credentials"),
         ("head-mismatch", "http.head.mismatch"),
         ("429", "http.retry-after"),
@@ -128,7 +129,10 @@ async def test_misbehaving_server_yields_its_code(
     aiohttp_server: ServerFactory, fault: str, code: str
 ) -> None:
     findings = await run(aiohttp_server, fault)
-    assert code in codes(findings), [(f.code, f.url, f.message) for f in findings]
+    assert code in {f.code for f in findings}, [(f.code, f.url, f.message) for f in findings]
+    # Every finding of the code carries its rule's severity and citation.
+    rule = RULES[code]
+    assert {(f.severity, f.rfc) for f in findings if f.code == code} == {(rule.severity, rule.cite)}
 
 
 async def test_probes_can_be_turned_off(aiohttp_server: ServerFactory) -> None:
@@ -232,7 +236,7 @@ async def test_whois_server_answer_is_judged(answer: bytes, expected: set[str]) 
     async with raw_server(whois_handler(answer, queries)) as port:
         findings = await client.check_whois_server("127.0.0.1", port, "example.org", timeout=5.0)
     assert queries == [b"example.org\r\n"]  # RFC 3912: the query line ends in CR LF
-    assert codes(findings) == expected
+    assert {f.code for f in findings} == expected
     assert all(f.url == f"whois://127.0.0.1:{port}/example.org" for f in findings)
 
 

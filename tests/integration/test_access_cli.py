@@ -9,6 +9,7 @@ import os
 import stat
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -126,7 +127,7 @@ def test_revoke_unknown_id(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 
 def test_concurrent_adds_lose_nothing(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    credentials.ensure_dir(data)
+    disclosures.set_up(data)
     now = dt.datetime.now(dt.UTC)
     tokens: list[str] = []
 
@@ -151,7 +152,7 @@ def test_concurrent_adds_lose_nothing(tmp_path: Path) -> None:
 
 
 def write_log(data: Path, n: int) -> None:
-    credentials.ensure_dir(data)
+    disclosures.set_up(data)
     months = [dt.datetime(2026, m, 15, tzinfo=dt.UTC) for m in (1, 1, 2, 3, 3, 3)]
 
     async def go() -> None:
@@ -261,7 +262,131 @@ def test_audit_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_audit_on_an_empty_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Never set up by rdds (or emptied): nothing vouches for it.
     code, out, _ = rdds(capsys, "audit", "verify", "--data-dir", str(tmp_path))
-    assert code == 0 and out.startswith("ok: 0 record(s)")
+    assert code == 1 and out.startswith("FAILED: no readable anchor")
     code, _, err = rdds(capsys, "audit", "verify", "--data-dir", str(tmp_path / "missing"))
     assert code == 2 and "not a directory" in err
+
+
+def test_a_fresh_data_directory_starts_its_chain(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    add(capsys, data)
+    assert chain.parse_anchor((data / disclosures.ANCHOR).read_bytes()) == chain.Anchor(
+        0, chain.GENESIS
+    )
+    code, out, _ = rdds(capsys, "audit", "verify", "--data-dir", str(data))
+    assert code == 0 and out == f"ok: 0 record(s), head {chain.GENESIS}\n"
+    code, out, _ = rdds(capsys, "audit", "head", "--data-dir", str(data))
+    assert code == 0 and out == chain.GENESIS + "\n"
+
+
+def _delete(data: Path, *names: str) -> None:
+    for name in names:
+        (data / name).unlink()
+
+
+EMPTYING = {
+    "log and anchor deleted": (
+        lambda d: _delete(d, disclosures.LOG, disclosures.ANCHOR),
+        "FAILED: the disclosure log and its anchor are missing, but credentials were issued here",
+    ),
+    "everything deleted": (
+        lambda d: _delete(d, *(p.name for p in d.iterdir())),
+        "FAILED: no readable anchor (disclosures.anchor): the log and its anchor were deleted",
+    ),
+    "log deleted": (
+        lambda d: _delete(d, disclosures.LOG),
+        "FAILED at line 1: the log ends at record 0 but the anchor counts 3",
+    ),
+    "log emptied": (
+        lambda d: (d / disclosures.LOG).write_bytes(b""),
+        "FAILED at line 1: the log ends at record 0 but the anchor counts 3",
+    ),
+    "anchor reset to genesis": (
+        lambda d: (d / disclosures.ANCHOR).write_bytes(
+            chain.anchor_bytes(chain.Anchor(0, chain.GENESIS))
+        ),
+        "FAILED: the anchor counts 0 of 3 records",
+    ),
+}
+
+
+@pytest.mark.parametrize(("damage", "words"), EMPTYING.values(), ids=EMPTYING.keys())
+def test_audit_verify_detects_an_emptied_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: Any, words: str
+) -> None:
+    add(capsys, tmp_path)
+    write_log(tmp_path, 3)
+    damage(tmp_path)
+    for action in ("verify", "head"):
+        code, out, _ = rdds(capsys, "audit", action, "--data-dir", str(tmp_path))
+        assert code == 1 and out.startswith(words), out
+
+
+def _rewrite_consistently(data: Path) -> None:
+    """What someone who can write the directory can do: edit record 2, recompute every hash
+    after it and the anchor."""
+    head, out = chain.GENESIS, b""
+    for record in disclosures.records(data):
+        fields = {k: record[k] for k in ("credential", "tier", "purpose", "issuer", "object")}
+        if record["seq"] == 2:
+            fields["object"] = "domain/innocent.org"
+        again = chain.make_record(
+            chain.Disclosure(
+                time=dt.datetime.fromisoformat(record["time"].replace("Z", "+00:00")),
+                organisation=record["organisation"],
+                fields=tuple(record["fields"]),
+                body_sha256=record["body_sha256"],
+                **fields,
+            ),
+            record["seq"],
+            head,
+        )
+        head, out = again["hash"], out + chain.line(again)
+    (data / disclosures.LOG).write_bytes(out)
+    count = len(out.splitlines())
+    (data / disclosures.ANCHOR).write_bytes(chain.anchor_bytes(chain.Anchor(count, head)))
+
+
+def test_audit_head_kept_off_the_machine_catches_a_consistent_rewrite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add(capsys, tmp_path)
+    write_log(tmp_path, 3)
+    code, out, _ = rdds(capsys, "audit", "head", "--data-dir", str(tmp_path))
+    assert code == 0
+    noted = out.strip()
+    assert chain.is_hash(noted) and noted == disclosures.verify(tmp_path).head
+    write_log(tmp_path, 2)  # the log grows after the head was noted: still fine
+    code, out, _ = rdds(
+        capsys, "audit", "verify", "--data-dir", str(tmp_path), "--expect-head", noted.upper()
+    )
+    assert code == 0 and out.startswith("ok: 5 record(s)") and "record 3" in out
+    _rewrite_consistently(tmp_path)
+    code, out, _ = rdds(capsys, "audit", "verify", "--data-dir", str(tmp_path))
+    assert code == 0  # consistent on its own: only the noted head tells
+    code, out, _ = rdds(
+        capsys, "audit", "verify", "--data-dir", str(tmp_path), "--expect-head", noted
+    )
+    assert code == 1 and out.startswith(f"FAILED: no record has the expected head {noted}")
+    # Emptied and started afresh (a new genesis anchor): the same.
+    _delete(tmp_path, *(p.name for p in tmp_path.iterdir()))
+    disclosures.set_up(tmp_path)
+    code, out, _ = rdds(
+        capsys, "audit", "verify", "--data-dir", str(tmp_path), "--expect-head", noted
+    )
+    assert code == 1 and "expected head" in out
+
+
+@pytest.mark.parametrize("bad", ["", "abc", "g" * 64, "0" * 63])
+def test_expect_head_must_be_a_hash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], bad: str
+) -> None:
+    disclosures.set_up(tmp_path)
+    code, _, err = rdds(
+        capsys, "audit", "verify", "--data-dir", str(tmp_path), "--expect-head", bad
+    )
+    assert code == 2 and err.count("\n") == 1 and "--expect-head" in err

@@ -40,7 +40,7 @@ AUDIENCE = "https://rdap.registry.example"
 def issue(data_dir: Path, tier: str, purposes: tuple[str, ...], **kw: Any) -> tuple[str, str]:
     """Issue a credential straight into the store; (id, token)."""
     now = kw.pop("now", dt.datetime.now(dt.UTC))
-    credentials.ensure_dir(data_dir)
+    disclosures.set_up(data_dir)
     cred, token = credentials.issue(tier, kw.pop("org", "Example Police"), purposes, now, **kw)
     CredentialStore(data_dir).add(cred)
     return cred.id, token
@@ -250,6 +250,38 @@ async def test_corrupt_store_fails_closed_but_anonymous_works(
     assert (await get(client, "/domain/example.org"))[0] == 200
 
 
+def _store_with_bad_record(path: Path) -> None:
+    item = {"id": "cred-1", "tier": LE, "organisation": "Example Police", "purposes": [CRIME]}
+    item |= {"created": "STORED-VALUE-7f3a", "token_sha256": "0" * 64}
+    path.write_text(json.dumps({"version": 1, "credentials": [item]}))
+
+
+def _store_is_a_directory(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
+
+
+@pytest.mark.parametrize("damage", [_store_with_bad_record, _store_is_a_directory])
+async def test_unreadable_store_503_names_no_path_and_quotes_nothing(
+    client: Client, data_dir: Path, caplog: pytest.LogCaptureFixture, damage: Any
+) -> None:
+    _, token = issue(data_dir, LE, (CRIME,))
+    damage(data_dir / credentials.FILE)
+    with caplog.at_level(logging.INFO):
+        async with client.get("/domain/example.org", headers=bearer(token)) as resp:
+            status, body = resp.status, await resp.text()
+    assert status == 503
+    doc = json.loads(body)
+    assert doc["errorCode"] == 503 and doc["description"] == [
+        "The credential store cannot be read; no credential can be checked now."
+    ]
+    # The answer names no path and quotes nothing stored; the log has the detail.
+    for private in (str(data_dir), credentials.FILE, "STORED-VALUE", "Example Police"):
+        assert private not in body
+    assert str(data_dir / credentials.FILE) in caplog.text
+    assert token not in caplog.text
+
+
 # --- fail closed ---------------------------------------------------------------------------
 
 
@@ -271,6 +303,7 @@ async def test_unwritable_log_is_503_and_discloses_nothing(client: Client, data_
 
 async def test_unwritable_anchor_is_503(client: Client, data_dir: Path) -> None:
     _, token = issue(data_dir, LE, (CRIME,))
+    (data_dir / disclosures.ANCHOR).unlink()
     (data_dir / disclosures.ANCHOR).mkdir()
     status, _, doc = await get(client, "/domain/example.org", headers=bearer(token))
     assert status == 503 and "Dara" not in json.dumps(doc)
@@ -282,6 +315,33 @@ async def test_torn_log_tail_fails_closed(client: Client, data_dir: Path) -> Non
     with (data_dir / disclosures.LOG).open("ab") as f:
         f.write(b'{"seq":2,"ti')
     assert (await get(client, "/domain/example.org", headers=bearer(token)))[0] == 503
+
+
+@pytest.mark.parametrize("deleted", [(disclosures.LOG,), (disclosures.LOG, disclosures.ANCHOR)])
+async def test_a_deleted_log_is_never_continued(
+    client: Client, data_dir: Path, deleted: tuple[str, ...]
+) -> None:
+    _, token = issue(data_dir, LE, (CRIME,))
+    assert (await get(client, "/domain/example.org", headers=bearer(token)))[0] == 200
+    for name in deleted:
+        (data_dir / name).unlink()
+    # GIVEN the log (and its anchor) deleted under a running server WHEN a disclosure is due
+    # THEN it is refused, rather than starting a new chain that would verify.
+    status, _, doc = await get(client, "/domain/example.org", headers=bearer(token))
+    assert status == 503 and "Dara" not in json.dumps(doc)
+    assert (await get(client, "/domain/example.org"))[0] == 200  # the public is still served
+    assert not disclosures.verify(data_dir).ok
+
+
+def test_starting_on_a_directory_without_its_anchor_is_logged(
+    data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    issue(data_dir, LE, (CRIME,))
+    (data_dir / disclosures.ANCHOR).unlink()
+    with caplog.at_level(logging.ERROR):
+        build(AuthSettings(data_dir=data_dir), default_policy())
+    assert "the anchor is missing" in caplog.text
+    assert not (data_dir / disclosures.ANCHOR).exists()  # the evidence is left as it is
 
 
 async def test_concurrent_disclosures_never_fork_the_chain(client: Client, data_dir: Path) -> None:

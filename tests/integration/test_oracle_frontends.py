@@ -125,7 +125,7 @@ PRODUCT = product_policy.parse(POLICY, "oracle policy")
 
 
 def issue(data_dir: Path) -> list[Asking]:
-    credentials.ensure_dir(data_dir)
+    disclosures.set_up(data_dir)  # starts the chain: the anchor vouches for an empty log
     out = [Asking(model.PUBLIC, {}, "")]
     now = dt.datetime.now(dt.UTC)
     for tier, purposes, named in CREDENTIALS:

@@ -26,7 +26,7 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
-from access import credentials
+from access import credentials, disclosures
 from access.credentials import CredentialStore
 from access.service import build
 from access.settings import AuthSettings
@@ -120,7 +120,7 @@ async def rdap(
 
 
 def token(data_dir: Path, tier: str, purpose: str) -> dict[str, str]:
-    credentials.ensure_dir(data_dir)
+    disclosures.set_up(data_dir)  # starts the chain: the anchor vouches for an empty log
     cred, secret = credentials.issue(tier, "Doc Example Org", (purpose,), dt.datetime.now(dt.UTC))
     CredentialStore(data_dir).add(cred)
     return {"Authorization": f"Bearer {secret}"}

@@ -17,7 +17,7 @@ import aiohttp
 import orjson
 import pytest
 
-from access import credentials
+from access import credentials, disclosures
 from access.credentials import CredentialStore
 from access.settings import AuthSettings
 from core.network import truncate_address
@@ -67,7 +67,7 @@ def settings(replica: Path, data_dir: Path | None = None) -> Settings:
 @pytest.fixture
 async def running(replica: Path, tmp_path: Path) -> AsyncIterator[tuple[service.Running, str]]:
     data_dir = tmp_path / "access"
-    credentials.ensure_dir(data_dir)
+    disclosures.set_up(data_dir)  # starts the chain: the anchor vouches for an empty log
     cred, token = credentials.issue(
         "law-enforcement", "Example Police", ("legalActions",), dt.datetime.now(dt.UTC)
     )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
+import logging
 import shutil
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +19,13 @@ from aiohttp.test_utils import TestClient
 from conformance.check import check_response
 from core.lookup import Lookup
 from core.watcher import ReplicaWatcher
-from rdap.server import clear_cache, make_app
+from rdap.cors import EXPOSED_HEADERS
+from rdap.server import bind, bound_port, clear_cache, make_app, serve
 from rdap.settings import RdapConfig
 from rdap.state import CACHE
 from redaction.policy import default_policy
 from replica import schema
-from replica.store import open_store
+from replica.store import SqliteStore, open_store
 from tests.integration.conftest import BASE, SHOWCASE
 
 Client = TestClient[Any, Any]
@@ -37,8 +40,14 @@ async def get(client: Client, path: str, **kw: Any) -> tuple[int, dict[str, Any]
 
 def assert_rdap_headers(headers: dict[str, Any]) -> None:
     assert headers["Content-Type"] == MEDIA
+    assert_cors(headers)
+
+
+def assert_cors(headers: dict[str, Any]) -> None:
     assert headers["Access-Control-Allow-Origin"] == "*"
     assert "Access-Control-Allow-Credentials" not in headers
+    exposed = [h.strip() for h in headers["Access-Control-Expose-Headers"].split(",")]
+    assert exposed == list(EXPOSED_HEADERS)
 
 
 @pytest.mark.parametrize("name", SHOWCASE)
@@ -338,3 +347,193 @@ async def test_answers_are_cached_per_generation(
         assert orjson.loads(first)["handle"] == third["handle"]
     finally:
         await store.close()
+
+
+# --- requests aiohttp's HTTP parser rejects, on a real server ------------------------------
+
+SECRET = "rdds_wireSECRETtoken0123456789"
+
+
+@pytest.fixture
+async def wire(store: SqliteStore) -> AsyncIterator[int]:
+    """The RDAP app served by `rdap.server.serve` on 127.0.0.1, port 0; yields the port."""
+    app = make_app(Lookup(store, default_policy()), RdapConfig(base_url=BASE, port43=None))
+    sockets = bind("127.0.0.1", 0)
+    runner = await serve(app, sockets)
+    try:
+        yield bound_port(sockets)
+    finally:
+        await runner.cleanup()
+
+
+async def exchange(port: int, raw: bytes) -> tuple[str, dict[str, str], bytes]:
+    """Send raw bytes, read until the server closes: (status line, headers, body)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(raw)
+        await writer.drain()
+        data = await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines)
+    return status, headers, body
+
+
+GET_HELP = "GET /help HTTP/1.1\r\nHost: x\r\n"
+MALFORMED = {
+    "space before colon": f"{GET_HELP}Authorization : Bearer {SECRET}\r\n\r\n",
+    "obs-fold": f"GET /help HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer\r\n {SECRET}\r\n\r\n",
+    "space in target": f"GET /domain/{SECRET} x.coop HTTP/1.1\r\nHost: x\r\n\r\n",
+    "over-long header": f"GET /help HTTP/1.1\r\nHost: x\r\nX-Note: {SECRET}{'a' * 9000}\r\n\r\n",
+    "over-long target": f"GET /domain/{SECRET}{'a' * 9000}.coop HTTP/1.1\r\nHost: x\r\n\r\n",
+    "control character": f"{GET_HELP}Authorization: Bearer {SECRET}\x01\r\n\r\n",
+    "bad version": f"GET /domain/{SECRET}.coop HTTP/9.9\r\nHost: x\r\n\r\n",
+    "bad content-length": f"GET /help HTTP/1.1\r\nHost: x\r\nContent-Length: {SECRET}\r\n\r\n",
+    "too many headers": "GET /help HTTP/1.1\r\n"
+    + "".join(f"X-{i}: {SECRET}\r\n" for i in range(200))
+    + "\r\n",
+    "TLS on the HTTP port": f"\x16\x03\x01\x02\x00{SECRET}\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("raw", MALFORMED.values(), ids=MALFORMED.keys())
+async def test_parser_rejections_are_rdap_errors_that_echo_nothing(
+    wire: int, raw: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        status, headers, body = await exchange(wire, raw.encode("latin-1"))
+    # GIVEN a request aiohttp's parser rejects THEN an RFC 9083 error with CORS...
+    assert status.split(" ", 1)[1] == "400 Bad Request"
+    assert_rdap_headers(headers)
+    doc = orjson.loads(body)
+    assert doc["errorCode"] == 400 and doc["title"] == "Bad Request"
+    assert doc["description"] == ["The request is not a valid HTTP/1.1 request."]
+    assert doc["rdapConformance"][0] == "rdap_level_0"
+    # ...that repeats nothing of the request, in the answer or in the logs.
+    assert SECRET.encode() not in body and SECRET not in str(headers)
+    assert caplog.records
+    for record in caplog.records:
+        text = record.getMessage()
+        assert SECRET not in text and "wireSECRET" not in text
+        assert record.exc_info is None, text  # no traceback for a client's error
+        assert "127.0.0.1" not in text  # the client address truncated, as elsewhere
+    assert "127.0.0.0/24" in caplog.text and "Traceback" not in caplog.text
+
+
+async def test_a_body_that_fails_to_decode_leaves_no_traceback(
+    wire: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    # aiohttp drains the body after the answer and logged the decoding error's traceback.
+    raw = f"{GET_HELP}Content-Encoding: gzip\r\nContent-Length: {len(SECRET)}\r\n\r\n{SECRET}"
+    with caplog.at_level(logging.DEBUG):
+        status, _, _ = await exchange(wire, raw.encode())
+    assert status == "HTTP/1.1 200 OK"
+    assert "malformed request body from 127.0.0.0/24: RequestPayloadError" in caplog.text
+    assert all(r.exc_info is None for r in caplog.records)
+    assert SECRET not in caplog.text and "Traceback" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("request_line", "logged"),
+    [
+        ("GET /Sami%20Calder HTTP/1.1", "GET /other 400"),
+        ("GET /entity/SECRET-HANDLE HTTP/1.1", "GET /entity 404"),
+        ("SAMICALDER /help HTTP/1.1", "OTHER / 400"),
+        ("PROPFIND /help HTTP/1.1", "OTHER /help 405"),
+        ("GET /domain/example.coop?q=Sami HTTP/1.1", "GET /domain 200"),
+    ],
+)
+async def test_the_access_log_names_only_known_kinds(
+    wire: int, caplog: pytest.LogCaptureFixture, request_line: str, logged: str
+) -> None:
+    with caplog.at_level(logging.INFO, logger="aiohttp.access"):
+        await exchange(wire, f"{request_line}\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]
+    assert line.startswith(f"127.0.0.0/24 {logged} ")
+    for private in ("Sami", "Calder", "SECRET"):
+        assert private not in line
+
+
+async def test_the_wire_server_answers_well_formed_requests(wire: int) -> None:
+    raw = b"GET /domain/example.coop HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    status, headers, body = await exchange(wire, raw)
+    assert status == "HTTP/1.1 200 OK"
+    assert_rdap_headers(headers)
+    assert orjson.loads(body)["ldhName"] == "example.coop"
+
+
+# --- CORS preflight (Fetch standard) -------------------------------------------------------
+
+PREFLIGHT = {
+    "Origin": "https://page.example",
+    "Access-Control-Request-Method": "GET",
+    "Access-Control-Request-Headers": "authorization",
+}
+
+
+def test_exposed_headers_name_what_a_page_may_need() -> None:
+    assert {"Retry-After", "X-COOP-ELIGIBILITY", "X-COOP-VERIFICATION"} <= set(EXPOSED_HEADERS)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        PREFLIGHT,
+        {**PREFLIGHT, "Access-Control-Request-Method": "HEAD"},
+        {"Origin": "null", "Access-Control-Request-Method": "GET"},
+        {"Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "Authorization"},
+    ],
+)
+@pytest.mark.parametrize("path", ["/domain/example.org", "/help", "/nonsense"])
+async def test_preflight_allows_get_head_and_authorization(
+    rdap: Client, headers: dict[str, str], path: str
+) -> None:
+    # GIVEN a browser page that will send a bearer token WHEN it asks first THEN it may.
+    async with rdap.options(path, headers=headers) as resp:
+        body = await resp.read()
+        assert resp.status == 204 and body == b""
+        got = dict(resp.headers)
+    assert_cors(got)
+    assert got["Access-Control-Allow-Methods"] == "GET, HEAD"
+    assert got["Access-Control-Allow-Headers"] == "Authorization"
+    assert got["Access-Control-Max-Age"] == "86400"
+
+
+async def test_preflight_allows_nothing_more_than_it_lists(rdap: Client) -> None:
+    asked = {**PREFLIGHT, "Access-Control-Request-Method": "DELETE"}
+    asked["Access-Control-Request-Headers"] = "authorization, x-custom, cookie"
+    async with rdap.options("/help", headers=asked) as resp:
+        assert resp.status == 204
+        assert resp.headers["Access-Control-Allow-Methods"] == "GET, HEAD"
+        assert resp.headers["Access-Control-Allow-Headers"] == "Authorization"
+        assert "Access-Control-Allow-Credentials" not in resp.headers
+
+
+@pytest.mark.parametrize(
+    ("method", "headers"),
+    [
+        ("OPTIONS", {}),
+        ("OPTIONS", {"Origin": "https://page.example"}),
+        ("POST", PREFLIGHT),
+        ("PUT", {}),
+        ("DELETE", {}),
+    ],
+)
+async def test_other_methods_keep_their_rdap_405(
+    rdap: Client, method: str, headers: dict[str, str]
+) -> None:
+    async with rdap.request(method, "/domain/example.org", headers=headers) as resp:
+        status, got, doc = resp.status, dict(resp.headers), orjson.loads(await resp.read())
+    assert status == 405 and doc["errorCode"] == 405
+    assert_rdap_headers(got)
+    assert got["Allow"] == "GET,HEAD"
+    assert "Access-Control-Allow-Methods" not in got
+
+
+@pytest.mark.parametrize("path", ["/domain/example.org", "/domain/nope.coop", "/domain/a..b"])
+async def test_every_answer_exposes_the_headers(rdap: Client, path: str) -> None:
+    for method in ("GET", "HEAD"):
+        async with rdap.request(method, path) as resp:
+            assert_cors(dict(resp.headers))

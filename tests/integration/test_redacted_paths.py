@@ -15,7 +15,7 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
-from access import credentials
+from access import credentials, disclosures
 from access.credentials import CredentialStore
 from access.service import build
 from access.settings import AuthSettings
@@ -48,7 +48,7 @@ async def staff(
 ) -> tuple[Client, dict[str, str]]:
     """The RDAP app with authorized access, and a registry-staff bearer header (all fields)."""
     data_dir = tmp_path / "access"
-    credentials.ensure_dir(data_dir)
+    disclosures.set_up(data_dir)  # starts the chain: the anchor vouches for an empty log
     cred, token = credentials.issue(
         "registry-staff", "Registry Ops", ("domainNameControl",), dt.datetime.now(dt.UTC)
     )

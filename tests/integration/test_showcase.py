@@ -46,6 +46,10 @@ async def test_example_coop_legal_verified_signed(rdap: Client) -> None:
     assert reg["fn"][0][3] == ""  # a person's name inside an organisation stays withheld
     remark = " ".join(doc["remarks"][0]["description"])
     assert "COOP" in remark and "Registrant verified by the registry: yes" in remark
+    assert {"X-COOP-ELIGIBILITY: 1", "X-COOP-VERIFICATION: 1"} <= set(
+        doc["remarks"][0]["description"]
+    )
+    assert "X-COOP-VERIFICATION: 1" in entity(doc, "registrant")["remarks"][0]["description"]
     assert "Registrant Organization" not in redacted_names(doc)
 
 
@@ -53,6 +57,10 @@ async def test_unverified_coop(rdap: Client) -> None:
     doc = await doc_for(rdap, "/domain/unverified.coop")
     remark = " ".join(doc["remarks"][0]["description"])
     assert "CS" in remark and "Registrant verified by the registry: no" in remark
+    assert {"X-COOP-ELIGIBILITY: 1", "X-COOP-VERIFICATION: 0"} <= set(
+        doc["remarks"][0]["description"]
+    )
+    assert "X-COOP-VERIFICATION: 0" in entity(doc, "registrant")["remarks"][0]["description"]
     assert "Registrant Organization" in redacted_names(doc)  # unverified: treated as a person
 
 

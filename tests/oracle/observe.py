@@ -47,7 +47,9 @@ def values(contact: Contact, f: str) -> tuple[str, ...]:
                 out.append(p.cc)
     match f:
         case "handle":
-            out.append(contact.handle)
+            # The registry's identifiers of the contact: its handle (RDAP `handle`) and its
+            # ROID (what port 43 prints as "Registry Registrant ID").
+            out += [contact.handle, contact.roid]
         case "voice":
             out.append(contact.voice or "")
         case "voice_ext":

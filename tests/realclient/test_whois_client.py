@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from core.lookup import Lookup
-from tests.whois_support import lookup, replica_path, running
+from tests.whois_support import lookup, no_illegal_transitions, replica_path, running
 
-__all__ = ["lookup", "replica_path"]
+__all__ = ["lookup", "no_illegal_transitions", "replica_path"]
 
 pytestmark = pytest.mark.realclient
 
@@ -93,5 +95,23 @@ async def test_not_found_and_error(lookup: Lookup) -> None:
 
 
 def test_client_is_the_debian_one() -> None:
-    client = _client()
-    assert shutil.which(client)
+    # Mutation that fails this: point WHOIS at any other program (e.g. /usr/bin/true, or a
+    # script named whois): dpkg names another package or none, and no banner matches.
+    client = os.path.realpath(_client())
+    # Marco d'Itri's client, as Debian packages it: its version banner and bug address.
+    banner = subprocess.run(
+        [client, "--version"], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert re.match(r"Version 5\.\d+(\.\d+)?\.\n", banner.stdout), banner.stdout
+    assert "md+whois@linux.it" in banner.stdout
+    # And the file belongs to Debian's `whois` package (where dpkg exists).
+    dpkg = shutil.which("dpkg")
+    if dpkg is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("dpkg is missing: the CI image must be Debian-based")
+        return
+    owner = subprocess.run(
+        [dpkg, "-S", client], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert owner.returncode == 0, owner.stderr
+    assert owner.stdout.split(":", 1)[0].strip() == "whois", owner.stdout

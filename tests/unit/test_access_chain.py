@@ -45,9 +45,46 @@ def test_intact_log_verifies() -> None:
     assert verdict.ok and verdict.count == 5 and verdict.head == anchor.head
 
 
-def test_empty_log_without_anchor_verifies() -> None:
-    assert chain.verify([], None).ok
+def test_empty_log_verifies_against_the_genesis_anchor_only() -> None:
     assert chain.verify([], chain.Anchor(0, chain.GENESIS)).ok
+    # A data directory has its anchor from the start: without one, nothing can be vouched for.
+    problem = chain.verify([], None).problem
+    assert problem is not None and problem.line == 0 and "no readable anchor" in problem.message
+
+
+@pytest.mark.parametrize("noted", [0, 1, 3, 5])
+def test_a_noted_head_still_in_the_log_verifies(noted: int) -> None:
+    lines, anchor = build(5)
+    head = json.loads(lines[noted - 1])["hash"] if noted else chain.GENESIS
+    verdict = chain.verify(lines, anchor, expect_head=head)
+    assert verdict.ok and verdict.expected_at == noted
+
+
+def test_a_rewritten_log_lacks_the_noted_head() -> None:
+    lines, _ = build(5)
+    noted = json.loads(lines[2])["hash"]
+    # The whole log rewritten from record 2 on with recomputed hashes, and a matching anchor.
+    head, forged = chain.GENESIS, []
+    for i in range(1, 6):
+        edit = {"organisation": "Someone Else"} if i == 2 else {}
+        record = chain.make_record(disclosure(i, **edit), i, head)
+        head = record["hash"]
+        forged.append(chain.line(record)[:-1])
+    assert forged[0] == lines[0] and forged[2] != lines[2]
+    assert chain.verify(forged, chain.Anchor(5, head)).ok  # consistent on its own...
+    verdict = chain.verify(forged, chain.Anchor(5, head), expect_head=noted)
+    assert verdict.problem is not None and "expected head" in verdict.problem.message
+    # ...and so is an emptied log with a fresh genesis anchor.
+    verdict = chain.verify([], chain.Anchor(0, chain.GENESIS), expect_head=noted)
+    assert verdict.problem is not None and "expected head" in verdict.problem.message
+
+
+def test_an_anchor_more_than_one_record_behind_was_replaced() -> None:
+    lines, _ = build(4)
+    verdict = chain.verify(lines, chain.Anchor(0, chain.GENESIS))
+    assert verdict.problem is not None and "anchor counts 0 of 4" in verdict.problem.message
+    one_behind = chain.Anchor(3, json.loads(lines[2])["hash"])
+    assert chain.verify(lines, one_behind).beyond_anchor == 1
 
 
 def test_record_format_is_canonical_and_holds_no_values() -> None:

@@ -47,21 +47,29 @@ def test_rfc3339(text: str, require_z: bool, ok: bool) -> None:
         (".".join(["a" * 63] * 3 + ["b" * 61]), True),  # 253 octets
         (".".join(["a" * 63] * 3 + ["b" * 62]), False),  # 254 octets
         ("a" * 64 + ".example", False),
-        ("Example.org", False),
-        ("XN--BCHER-KVA.example", False),
+        ("Example.org", True),  # RFC 5890 §2.3.1: LDH letters in either case (case: info)
+        ("XN--BCHER-KVA.example", True),
         ("exa mple.org", False),
         ("example..org", False),
         ("-example.org", False),
         ("example-.org", False),
         ("ex_ample.org", False),
         ("ab--cd.example", False),  # reserved R-LDH label that is not an A-label
-        ("xn--bcher-kvA.example", False),
+        ("xn--bcher-kvA.example", True),  # the same A-label in another case
         ("xn--ls8h.example", False),  # decodes to an emoji, DISALLOWED in IDNA2008
         ("bücher.example", False),
     ],
 )
 def test_ldh_name(name: str, ok: bool) -> None:
     assert (values.ldh_name_problem(name) is None) is ok
+
+
+@pytest.mark.parametrize(
+    ("name", "lower"),
+    [("example.org", True), ("example.org.", True), ("HHGAMES.COM", False), ("Example.org", False)],
+)
+def test_ldh_case(name: str, lower: bool) -> None:
+    assert (values.ldh_case_problem(name) is None) is lower
 
 
 @pytest.mark.parametrize(
@@ -109,15 +117,29 @@ def test_status_combinations(statuses: list[str], problems: int) -> None:
         ("199.7.83.42", 4, True),
         ("2001:500:9f::42", 6, True),
         ("199.007.83.42", 4, False),
-        ("2001:500:9F::42", 6, False),  # RFC 5952 §4.3: lower case
-        ("2001:500:9f:0:0:0:0:42", 6, False),  # RFC 5952 §4.2: compress zeros
+        ("2001:500:9F::42", 6, True),  # valid; its form is judged apart
+        ("2001:500:9f:0:0:0:0:42", 6, True),
         ("199.7.83.42", 6, False),
         ("::ffff:199.7.83.42", 4, False),
         ("not-an-address", 4, False),
     ],
 )
-def test_ip_canonical(address: str, version: int, ok: bool) -> None:
+def test_ip_address(address: str, version: int, ok: bool) -> None:
     assert (values.ip_problem(address, version) is None) is ok
+
+
+@pytest.mark.parametrize(
+    ("address", "canonical"),
+    [
+        ("199.7.83.42", True),
+        ("2001:500:9f::42", True),
+        ("2001:500:9F::42", False),  # RFC 5952 §4.3: lower case
+        ("2001:500:9f:0:0:0:0:42", False),  # RFC 5952 §4.2: compress zeros
+        ("not-an-address", True),  # not judged here: ip_problem reports it
+    ],
+)
+def test_ip_form(address: str, canonical: bool) -> None:
+    assert (values.ip_form_problem(address) is None) is canonical
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """Property: for random contacts and policies, no withheld value appears anywhere in the
-serialized anonymous RDAP answer (other fields, links, remarks, the redacted array)."""
+serialized anonymous RDAP answer (other fields, links, remarks, the redacted array), in the
+port-43 text, or in the web page's HTML."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import replace
 import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from markupsafe import escape
 
 from rdap import render
 from redaction import engine
@@ -16,7 +18,12 @@ from redaction.fields import ALLOWED_METHODS, Field, value
 from redaction.policy import Requester, default_policy
 from registry.model import Contact, PersonKind, PostalInfo
 from tests.conftest import make_record
+from web import pages as web_pages
+from web.render import RenderContext as WebContext
+from web.render import Renderer
 from whois43 import render as whois_render
+
+WEB = Renderer(WebContext(site_name="Lookup", prefix="/", rdap_base_url="https://rdap.example/"))
 
 # Values carry a marker so a substring search cannot match unrelated text by chance.
 token = st.text(
@@ -98,7 +105,9 @@ def test_withheld_values_never_in_anonymous_body(
     whois_text = whois_render.domain(
         rd, whois_render.RenderContext(watermark=record.info.watermark)
     )
-    body = orjson.dumps(doc).decode() + "\n" + whois_text
+    page_value = web_pages.domain(rd, "https://rdap.example/")
+    page = WEB.page("domain.html", p=page_value, q="")
+    body = orjson.dumps(doc).decode() + "\n" + whois_text + "\n" + page
     # Hypothesis may give both contacts the same value; one may show what the other withholds.
     shown = {
         piece
@@ -107,7 +116,7 @@ def test_withheld_values_never_in_anonymous_body(
         if view.shows(f)
         for piece in (lambda v: v if isinstance(v, tuple) else (v,))(value(view.contact, f))
     }
-    for view in rd.contacts:
+    for view, on_page in zip(rd.contacts, page_value.contacts, strict=True):
         assert not view.disclosed  # the public is never "disclosed" anything
         for f in view.withheld:
             v = value(view.contact, f)
@@ -118,6 +127,9 @@ def test_withheld_values_never_in_anonymous_body(
                 (ent,) = [e for e in doc["entities"] if e.get("roles") == [role]]
                 adrs = [p for p in ent["vcardArray"][1] if p[0] == "adr"]
                 assert all("cc" not in p[1] for p in adrs)
+                # The page: the country row says withheld (two letters could match anything).
+                rows = [r for r in on_page.rows if r.label == "Country"]
+                assert all(isinstance(r, web_pages.WithheldRow) for r in rows)
                 continue
             for piece in v if isinstance(v, tuple) else (v,):
                 if piece not in shown:
@@ -127,3 +139,5 @@ def test_withheld_values_never_in_anonymous_body(
             v = value(view.contact, f)
             if view.shows(f) and isinstance(v, str) and f is not Field.CC:
                 assert v in body, (f, v)
+            if view.shows(f) and isinstance(v, str) and not view.omitted:
+                assert str(escape(v)) in page, (f, v)

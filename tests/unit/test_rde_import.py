@@ -482,3 +482,295 @@ def test_full_drops_objects_no_tld_claims_any_more(replica: Path, tmp_path: Path
     )
     assert rows(replica, "SELECT id FROM contact") == [("jd1234",)]
     assert any("administrative contact sh8013 does not exist (kept)" in x for x in lines)
+
+
+# --- contradictions and values no registry may publish (refused, replica unchanged) ----------
+
+
+def next_full(t: str) -> str:
+    """The FULL as the next day's deposit, so that only the edit can refuse it."""
+    return t.replace('id="20261122001"', 'id="20261124001"').replace(
+        "2026-11-22T00:00:00Z", "2026-11-24T00:00:00Z"
+    )
+
+
+def block(t: str, inner: str, element: str) -> str:
+    """The lines of the `element` that contains `inner`."""
+    start = t.rindex(f"<{element}", 0, t.index(inner))
+    start = t.rindex("\n", 0, start) + 1
+    closer = f"</{element}>"
+    return t[start : t.index(closer, start) + len(closer) + 1]
+
+
+def line_of(t: str, needle: str, nth: int = 1) -> int:
+    pos = -1
+    for _ in range(nth):
+        pos = t.index(needle, pos + 1)
+    return t[:pos].count("\n") + 1
+
+
+def test_a_contact_twice_is_refused_naming_both_lines(replica: Path, tmp_path: Path) -> None:
+    # The second copy would have cleared jd1234's at-risk marker (last copy wins).
+    def edit(t: str) -> str:
+        jd = block(t, "<rdeContact:id>jd1234", "rdeContact:contact")
+        copy = jd.replace('atRisk="true"', 'atRisk="false"')
+        return next_full(t).replace("    <rdeHeader:header>", copy + "    <rdeHeader:header>")
+
+    bad = variant(tmp_path, FULL, "twice.xml", edit)
+    text = bad.read_text(encoding="utf-8")
+    first = line_of(text, "<rdeContact:id>jd1234") - 1
+    second = line_of(text, "<rdeContact:id>jd1234", 2) - 1
+    err = refused(replica, bad)
+    assert str(err) == (
+        f"twice.xml:{second}: contact jd1234 appears twice in the deposit "
+        f"(lines {first} and {second})"
+    )
+    assert rows(replica, "SELECT at_risk FROM contact WHERE id = 'jd1234'") == [(1,)]
+
+
+@pytest.mark.parametrize(
+    ("inner", "element", "named"),
+    [
+        ("<rdeDom:name>example1.example", "rdeDom:domain", "domain example1.example"),
+        ("<rdeHost:name>ns1.example1.example", "rdeHost:host", "host ns1.example1.example"),
+        ("<rdeRegistrar:id>RegistrarX", "rdeRegistrar:registrar", "registrar RegistrarX"),
+        ("<rdeIDN:url>", "rdeIDN:idnTableRef", "IDN table de"),
+        ("<rdeNNDN:aName>", "rdeNNDN:NNDN", "NNDN xn--exmpel-cua.example"),
+    ],
+    ids=["domain", "host", "registrar", "idn", "nndn"],
+)
+def test_every_kind_of_object_twice_is_refused(
+    replica: Path, tmp_path: Path, inner: str, element: str, named: str
+) -> None:
+    def edit(t: str) -> str:
+        copy = block(t, inner, element)
+        return next_full(t).replace("    <rdeHeader:header>", copy + "    <rdeHeader:header>")
+
+    err = refused(replica, variant(tmp_path, FULL, "twice.xml", edit))
+    assert err.reason.startswith(f"{named} appears twice in the deposit (lines ")
+
+
+def test_a_domain_twice_in_a_diff_is_refused(replica: Path, tmp_path: Path) -> None:
+    def edit(t: str) -> str:
+        copy = block(t, "<rdeDomain:name>new.example", "rdeDomain:domain")
+        return t.replace(
+            "  </contents>", copy.replace("addPeriod", "renewPeriod") + "  </contents>"
+        )
+
+    err = refused(replica, variant(tmp_path, DIFF, "twice.xml", edit))
+    assert err.reason == "domain new.example appears twice in the deposit (lines 46 and 73)"
+    assert err.line == 73
+
+
+def test_two_data_collection_policies_are_refused(replica: Path, tmp_path: Path) -> None:
+    def edit(t: str) -> str:
+        copy = block(t, "<rdeEppParams:version>", "rdeEppParams:eppParams")
+        return next_full(t).replace(copy, copy + copy.replace("<epp:all/>", "<epp:none/>"))
+
+    err = refused(replica, variant(tmp_path, FULL, "epp.xml", edit))
+    assert err.reason == "more than one <rdeEppParams:eppParams>"
+
+
+# (the text edited, its replacement (the line is where it stands), the reason)
+BAD_VALUES = [
+    pytest.param(
+        "<contact:cc>CH</contact:cc>",
+        "<contact:cc>Sami Calder secret</contact:cc>",
+        "contact: postalInfo: cc is not an ISO 3166-1 alpha-2 country code",
+        id="contact-cc-free-text",
+    ),
+    pytest.param(
+        "<contact:cc>US</contact:cc>",
+        "<contact:cc>XK</contact:cc>",  # user-assigned, not an ISO 3166-1 code
+        "contact: postalInfo: cc is not an ISO 3166-1 alpha-2 country code",
+        id="contact-cc-user-assigned",
+    ),
+    pytest.param(
+        "<rdeContact:email>jürgen@exämple.example</rdeContact:email>",
+        "<rdeContact:email>Sami Calder secret</rdeContact:email>",
+        "contact: email is not an email address (RFC 5733 §2.6)",
+        id="contact-email-free-text",
+    ),
+    pytest.param(
+        "<rdeContact:email>jürgen@exämple.example</rdeContact:email>",
+        "<rdeContact:email></rdeContact:email>",
+        "contact: email is not an email address (RFC 5733 §2.6)",
+        id="contact-email-empty",
+    ),
+    pytest.param(
+        "<rdeContact:voice>+41.445555555</rdeContact:voice>",
+        "<rdeContact:voice>+41 44 555 55 55</rdeContact:voice>",
+        "contact: voice is not a telephone number +CC.NUMBER (RFC 5733 §2.5)",
+        id="contact-voice-spaces",
+    ),
+    pytest.param(
+        '<rdeContact:voice x="1234">+1.7035555555',
+        '<rdeContact:voice x="ask for Sami">+1.7035555555',
+        "contact: voice: extension (x) is not digits",
+        id="contact-voice-extension-text",
+    ),
+    pytest.param(
+        '<rdeContact:fax x="9">+1.7035555556</rdeContact:fax>',
+        '<rdeContact:fax x="9"></rdeContact:fax>',
+        "contact: fax: an extension without a number",
+        id="contact-fax-extension-only",
+    ),
+    pytest.param(
+        '<rdeContact:fax x="9">+1.7035555556</rdeContact:fax>',
+        '<rdeContact:fax x="9">+1.70355555561234567</rdeContact:fax>',
+        "contact: fax is not a telephone number +CC.NUMBER (RFC 5733 §2.5)",
+        id="contact-fax-too-long",
+    ),
+    pytest.param(
+        "<rdeRegistrar:cc>US</rdeRegistrar:cc>",
+        "<rdeRegistrar:cc>ZZ</rdeRegistrar:cc>",
+        "registrar: postalInfo: cc is not an ISO 3166-1 alpha-2 country code",
+        id="registrar-cc",
+    ),
+    pytest.param(
+        "<rdeRegistrar:email>info@registrar-x.example</rdeRegistrar:email>",
+        "<rdeRegistrar:email>info at registrar-x</rdeRegistrar:email>",
+        "registrar: email is not an email address (RFC 5733 §2.6)",
+        id="registrar-email",
+    ),
+    pytest.param(
+        "<rdeRegistrar:fax>+1.7035555556</rdeRegistrar:fax>",
+        "<rdeRegistrar:fax>7035555556</rdeRegistrar:fax>",
+        "registrar: fax is not a telephone number +CC.NUMBER (RFC 5733 §2.5)",
+        id="registrar-fax-no-plus",
+    ),
+    pytest.param(
+        'abuseVoice="+1.7035555599"',
+        'abuseVoice="call +1 703"',
+        "registrar: rddsExt:registrar abuseVoice is not a telephone number +CC.NUMBER "
+        "(RFC 5733 §2.5)",
+        id="registrar-abuse-voice",
+    ),
+    pytest.param(
+        'abuseEmail="abuse@registrar-x.example"',
+        'abuseEmail="abuse@"',
+        "registrar: rddsExt:registrar abuseEmail is not an email address (RFC 5733 §2.6)",
+        id="registrar-abuse-email",
+    ),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "reason"), BAD_VALUES)
+def test_a_bad_value_refuses_with_file_line_and_reason(
+    replica: Path, tmp_path: Path, old: str, new: str, reason: str
+) -> None:
+    bad = variant(tmp_path, FULL, "values.xml", lambda t: next_full(t).replace(old, new, 1))
+    err = refused(replica, bad)
+    assert str(err) == f"values.xml:{line_of(bad.read_text(encoding='utf-8'), new)}: {reason}"
+
+
+def test_a_bad_value_into_a_new_replica_leaves_nothing(tmp_path: Path) -> None:
+    old, new, _ = BAD_VALUES[0].values
+    bad = variant(tmp_path, FULL, "values.xml", lambda t: t.replace(old, new, 1))
+    refused(tmp_path / "new.db", bad)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["values.xml"]
+
+
+def test_a_lower_case_country_code_is_stored_in_capitals(tmp_path: Path) -> None:
+    full = variant(
+        tmp_path,
+        FULL,
+        FULL.name,
+        lambda t: t.replace("<contact:cc>US", "<contact:cc>us").replace(
+            "<rdeRegistrar:cc>US", "<rdeRegistrar:cc>us"
+        ),
+    )
+    importer.import_deposits(tmp_path / "r.db", [full])
+    (postal,) = rows(tmp_path / "r.db", "SELECT postal FROM contact WHERE id = 'sh8013'")
+    assert json.loads(postal[0])[0]["cc"] == "US"
+    assert rows(tmp_path / "r.db", "SELECT cc FROM registrar") == [("US",)]
+
+
+# --- deposits shaped like other registry software's (tests/data/deposits/, docs/escrow.md) ---
+
+RFC_SHAPED_FULL = DATA / "test_2026-11-22_full_S1_R0.xml"
+RFC_SHAPED_DIFF = DATA / "test_2026-11-23_diff_S1_R0.xml"
+GENERATOR_SHAPED_FULL = DATA / "invalid_2026-11-22_full_S1_R0.xml"
+
+
+def report_of(path: Path, deposit: Path) -> list[str]:
+    lines: list[str] = []
+    importer.import_deposits(path, [deposit], report=lines.append)
+    return lines
+
+
+def unannounced(deposit: Path, line: int, element: str, name: str) -> str:
+    return (
+        f"{deposit.name}:{line}: <{element}>: namespace urn:ietf:params:xml:ns:{name}-1.0 "
+        "not announced in rdeMenu (read anyway)"
+    )
+
+
+def test_deposits_shaped_like_rfc_9022s_example_import_with_warnings_only(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    lines = report_of(path, RFC_SHAPED_FULL)
+    # The policy object its menu forgot is a warning now, not a refusal; the counts agree.
+    assert lines == [
+        unannounced(RFC_SHAPED_FULL, 292, "rdePolicy:policy", "rdePolicy"),
+        f"{RFC_SHAPED_FULL.name}:74: domain lantern.test: nameserver ns2.hosting.example does "
+        "not exist (kept)",
+        f"{RFC_SHAPED_FULL.name}: applied FULL 20261122T01 (resend 0) for TLD test: 2 contact, "
+        "2 domain, 1 host, 1 idn, 1 nndn, 1 registrar; generation 1; 2 warning(s)",
+    ]
+    assert rows(path, "SELECT name, uname, idn_table FROM domain ORDER BY name") == [
+        ("lantern.test", None, None),
+        ("xn--lntern-bua.test", "läntern.test", "de-DE"),
+    ]
+    # Text wrapped over lines (RFC 9022's example style) is read without the white space.
+    assert rows(path, "SELECT voice, voice_ext, email FROM contact WHERE id = 'tc4402'") == [
+        ("+44.5550104402", "204", "noc@lantern-works.example")
+    ]
+    assert rows(path, "SELECT url FROM idn_table") == [
+        ("https://www.iana.org/domains/idn-tables/tables/test_de-de_1.0.txt",)
+    ]
+    assert rows(path, "SELECT aname, state FROM nndn") == [("xn--lntern-pta.test", "withheld")]
+    assert rows(path, "SELECT disclose_default FROM tld") == [(1,)]  # dcp access all
+    assert rows(path, "SELECT disclose_no FROM contact WHERE id = 'tc4401'") == [("email voice",)]
+
+    assert report_of(path, RFC_SHAPED_DIFF) == [
+        unannounced(RFC_SHAPED_DIFF, 31, "rdeNNDN:delete", "rdeNNDN"),
+        f"{RFC_SHAPED_DIFF.name}: applied DIFF 20261123T01 (resend 0) for TLD test: 3 deleted, "
+        "1 domain; generation 2; 1 warning(s)",
+    ]
+    assert rows(path, "SELECT name, statuses FROM domain") == [("lantern.test", "clientHold")]
+    assert rows(path, "SELECT count(*) FROM idn_table") == [(0,)]
+    assert rows(path, "SELECT count(*) FROM nndn") == [(0,)]
+
+
+def test_a_deposit_shaped_like_an_xml_writers_output_imports(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    warning, applied = report_of(path, GENERATOR_SHAPED_FULL)
+    # Only the header's namespace, missing from the menu, is worth a warning: the counts of
+    # rdeEppParams and rdePolicy are not compared, the others agree.
+    assert warning == unannounced(GENERATOR_SHAPED_FULL, 28, "rdeHeader:header", "rdeHeader")
+    assert applied.endswith(
+        ": 4 contact, 3 domain, 2 idn, 2 nndn, 2 registrar; generation 1; 1 warning(s)"
+    )
+    assert rows(path, "SELECT id, iana_id FROM registrar ORDER BY id") == [
+        ("9191-IANA", 9191),
+        ("LOCAL-R1", None),  # <gurid/>: no IANA id
+    ]
+    ns = rows(path, "SELECT host, addrs FROM domain_ns WHERE domain = 'harbour.invalid'")
+    assert sorted((h, json.loads(a)) for h, a in ns) == [
+        ("ns.granite-web.example", []),
+        ("ns1.harbour.invalid", ["203.0.113.53"]),
+    ]
+    assert rows(path, "SELECT key_tag FROM domain_ds") == [(40404,)]
+    assert rows(path, "SELECT uname FROM domain WHERE name = 'xn--hfen-loa.invalid'") == [
+        ("häfen.invalid",)
+    ]
+    assert rows(path, "SELECT id FROM idn_table ORDER BY id") == [("de",), ("fr",)]
+    assert rows(path, "SELECT aname, state, created FROM nndn ORDER BY aname") == [
+        ("registry.invalid", "blocked", None),
+        ("whois.invalid", "blocked", None),
+    ]
+    assert rows(path, "SELECT statuses FROM contact WHERE id = 'Q7X2M4K9P1Z8R3T6'") == [("ok",)]
+    (postal,) = rows(path, "SELECT postal FROM contact WHERE id = 'Q7X2M4K9P1Z8R3T6'")
+    assert json.loads(postal[0])[0]["org"] is None  # <contact:org/>
+    assert rows(path, "SELECT fax FROM contact WHERE id = 'Q7X2M4K9P1Z8R3T6'") == [(None,)]
+    assert rows(path, "SELECT disclose_default FROM tld") == [(0,)]  # personalAndOther

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from escrow import rde
+from escrow import rde, values
 from registry.model import ContactRole, CoopCategory, PersonKind, TldKind
 
 DATA = Path(__file__).parent.parent / "data" / "deposits"
@@ -200,10 +200,35 @@ def test_unknown_object_namespace_is_refused() -> None:
     assert "unknown mandatory namespace urn:example:unknown-1.0" in err.reason
 
 
-def test_unannounced_namespace_is_refused() -> None:
+@pytest.mark.parametrize(
+    ("uri", "element"), [(rde.HOST, "rdeHost:host"), (rde.POLICY, "rdePolicy:policy")]
+)
+def test_an_rfc9022_object_the_menu_forgot_is_read_with_one_notice(uri: str, element: str) -> None:
     text = FULL.read_text(encoding="utf-8")
-    broken = text.replace("<rde:objURI>urn:ietf:params:xml:ns:rdeHost-1.0</rde:objURI>", "")
-    assert "not announced in rdeMenu" in _error(broken.encode()).reason
+    forgot = text.replace(f"<rde:objURI>{uri}</rde:objURI>", "")
+    found = items(forgot.encode())
+    notices = [n for n in by_type(found, rde.Notice) if "not announced" in n.text]
+    assert [n.text for n in notices] == [
+        f"<{element}>: namespace {uri} not announced in rdeMenu (read anyway)"
+    ]
+    start_tag_end = forgot.index(">", forgot.index(f"<{element}"))  # where lines point
+    assert notices[0].line == forgot[:start_tag_end].count("\n") + 1
+    assert len(by_type(found, rde.HostItem)) == 1  # read all the same
+
+
+def test_an_unannounced_extension_namespace_is_still_refused() -> None:
+    text = FULL.read_text(encoding="utf-8")
+    broken = text.replace(f"<rde:objURI>{rde.EXT}</rde:objURI>", "")
+    assert _error(broken.encode()).reason == (
+        f"<rddsExt:tld>: namespace {rde.EXT} not announced in rdeMenu"
+    )
+
+
+def test_an_empty_gurid_is_no_iana_id() -> None:
+    text = FULL.read_text(encoding="utf-8")
+    empty = text.replace("<rdeRegistrar:gurid>8</rdeRegistrar:gurid>", "<rdeRegistrar:gurid/>")
+    (registrar,) = by_type(items(empty.encode()), rde.RegistrarItem)
+    assert registrar.registrar.iana_id is None
 
 
 def test_unknown_extension_inside_an_object_is_skipped_and_reported() -> None:
@@ -247,3 +272,102 @@ def test_deletes_after_contents_are_refused() -> None:
 
 def test_not_a_deposit() -> None:
     assert "not an RFC 8909 deposit" in _error(b"<foo/>").reason
+
+
+# --- contact values (escrow.values; the rules are in docs/escrow.md, "Values") ---------------
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("hostmaster@example.example", True),
+        ("o'brien+tag@mail.example", True),  # RFC 5322 atext
+        ("first.last@sub.example.example", True),
+        ("jürgen@exämple.example", True),  # RFC 6532 / RFC 6531: EAI
+        ("用户@例子.广告", True),
+        ("root@localhost", True),  # one label is a domain (RFC 5321 §4.1.2)
+        ("", False),
+        ("Sami Calder secret", False),
+        ("no-at-sign.example", False),
+        ("two@at@signs.example", False),
+        ("@example.example", False),
+        ("local@", False),
+        (".lead@example.example", False),
+        ("trail.@example.example", False),
+        ("double..dot@example.example", False),
+        ("x@-lead.example", False),
+        ("x@trail-.example", False),
+        ("x@trailing.dot.", False),
+        ("x@under_score.example", False),
+        ("x@[192.0.2.1]", False),  # no address literals
+        ('"quoted"@example.example', False),  # no quoted strings
+        ("sp ace@example.example", False),
+        ("x@exa mple.example", False),
+        ("bidi\u202e@example.example", False),  # Unicode format character
+        ("nbsp\u00a0@example.example", False),  # Unicode separator
+        ("c1\u0085@example.example", False),  # C1 control
+    ],
+)
+def test_email_syntax(text: str, ok: bool) -> None:
+    assert values.email(text) is ok
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("+1.7035555555", True),
+        ("+44.2079460000", True),
+        ("+358.1", True),
+        ("+1.12345678901234", True),  # 14 digits, 17 characters
+        ("+12.12345678901234", False),  # 18 characters: over the schema's maxLength 17
+        ("+1.123456789012345", False),  # 15 digits
+        ("+1234.5", False),
+        ("1.7035555555", False),
+        ("+1 703 555 5555", False),
+        ("+1.703-555-5555", False),
+        ("+1.", False),
+        ("+.5", False),
+        ("+1.555x42", False),  # the extension is the x attribute, not part of the number
+        ("+1.\u0665\u0665\u0665", False),  # Arabic-Indic digits are not [0-9]
+    ],
+)
+def test_phone_syntax(text: str, ok: bool) -> None:
+    assert values.phone(text) is ok
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"), [("42", True), ("0042", True), ("", False), ("4 2", False), ("ext", False)]
+)
+def test_extension_syntax(text: str, ok: bool) -> None:
+    assert values.extension(text) is ok
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("GB", "GB"),
+        ("gb", "GB"),
+        ("CX", "CX"),
+        ("GS", "GS"),
+        ("IQ", "IQ"),
+        ("AX", "AX"),
+        ("SS", "SS"),  # South Sudan, assigned 2011
+        ("XK", None),  # user-assigned (Kosovo in some registries): not ISO 3166-1
+        ("UK", None),  # exceptionally reserved
+        ("EU", None),
+        ("ZZ", None),
+        ("AN", None),  # withdrawn in 2010
+        ("ıt", None),  # dotless i upper-cases to "IT": not ASCII, refused
+        ("G", None),
+        ("GBR", None),
+        ("", None),
+        ("Sami Calder secret", None),
+    ],
+)
+def test_country_codes(text: str, code: str | None) -> None:
+    assert values.country(text) == code
+
+
+def test_country_code_list_is_the_249_assigned_codes() -> None:
+    assert len(values.COUNTRY_CODES) == 249
+    assert all(len(c) == 2 and c.isascii() and c.isupper() for c in values.COUNTRY_CODES)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
+import ipaddress
+import unicodedata
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from registry.errors import InvalidName, RddsError
+from registry import names
+from registry.errors import BadQuery, InvalidName, RddsError
 from whois43 import protocol as p
 
 NAME = p.NameQuery
@@ -66,6 +68,7 @@ BAD: list[tuple[bytes, type[RddsError]]] = [
     (b"   \r\n", p.EmptyQuery),
     (b"=\r\n", p.EmptyQuery),
     (b"", p.EmptyQuery),  # EOF before anything
+    ("\u3000\u2003".encode(), p.EmptyQuery),  # Unicode spaces only (split() drops them)
     (b"exa\x00mple.coop\r\n", p.ControlCharacters),  # NUL
     (b"example.coop\x1b[2J\r\n", p.ControlCharacters),  # terminal escape
     (b"exam\rple.coop\r\n", p.ControlCharacters),  # a lone CR inside the line
@@ -165,19 +168,72 @@ def test_describe_never_names_the_value() -> None:
     assert p.describe(q) == "registrar"
 
 
+def _is_control(ch: str) -> bool:
+    # The oracle, written apart from the parser: Cc, Zl, Zp are controls; TAB is whitespace.
+    return unicodedata.category(ch) in ("Cc", "Zl", "Zp") and ch != "\t"
+
+
+def _check_query(query: p.Query) -> None:
+    """A parsed query holds normalised values only."""
+    match query:
+        case p.DomainQuery(name=n) | p.NameserverQuery(name=n) | p.NameQuery(name=n):
+            assert names.from_text(n.ldh) == n  # a validated, normalised name
+        case p.AddressQuery(ip=ip):
+            assert str(ipaddress.ip_address(ip)) == ip  # canonical text form
+        case p.RegistrarQuery(key=key):
+            assert key and key == key.strip() and not any(c in key for c in "*%?")
+        case _:  # pragma: no cover
+            raise AssertionError(query)
+
+
 @given(st.binary(max_size=300))
-def test_any_bytes_give_a_query_or_a_typed_error(data: bytes) -> None:
+def test_any_bytes_give_a_normalised_query_or_the_right_error(data: bytes) -> None:
+    # Mutation that fails this: decode with errors="replace" (NotUtf8 never raised).
     reader = p.LineReader(128)
     try:
         line = reader.feed(data)
         if line is None:
             line = reader.eof()
-        p.parse_query(line)
+    except p.QueryTooLong:
+        assert len(data.split(b"\n", 1)[0].rstrip(b"\r")) > 128
+        return
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        with pytest.raises(p.NotUtf8):
+            p.parse_query(line)
+        return
+    if any(_is_control(ch) for ch in text):
+        with pytest.raises(p.ControlCharacters):
+            p.parse_query(line)
+        return
+    try:
+        query = p.parse_query(line)
     except RddsError as exc:
-        assert "\n" not in exc.message
+        assert isinstance(exc, BadQuery), type(exc)  # a client error, never a 5xx
+        assert exc.message.endswith(".")
+    else:
+        _check_query(query)
 
 
 @given(st.text(max_size=80))
-def test_any_text_gives_a_query_or_a_typed_error(text: str) -> None:
-    with contextlib.suppress(RddsError):
-        p.parse_query(text.encode("utf-8", "surrogatepass"))
+def test_any_text_gives_a_normalised_query_or_the_right_error(text: str) -> None:
+    # Mutation that fails this: drop the control-character check from protocol.decode.
+    line = text.encode("utf-8", "surrogatepass")
+    if any(_is_control(ch) for ch in text) and not _is_surrogate(text):
+        with pytest.raises(p.ControlCharacters):
+            p.parse_query(line)
+        return
+    try:
+        query = p.parse_query(line)
+    except RddsError as exc:
+        assert isinstance(exc, BadQuery), type(exc)
+        if _is_surrogate(text):
+            assert isinstance(exc, p.NotUtf8)
+    else:
+        _check_query(query)
+        assert not any(ch in "*%?" for ch in text)  # a pattern is never a query
+
+
+def _is_surrogate(text: str) -> bool:
+    return any(0xD800 <= ord(ch) <= 0xDFFF for ch in text)

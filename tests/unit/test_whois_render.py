@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from dataclasses import replace
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core import texts
 from redaction.engine import redact_domain
 from redaction.policy import Requester, default_policy
+from registry import names
 from registry.model import (
     Contact,
     ContactRole,
@@ -205,7 +211,8 @@ def test_legal_verified_organisation() -> None:
     )
     v = values(text(record(c)))
     assert v["Registrant Organization"] == ["Org Ltd"]
-    assert v["Registry Registrant ID"] == ["C1"]
+    # CL&D policy §1.2: the shown id is the contact's ROID, not its handle.
+    assert v["Registry Registrant ID"] == ["C1-ROID"]
 
 
 def test_nameserver_and_registrar_records() -> None:
@@ -217,7 +224,50 @@ def test_nameserver_and_registrar_records() -> None:
     )
     reg = render.registrar(registrar(street=("1 Row", "Floor 2")), CTX)
     assert "Street: 1 Row\r\nStreet: Floor 2\r\n" in reg
-    assert "WHOIS Server: whois.registrar.example\r\n" in reg
+    assert "Registrar WHOIS Server: whois.registrar.example\r\n" in reg
+
+
+#: ICANN Specification 4 §1.6 registrar data, keys as the Consistent Labeling and Display
+#: Policy names them (the 2014 text had "Registrar Name", "WHOIS Server", "Referral URL").
+REGISTRAR_KEYS = (
+    "Registrar",
+    "Street",
+    "City",
+    "State/Province",
+    "Postal Code",
+    "Country",
+    "Phone Number",
+    "Fax Number",
+    "Email",
+    "Registrar WHOIS Server",
+    "Registrar URL",
+)
+
+
+def test_registrar_record_follows_the_registrar_data_keys_in_order() -> None:
+    reg = registrar(
+        street=("1 Row", "Floor 2"),
+        city="Town",
+        sp="ST",
+        pc="AB1",
+        cc="GB",
+        voice="+44.5550100000",
+        fax="+44.5550100001",
+        email="info@registrar.example",
+    )
+    out = render.registrar(reg, CTX)
+    keys = [line.split(":", 1)[0] for line in out.split("\r\n")[: out.split("\r\n").index("")]]
+    standard = [k for k in keys if k in REGISTRAR_KEYS]
+    assert list(dict.fromkeys(standard)) == list(REGISTRAR_KEYS)
+    assert standard.count("Street") == 2
+    # The registry's additional lines come after the format's keys, never between them.
+    extra = keys[len(standard) :]
+    assert extra[:3] == [
+        "Registrar IANA ID",
+        "Registrar Abuse Contact Email",
+        "Registrar Abuse Contact Phone",
+    ]
+    assert not {"Registrar Name", "WHOIS Server", "Referral URL"} & set(keys)
 
 
 CTX_INFO = ReplicaInfo(1, CTX.watermark)
@@ -230,3 +280,153 @@ def test_not_found_and_error() -> None:
         ">>> Last update of WHOIS database: 2026-01-01T00:00:00Z <<<\r\n"
     )
     assert render.error("bad\r\nthing") == "Error: bad  thing\r\n"
+
+
+# --- what `clean` replaces, class by class (issue: bidi and format characters) ------------
+
+BIDI_CONTROLS = (
+    "\u061c",  # ARABIC LETTER MARK
+    "\u200e",  # LEFT-TO-RIGHT MARK
+    "\u200f",  # RIGHT-TO-LEFT MARK
+    "\u202a",  # LEFT-TO-RIGHT EMBEDDING
+    "\u202b",  # RIGHT-TO-LEFT EMBEDDING
+    "\u202c",  # POP DIRECTIONAL FORMATTING
+    "\u202d",  # LEFT-TO-RIGHT OVERRIDE
+    "\u202e",  # RIGHT-TO-LEFT OVERRIDE
+    "\u2066",  # LEFT-TO-RIGHT ISOLATE
+    "\u2067",  # RIGHT-TO-LEFT ISOLATE
+    "\u2068",  # FIRST STRONG ISOLATE
+    "\u2069",  # POP DIRECTIONAL ISOLATE
+)
+
+REPLACED: list[tuple[str, str]] = [
+    *[(f"C0 U+{i:04X}", chr(i)) for i in range(0x20)],
+    ("DEL", "\x7f"),
+    *[(f"C1 U+{i:04X}", chr(i)) for i in range(0x80, 0xA0)],
+    ("Zl LINE SEPARATOR", "\u2028"),
+    ("Zp PARAGRAPH SEPARATOR", "\u2029"),
+    *[(f"Bidi_Control U+{ord(c):04X}", c) for c in BIDI_CONTROLS],
+    ("Cf SOFT HYPHEN", "\u00ad"),
+    ("Cf ARABIC NUMBER SIGN", "\u0600"),
+    ("Cf MONGOLIAN VOWEL SEPARATOR", "\u180e"),
+    ("Cf ZERO WIDTH SPACE", "\u200b"),
+    ("Cf ZERO WIDTH NON-JOINER (free text)", "\u200c"),
+    ("Cf ZERO WIDTH JOINER (free text)", "\u200d"),
+    ("Cf WORD JOINER", "\u2060"),
+    ("Cf INVISIBLE TIMES", "\u2062"),
+    ("Cf INHIBIT SYMMETRIC SWAPPING", "\u206a"),
+    ("Cf ZERO WIDTH NO-BREAK SPACE (BOM)", "\ufeff"),
+    ("Cf INTERLINEAR ANNOTATION ANCHOR", "\ufff9"),
+    ("Cf LANGUAGE TAG", "\U000e0001"),
+    ("Cf TAG LATIN SMALL LETTER A", "\U000e0061"),
+    ("Cs lone surrogate", "\ud800"),
+]
+
+KEPT: list[tuple[str, str]] = [
+    ("ASCII", "Alder Registrar Ltd"),
+    ("Latin-1 letters", "Café Zoë"),
+    ("Arabic letters", "مثال"),
+    ("Hebrew letters", "דוגמה"),
+    ("Devanagari with virama", "क्ष"),
+    ("combining mark", "e\u0301"),
+    ("no-break space (Zs)", "a\u00a0b"),
+    ("ideographic space (Zs)", "a\u3000b"),
+    ("emoji", "\U0001f600"),
+    ("private use (Co)", "\ue000"),
+]
+
+
+@pytest.mark.parametrize(("what", "char"), REPLACED, ids=[w for w, _ in REPLACED])
+def test_clean_replaces(what: str, char: str) -> None:
+    assert render.clean(f"ab{char}cd") == "ab cd"
+
+
+@pytest.mark.parametrize(("what", "text"), KEPT, ids=[w for w, _ in KEPT])
+def test_clean_keeps(what: str, text: str) -> None:
+    assert render.clean(text) == text
+
+
+def test_every_bidi_control_and_format_character_is_replaced() -> None:
+    # The whole Bidi_Control set, and every Cf code point of this Python's Unicode database.
+    fmt = [chr(i) for i in range(0x110000) if unicodedata.category(chr(i)) == "Cf"]
+    assert set(BIDI_CONTROLS) <= set(fmt)
+    cleaned = render.clean("".join(fmt))
+    assert cleaned == " " * len(fmt)
+
+
+@given(st.text())
+def test_clean_leaves_no_unsafe_character_and_keeps_the_length(text: str) -> None:
+    out = render.clean(text)
+    assert len(out) == len(text)
+    assert not any(unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp", "Cs"} for ch in out)
+
+
+# U-labels: IDNA2008 CONTEXTJ (RFC 5892 A.1, A.2) allows ZWNJ/ZWJ in these labels.
+ZWNJ_NAME = names.from_text("می\u200cخواهم.ir")  # ZWNJ between two dual-joining letters
+ZWJ_NAME = names.from_text("क्\u200dष.in")  # ZWJ after a virama
+
+
+@pytest.mark.parametrize("name", [ZWNJ_NAME, ZWJ_NAME], ids=["zwnj", "zwj"])
+def test_u_label_keeps_joiners_of_a_valid_idn(name: names.Name) -> None:
+    assert "\u200c" in name.unicode or "\u200d" in name.unicode
+    assert render.u_label(name.unicode, name.ldh) == name.unicode
+
+
+@pytest.mark.parametrize(
+    ("what", "stored"),
+    [
+        ("bidi override", "\u202eexample"),
+        ("joiner not in the A-label", "exa\u200cmple"),
+        ("zero width space", "exa\u200bmple"),
+    ],
+)
+def test_u_label_that_is_not_the_decoding_of_the_a_label_is_cleaned(what: str, stored: str) -> None:
+    # A stored U-label (e.g. a deposit's uName) that does not decode from the A-label.
+    out = render.u_label(stored + ".ir", ZWNJ_NAME.ldh)
+    assert not any(unicodedata.category(ch) == "Cf" for ch in out)
+
+
+def test_domain_and_host_u_label_lines_keep_joiners_and_drop_bidi() -> None:
+    rec = record(name=ZWNJ_NAME.ldh, unicode_name=ZWNJ_NAME.unicode)
+    out = render.domain(redact_domain(rec, Requester.anonymous(), default_policy()), CTX)
+    assert f"Domain Name: {ZWNJ_NAME.ldh}\r\n{render.IDN_KEY}: {ZWNJ_NAME.unicode}\r\n" in out
+    spoof = record(name=ZWNJ_NAME.ldh, unicode_name="\u202e" + ZWNJ_NAME.unicode)
+    out = render.domain(redact_domain(spoof, Requester.anonymous(), default_policy()), CTX)
+    assert "\u202e" not in out and "\u200c" not in out
+    host = Host("ns1." + ZWJ_NAME.ldh)
+    out = render.nameservers([HostRecord(host, registrar(), CTX_INFO)], CTX)
+    assert f"{render.IDN_HOST_KEY}: ns1.{ZWJ_NAME.unicode}\r\n" in out
+
+
+def test_stored_bidi_override_in_a_contact_name_is_replaced() -> None:
+    c = contact(
+        disclose_yes=frozenset({"name"}),
+        postal=(PostalInfo("int", "Ana \u202egpj.exe\u202c Person", city="Town", cc="GB"),),
+    )
+    out = text(record(c))
+    assert "Registrant Name: Ana  gpj.exe  Person\r\n" in out
+    assert not any(unicodedata.category(ch) == "Cf" for ch in out)
+
+
+# `loc` postal info (docs/whois.md "Postal info"): one address per contact, `int` first.
+INT = PostalInfo("int", "Ana Person", street=("1 Road",), city="Lausanne", sp="VD", cc="CH")
+LOC = PostalInfo("loc", "آنا", street=("شارع ١",), city="بغداد", sp="بغداد", cc="IQ")
+
+
+def test_int_form_is_shown_when_both_forms_exist() -> None:
+    rq = Requester(tier="registry-staff", purpose="dnsTransparency")  # sees every field
+    v = values(text(record(contact(postal=(LOC, INT))), rq))
+    assert v["Registrant Name"] == ["Ana Person"]
+    assert v["Registrant City"] == ["Lausanne"]
+    assert v["Registrant Country"] == ["CH"]
+    out = text(record(contact(postal=(LOC, INT))), rq)
+    assert "بغداد" not in out and "IQ" not in out  # never a second address mixed in
+
+
+def test_loc_form_is_shown_when_it_is_the_only_one() -> None:
+    rq = Requester(tier="registry-staff", purpose="dnsTransparency")
+    v = values(text(record(contact(postal=(LOC,))), rq))
+    assert v["Registrant Name"] == ["آنا"]
+    assert v["Registrant Street"] == ["شارع ١"]
+    assert v["Registrant City"] == ["بغداد"]
+    assert v["Registrant Country"] == ["IQ"]

@@ -111,9 +111,15 @@ BAD: dict[str, tuple[str, Mutation, dict[str, Any]]] = {
         lambda d: setitem(d, "events", [{**d["events"][0], "notices": []}]),
         {},
     ),
-    "json.ldh-name": ("domain-cctld", lambda d: setitem(d, "ldhName", "Example.CA"), {}),
+    "json.ldh-name": ("domain-cctld", lambda d: setitem(d, "ldhName", "exa_mple.ca"), {}),
+    "json.ldh-name.case": ("domain-cctld", lambda d: setitem(d, "ldhName", "Example.CA"), {}),
     "json.unicode-name": ("domain-idn", lambda d: setitem(d, "unicodeName", "مثل.عراق"), {}),
     "json.ip-address": (
+        "domain-cctld",
+        lambda d: setitem(d["nameservers"][0]["ipAddresses"], "v6", ["2001:500:9g::42"]),
+        {},
+    ),
+    "json.ip-address.form": (
         "domain-cctld",
         lambda d: setitem(d["nameservers"][0]["ipAddresses"], "v6", ["2001:500:9F:0::42"]),
         {},
@@ -231,6 +237,27 @@ BAD: dict[str, tuple[str, Mutation, dict[str, Any]]] = {
     "gtld.domain.secure-dns": ("domain-gtld", lambda d: d.pop("secureDNS"), {}),
     "gtld.domain.status": ("domain-gtld", lambda d: setitem(d, "status", []), {}),
     "gtld.domain.related-link": ("domain-gtld", lambda d: d["links"].pop(1), {}),
+    # Rules the profile makes stricter: the same defects in a gTLD answer.
+    "gtld.cors.allow-origin": (
+        "domain-gtld",
+        lambda d: None,
+        {"headers": {"Content-Type": "application/rdap+json"}},
+    ),
+    "gtld.jcard.adr.cc": (
+        "domain-gtld",
+        lambda d: setitem(registrant(d)["vcardArray"][1][2][3], 6, "Canada"),
+        {},
+    ),
+    "gtld.jcard.tel.type": (
+        "domain-gtld",
+        lambda d: registrar(d)["vcardArray"][1].append(["tel", {}, "uri", "tel:+1.5555550100"]),
+        {},
+    ),
+    "gtld.script": (
+        "domain-gtld",
+        lambda d: d["notices"][0]["description"].append("<script>alert(1)</script>"),
+        {},
+    ),
     "gtld.glue.address": (
         "nameserver",
         lambda d: setitem(d["ipAddresses"], "v4", ["192.0.2.53"]),
