@@ -116,6 +116,22 @@ class AuthorizedAccess:
         """ "farv1" when OpenID Connect is configured."""
         return ("farv1",) if self.verifier is not None else ()
 
+    def reload(self, policy: Policy) -> None:
+        """Re-read the credential store and take `policy` (SIGHUP). ConfigError naming the
+        store when it cannot be read; then nothing here changes (and requests with a local
+        credential keep failing closed until the file is fixed)."""
+        try:
+            creds = self.store.load()
+        except RddsError as exc:
+            raise ConfigError(exc.message) from None
+        for cred in unknown_tiers(creds, policy):
+            log.warning(
+                "credential %s has tier %r, which the policy does not define: it will be refused",
+                cred.id,
+                cred.tier,
+            )
+        self.policy = policy
+
 
 def unknown_tiers(creds: tuple[Credential, ...], policy: Policy) -> list[Credential]:
     """Usable credentials whose tier the policy does not define (they will get 403)."""

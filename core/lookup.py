@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from redaction.engine import ContactView, RedactedDomain, redact_domain, view_contact
+from redaction.engine import ContactView, RedactedDomain, redact_domain, view_contact_by_handle
 from redaction.policy import Policy, Requester
 from registry import names
 from registry.errors import NotFound
 from registry.model import HostRecord, RegistrarRecord, ReplicaInfo, Tld, parse_iana_id
-from replica.store import Store
+from replica.store import REFERENCE_CAP, Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,9 +29,10 @@ class ContactResult:
 class Lookup:
     """Point lookups over a store, redacted under a policy."""
 
-    def __init__(self, store: Store, policy: Policy) -> None:
+    def __init__(self, store: Store, policy: Policy, *, reference_cap: int = REFERENCE_CAP) -> None:
         self._store = store
         self.policy = policy
+        self._reference_cap = reference_cap
 
     # --- the replica, as front-ends need to know it ----------------------------------------
 
@@ -105,9 +106,21 @@ class Lookup:
         raise NotFound()
 
     async def contact(self, handle: str, requester: Requester) -> ContactResult:
-        """A contact by handle, redacted under the default policy section."""
-        record = await self._store.contact(handle)
+        """A contact by handle, decided under every referencing domain's context at once
+        (`view_contact_by_handle`); NotFound when absent, and NotFound too when the requester
+        may not learn that the handle exists."""
+        record = await self._store.contact(handle, self._reference_cap)
         if record is None:
             raise NotFound()
-        view = view_contact(record.contact, None, self.policy.default, self.policy, requester)
+        view = view_contact_by_handle(
+            record.contact,
+            record.references,
+            self.policy,
+            requester,
+            served=(await self._store.tlds()).values(),
+            registrar_url=record.registrar_url or "",
+        )
+        if view is None:
+            # Security: the same error as for a handle that does not exist.
+            raise NotFound()
         return ContactResult(view=view, info=record.info)

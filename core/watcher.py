@@ -23,11 +23,16 @@ class ReplicaWatcher:
         self._lookup = lookup
         self._every = every
         self._subscribers: list[Callable[[int], None]] = []
+        self._observers: list[Callable[[bool], None]] = []
         self._task: asyncio.Task[None] | None = None
 
     def subscribe(self, callback: Callable[[int], None]) -> None:
         """Call `callback(generation)` after each change of generation."""
         self._subscribers.append(callback)
+
+    def observe(self, callback: Callable[[bool], None]) -> None:
+        """Call `callback(ok)` after every check, successful (True) or not (health, metrics)."""
+        self._observers.append(callback)
 
     async def check(self) -> bool:
         """One check: refresh the replica and notify subscribers; True when it changed."""
@@ -35,7 +40,11 @@ class ReplicaWatcher:
             changed = await self._lookup.refresh()
         except RddsError as exc:
             log.warning("replica refresh failed: %s", type(exc).__name__)
+            for observer in self._observers:
+                observer(False)
             return False
+        for observer in self._observers:
+            observer(True)
         if changed:
             generation = self._lookup.generation
             log.info("replica generation %d", generation)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
+from escrow import textfile
 from escrow.importer import ImportFailed, import_deposits
 
 
@@ -22,10 +24,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="RFC 8909 deposits (.xml or .xml.gz): a FULL, then DIFF/INCR in order",
     )
     parser.add_argument("--quiet", action="store_true", help="print failures only")
+    parser.add_argument(
+        "--metrics-textfile", type=Path, help="record the run for node_exporter (a .prom file)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Run `rdds import`; 0 on success, 1 with a one-line message on failure."""
+    started = time.monotonic()
+    code = _run(args)
+    target = getattr(args, "metrics_textfile", None)
+    if target is not None:
+        try:
+            textfile.write(target, args.replica, ok=code == 0, seconds=time.monotonic() - started)
+        except OSError as exc:
+            print(f"rdds import: {target}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
     quiet = bool(getattr(args, "quiet", False))
 
     def say(text: str) -> None:

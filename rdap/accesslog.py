@@ -5,7 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from core import logs
 from core.network import truncate_address
+from rdap.observe import CLIENT, FRONTEND, REQUEST_ID_HEADER, route_kind
 
 #: The first path segments logged as they are (RFC 9082 query types and searches, RFC 9536
 #: reverse search); anything else is logged as "other": it is whatever the client typed.
@@ -26,15 +28,27 @@ def kind(path: str) -> str:
 
 
 class AccessLogger(AbstractAccessLogger):
-    """One line per request: truncated client, method, query kind, status, duration."""
+    """One line per request: truncated client, method, query kind, status, duration,
+    request id. The client is the one `rdap.observe` resolved (trusted proxies only)."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time_: float) -> None:
         """Log one answered request (never the name, handle or query string)."""
-        self.logger.info(
-            "%s %s /%s %d %.1fms",
-            truncate_address(request.remote),
-            request.method if request.method in METHODS else "OTHER",
+        client = truncate_address(request.get(CLIENT) or request.remote)
+        method = request.method if request.method in METHODS else "OTHER"
+        rid = response.headers.get(REQUEST_ID_HEADER, "-")
+        logs.access(
+            self.logger,
+            "%s %s /%s %d %.1fms",  # text lines as before; JSON lines add the request id
+            client,
+            method,
             kind(request.path),
             response.status,
             time_ * 1000,
+            frontend=FRONTEND,
+            route=route_kind(request.path),
+            status=response.status,
+            seconds=time_,
+            client=client,
+            request_id=rid,
+            method=method,
         )

@@ -17,12 +17,14 @@ from multidict import CIMultiDict
 #: Response headers a page may read besides the Fetch standard's "CORS-safelisted
 #: response-header names" (Cache-Control, Content-Language, Content-Length, Content-Type,
 #: Expires, Last-Modified, Pragma): when to retry a 429/503, the bearer challenge of a 401,
-#: and the .coop registry flags under the names of the registry's registrar API.
+#: the .coop registry flags under the names of the registry's registrar API, and the request
+#: id a page can quote to the operator (`rdap.observe`).
 EXPOSED_HEADERS: tuple[str, ...] = (
     "Retry-After",
     "WWW-Authenticate",
     "X-COOP-ELIGIBILITY",
     "X-COOP-VERIFICATION",
+    "X-Request-Id",
 )
 #: What a preflight allows: the RDAP methods (RFC 7480 §4.1) and the one request header a
 #: page needs beyond the safelisted ones.

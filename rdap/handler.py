@@ -4,6 +4,7 @@ up and redact once -> render -> record any disclosure (fail closed) -> respond.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import orjson
@@ -12,6 +13,7 @@ from aiohttp import web
 from core import texts
 from rdap import query as q
 from rdap import render
+from rdap.observe import FRONTEND, METRICS, route_kind
 from rdap.state import ACCESS, CACHE, LOOKUP, Answer, render_context
 from redaction.policy import Requester
 from registry import coop
@@ -58,7 +60,7 @@ async def _answer(request: web.Request, query: q.Query, requester: Requester) ->
                 return Answer(200, dump(render.registrar(reg.registrar, reg.info, ctx)))
             disclosed = tuple(found.view.label(f) for f in sorted(found.view.disclosed))
             doc = render.contact(found.view, found.info, ctx)
-            return Answer(200, dump(doc), disclosed, f"entity/{handle}")
+            return Answer(200, dump(doc), disclosed, f"entity/{found.view.contact.handle}")
     raise AssertionError(query)  # pragma: no cover
 
 
@@ -75,15 +77,21 @@ async def handle(request: web.Request) -> web.StreamResponse:
     # anonymous answers are cached: an authorized answer is never stored or shared.
     key = ("rdap", requester.tier, requester.purpose, lookup.generation, request.raw_path)
     answer = cache.get(key) if requester.is_anonymous else None
+    metrics = request.app[METRICS]
+    if requester.is_anonymous:
+        metrics.cache(FRONTEND, hit=answer is not None)
     if answer is None:
+        started = time.perf_counter()
         try:
             answer = await _answer(request, query, requester)
         except NotFound as exc:
             answer = Answer(404, dump(render.error(exc, await render_context(request))))
+        metrics.lookup(FRONTEND, route_kind(request.path), time.perf_counter() - started)
         if answer.disclosed:
             # Fail closed: the disclosure is recorded (and flushed) before the answer leaves;
             # if it cannot be recorded, nothing withheld is sent.
             await access.record(requester, answer.object_ref, answer.disclosed, answer.body)
+            metrics.disclosure(requester.tier, requester.purpose)
         elif requester.is_anonymous:
             cache[key] = answer
     response = web.Response(status=answer.status, body=answer.body, content_type=texts.MEDIA_TYPE)

@@ -472,10 +472,9 @@ def registrar(reg: Registrar, info: ReplicaInfo, ctx: RenderContext) -> JSON:
 
 def contact(view: ContactView, info: ReplicaInfo, ctx: RenderContext) -> JSON:
     """An entity lookup answer for a contact, redacted for the requester."""
+    # The engine answers by handle only where the handle is shown (`view_contact_by_handle`),
+    # so the entity carries its handle and self link like any shown contact.
     out, redacted = contact_entity(view, ctx, top=True)
-    out["handle"] = view.contact.handle  # the query names it; showing it reveals nothing new
-    out["links"] = [_link(ctx, "self", ctx.url("entity", view.contact.handle))]
-    redacted = [r for r in redacted if r["name"].get("description") != view.label(Field.HANDLE)]
     out["events"] = _events(info, view.contact.created, None, view.contact.updated)
     if ctx.port43:
         out["port43"] = ctx.port43

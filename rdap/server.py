@@ -15,11 +15,14 @@ from aiohttp import web
 from cachetools import LRUCache
 
 from access.protocol import Access, AnonymousAccess
+from core.health import Health
 from core.lookup import Lookup
+from core.metrics import Metrics
 from rdap.accesslog import AccessLogger
 from rdap.cors import add_headers, preflight
 from rdap.errors import RdapProtocol, errors
 from rdap.handler import handle
+from rdap.observe import HEALTH, METRICS, observe
 from rdap.settings import RdapConfig
 from rdap.state import ACCESS, CACHE, CONFIG, LOOKUP
 
@@ -32,11 +35,17 @@ def make_app(
     access: Access | None = None,
     *,
     pages: Iterable[web.AbstractRouteDef] = (),
+    metrics: Metrics | None = None,
+    health: Health | None = None,
 ) -> web.Application:
     """The RDAP application. `pages` are routes served beside RDAP on the same port (the web
     page), matched before RDAP's catch-all; they answer their own errors."""
-    # The error middleware is outermost: whatever the others raise becomes an RDAP error.
-    app = web.Application(middlewares=[errors, preflight], client_max_size=64 * 1024)
+    # `observe` (request id, metrics; it raises nothing) wraps the error middleware, so it
+    # sees the final status of every answer; whatever the others raise becomes an RDAP error.
+    app = web.Application(middlewares=[observe, errors, preflight], client_max_size=64 * 1024)
+    app[METRICS] = metrics if metrics is not None else Metrics()
+    if health is not None:
+        app[HEALTH] = health
     app[LOOKUP] = lookup
     app[CONFIG] = config
     app[ACCESS] = access or AnonymousAccess()

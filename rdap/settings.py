@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core import texts
+from core.network import IPNetwork
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,8 @@ class RdapSettings:
     cache_entries: int = 20_000
     #: Seconds between checks for a new replica generation.
     refresh_seconds: float = 1.0
+    #: Public health path prefix ("" = off): PREFIX/healthz and PREFIX/readyz on this port.
+    health_path: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,3 +36,6 @@ class RdapConfig:
     port43: str | None
     tos_url: str = texts.DEFAULT_TOS_URL
     cache_entries: int = 20_000
+    #: Proxies whose X-Forwarded-For is believed (`[server] trusted_proxies`).
+    trusted_proxies: tuple[IPNetwork, ...] = ()
+    health_path: str = ""

@@ -96,6 +96,13 @@ def _add_serve(sub: Any) -> None:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
+    settings = _serve_settings(args)
+    # SIGHUP re-reads the same sources in the same order (file, environment, these flags).
+    source = str(args.config) if args.config else "(no configuration file)"
+    return service.run(settings, functools.partial(_serve_settings, args), source)
+
+
+def _serve_settings(args: argparse.Namespace) -> config.Settings:
     settings = config.load_file(args.config) if args.config else config.Settings()
     settings = config.apply_env(settings)
     if args.host:
@@ -118,7 +125,7 @@ def _run_serve(args: argparse.Namespace) -> int:
         settings = replace(settings, auth=replace(settings.auth, data_dir=args.data_dir))
     if settings.replica is None and not settings.demo:
         raise RddsError("serve: give --replica PATH or --demo (or server.replica in the config)")
-    return service.run(settings)
+    return settings
 
 
 def build_parser() -> argparse.ArgumentParser:

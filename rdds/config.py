@@ -1,8 +1,9 @@
 """Configuration: one TOML file, `RDDS_*` environment variables, then command-line flags.
 Part of the composition root: each layer owns its settings type; this module composes them.
 
-The same file carries the service settings (`[server]`, `[rdap]`, `[whois]`, `[auth]`, `[web]`) and
-the privacy policy (`[default]`, `[tld.NAME]`, `[tiers.NAME]`, see `redaction.policy`).
+The same file carries the service settings (`[server]`, `[rdap]`, `[whois]`, `[auth]`,
+`[web]`, `[metrics]`, `[health]`, `[log]`) and the privacy policy (`[default]`,
+`[tld.NAME]`, `[tiers.NAME]`, see `redaction.policy`).
 Unknown keys are errors, reported with the key's path.
 """
 
@@ -17,6 +18,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from access.settings import AuthSettings
+from core import network
+from core.health import HealthSettings
+from core.logs import LogFormat, LogSettings
+from core.metrics import MetricsSettings
+from rdap import observe
 from rdap.settings import RdapSettings
 from redaction import policy as policy_mod
 from redaction.policy import Policy
@@ -38,6 +44,11 @@ class Settings:
     whois: WhoisSettings = field(default_factory=WhoisSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+    #: Proxies (CIDR) whose X-Forwarded-For names the client; nobody by default.
+    trusted_proxies: tuple[str, ...] = ()
     policy: Policy = field(default_factory=policy_mod.default_policy)
 
     @property
@@ -60,7 +71,17 @@ class Settings:
 PORTS = range(0, 65536)
 
 _POLICY_KEYS = {"default", "tld", "tiers"}
-_TOP = {"server", "rdap", "whois", "auth", "web"} | _POLICY_KEYS
+#: Sections owned by a layer's settings type (each validated by `_section`).
+_SECTIONS: dict[str, Any] = {
+    "rdap": RdapSettings,
+    "whois": WhoisSettings,
+    "auth": AuthSettings,
+    "web": WebSettings,
+    "metrics": MetricsSettings,
+    "health": HealthSettings,
+    "log": LogSettings,
+}
+_TOP = {"server"} | set(_SECTIONS) | _POLICY_KEYS
 
 
 def _section(cls: Any, data: Mapping[str, Any], where: str, source: str) -> Any:
@@ -145,7 +166,7 @@ def parse(text: str, source: str = "config") -> Settings:
     server = data.get("server", {})
     if not isinstance(server, dict):
         raise ConfigError(f"{source}: server: expected a table")
-    allowed_server = {"host", "replica", "demo_domains"}
+    allowed_server = {"host", "replica", "demo_domains", "trusted_proxies"}
     for key in server:
         if key not in allowed_server:
             allowed = ", ".join(sorted(allowed_server))
@@ -160,23 +181,37 @@ def parse(text: str, source: str = "config") -> Settings:
         settings = replace(
             settings, demo_domains=_coerce(server["demo_domains"], 0, "server.demo_domains", source)
         )
-    for name, cls in (
-        ("rdap", RdapSettings),
-        ("whois", WhoisSettings),
-        ("auth", AuthSettings),
-        ("web", WebSettings),
-    ):
+    if "trusted_proxies" in server:
+        proxies = server["trusted_proxies"]
+        if not isinstance(proxies, list) or not all(isinstance(p, str) for p in proxies):
+            raise ConfigError(f"{source}: server.trusted_proxies: expected an array of strings")
+        settings = replace(settings, trusted_proxies=tuple(proxies))
+    for name, cls in _SECTIONS.items():
         if name in data:
             if not isinstance(data[name], dict):
                 raise ConfigError(f"{source}: {name}: expected a table")
             section = _section(cls, data[name], name, source)
-            if isinstance(section, RdapSettings | WhoisSettings):
+            if isinstance(section, RdapSettings | WhoisSettings | MetricsSettings):
                 check_port(section.port, f"{source}: {name}.port")
             settings = replace(settings, **{name: section})
     policy_text = {k: v for k, v in data.items() if k in _POLICY_KEYS}
     if policy_text:
         settings = replace(settings, policy=policy_mod.from_mapping(policy_text, source))
+    check(settings, source)
     return settings
+
+
+def check(settings: Settings, source: str) -> None:
+    """Cross-field checks the section types cannot make alone; ConfigError names the key."""
+    try:
+        network.parse_networks(settings.trusted_proxies)
+    except ValueError as exc:
+        raise ConfigError(f"{source}: server.trusted_proxies: {exc}") from None
+    problem = observe.check_health_path(settings.rdap.health_path)
+    if problem is not None:
+        raise ConfigError(f"{source}: rdap.health_path: {problem}")
+    if settings.log.format not in set(LogFormat):
+        raise ConfigError(f'{source}: log.format: expected "text" or "json"')
 
 
 def apply_env(settings: Settings, env: Mapping[str, str] | None = None) -> Settings:
@@ -199,7 +234,14 @@ def apply_env(settings: Settings, env: Mapping[str, str] | None = None) -> Setti
     if "RDDS_SMTP_PASSWORD" in env:
         # A secret is better kept out of the configuration file.
         web = replace(web, smtp_password=env["RDDS_SMTP_PASSWORD"])
-    return replace(settings, rdap=rdap, whois=whois, auth=auth, web=web)
+    if "RDDS_METRICS_PORT" in env:
+        port = parse_port(env["RDDS_METRICS_PORT"], "environment: RDDS_METRICS_PORT")
+        settings = replace(settings, metrics=replace(settings.metrics, port=port))
+    if "RDDS_LOG_FORMAT" in env:
+        settings = replace(settings, log=LogSettings(format=env["RDDS_LOG_FORMAT"]))
+    settings = replace(settings, rdap=rdap, whois=whois, auth=auth, web=web)
+    check(settings, "environment")
+    return settings
 
 
 def load_policy(path: Path | None) -> Policy:

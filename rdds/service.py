@@ -18,15 +18,18 @@ from aiohttp import web
 
 from access import service as access_service
 from access.protocol import Access, AnonymousAccess
+from core import logs, network
 from core.lookup import Lookup
 from core.watcher import ReplicaWatcher
 from rdap import server as rdap_server
 from rdap.settings import RdapConfig
 from rdds import config as rdds_config
+from rdds import ops as ops_mod
+from rdds import reload as reload_mod
 from rdds.config import Settings
 from rdds.paths import default_demo_path
-from registry.errors import ConfigError
-from replica import demo
+from registry.errors import ConfigError, ReplicaError
+from replica import demo, schema
 from replica.store import SqliteStore, check_readable, open_store
 from web import app as web_app
 from whois43 import server as whois_server
@@ -46,6 +49,13 @@ class Running:
     #: The public base URL the answers' links use (the bound port when none is configured).
     base_url: str
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    #: Operations: metrics and health, the listener's port (None: off), what a reload swaps.
+    ops: ops_mod.Ops | None = None
+    metrics_port: int | None = None
+    lookup: Lookup | None = None
+    access: Access | None = None
+    app: web.Application | None = None
+    whois: whois_server.WhoisServer | None = None
 
     async def close(self) -> None:
         """Stop accepting, finish in-flight requests, close the replica."""
@@ -57,8 +67,15 @@ class Running:
 
 
 def demo_replica(settings: Settings) -> Path:
-    """The demo replica for `--demo`, built once at the documented cache path."""
-    path = default_demo_path() / f"demo-{settings.demo_domains}.sqlite"
+    """The demo replica for `--demo`, built once at the documented cache path. The name
+    carries the schema version, so a cache built by an older rdds is never served: a new
+    one is built beside it."""
+    path = default_demo_path() / f"demo-{settings.demo_domains}-v{schema.SCHEMA_VERSION}.sqlite"
+    if path.exists():
+        try:
+            check_readable(path)
+        except ReplicaError:
+            path.unlink()  # a stale or damaged cache: ours to rebuild
     if not path.exists():
         print(
             f"building demo replica ({settings.demo_domains:,} domains) at {path}", file=sys.stderr
@@ -93,16 +110,26 @@ async def start(settings: Settings) -> Running:
         stack.push_async_callback(store.close)
         lookup = Lookup(store, settings.policy)
         watcher = ReplicaWatcher(lookup, settings.rdap.refresh_seconds)
+        ops = ops_mod.build(settings, lookup, watcher)
         config = RdapConfig(
             base_url=settings.base_url,
             port43=settings.port43,
             tos_url=settings.rdap.tos_url,
             cache_entries=settings.rdap.cache_entries,
+            trusted_proxies=network.parse_networks(settings.trusted_proxies),
+            health_path=settings.rdap.health_path,
         )
         # The web page shares the port: its routes are matched before RDAP's catch-all.
         web_config = rdds_config.web_config(settings) if settings.web.enabled else None
         page = web_app.build(lookup, web_config) if web_config else None
-        app = rdap_server.make_app(lookup, config, access, pages=page.routes() if page else ())
+        app = rdap_server.make_app(
+            lookup,
+            config,
+            access,
+            pages=page.routes() if page else (),
+            metrics=ops.metrics,
+            health=ops.health,
+        )
         watcher.subscribe(lambda _generation: rdap_server.clear_cache(app))
         runner = await rdap_server.serve(app, sockets)
         stack.push_async_callback(runner.cleanup)
@@ -114,15 +141,30 @@ async def start(settings: Settings) -> Running:
             whois_port=None,
             base_url=settings.base_url,
         )
+        running.ops, running.lookup, running.access, running.app = ops, lookup, access, app
+        ops_mod.probe_rdap(ops.metrics, runner, app)
         if settings.whois.enabled:
             try:
-                w = await whois_server.start(lookup, settings.whois, settings.host)
+                w = await whois_server.start(
+                    lookup, settings.whois, settings.host, metrics=ops.metrics
+                )
             except (OSError, OverflowError) as exc:
                 port = settings.whois.port
                 raise ConfigError(_cannot_listen(settings.host, port, "WHOIS", exc)) from None
+            stack.push_async_callback(w.close)
             watcher.subscribe(w.replica_changed)
             running.whois_port = w.port
+            running.whois = w
             running.closers.append(w.close)
+            ops_mod.probe_whois(ops.metrics, w)
+        try:
+            listener = await ops_mod.listen(settings, ops)
+        except (OSError, OverflowError) as exc:
+            m = settings.metrics
+            raise ConfigError(_cannot_listen(m.host, m.port, "metrics", exc)) from None
+        if listener is not None:
+            running.metrics_port = listener.port
+            running.closers.append(listener.close)
         watcher.start()
         stack.pop_all()  # started: from now on `Running.close` owns all of it
     return running
@@ -144,9 +186,59 @@ def _close_all(sockets: list[socket.socket]) -> None:
         sock.close()
 
 
-async def serve(settings: Settings) -> None:
-    """Run until SIGINT or SIGTERM, then stop cleanly."""
+def reloader(
+    running: Running,
+    settings: Settings,
+    load: Callable[[], Settings],
+    source: str,
+    *,
+    configure_logs: bool = True,
+) -> reload_mod.Reloader:
+    """The SIGHUP handler's object for a started service (`settings` as configured)."""
+    assert running.lookup and running.access and running.app and running.ops  # set by start
+    return reload_mod.Reloader(
+        settings,
+        load,
+        source,
+        lookup=running.lookup,
+        access=running.access,
+        app=running.app,
+        whois=running.whois,
+        ops=running.ops,
+        configure_logs=configure_logs,
+    )
+
+
+async def serve(
+    settings: Settings, load: Callable[[], Settings] | None = None, source: str = "(defaults)"
+) -> None:
+    """Run until SIGINT or SIGTERM, then stop cleanly; SIGHUP reloads (`load` re-reads the
+    configuration: file, environment, flags)."""
+    logs.configure(settings.log)
+    # Signal handlers first: a SIGTERM that arrives while starting still stops cleanly, and a
+    # SIGHUP (whose default action ends the process) is kept for after the start.
+    stop = asyncio.Event()
+    reload_now: Callable[[], object] | None = None
+    early = False
+
+    def on_hup() -> None:
+        nonlocal early
+        if reload_now is None:
+            early = True
+        else:
+            reload_now()
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    with contextlib.suppress(NotImplementedError):
+        loop.add_signal_handler(signal.SIGHUP, on_hup)
     running = await start(settings)
+    if load is not None:
+        reload_now = reloader(running, settings, load, source).reload
+        if early:
+            reload_now()
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     print(
         f"rdds: RDAP on http://{host}:{running.rdap_port}/ (links use {running.base_url})",
@@ -154,11 +246,9 @@ async def serve(settings: Settings) -> None:
     )
     if running.whois_port is not None:
         print(f"rdds: WHOIS on {settings.host} port {running.whois_port}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+    if running.metrics_port is not None:
+        where = f"{settings.metrics.host}:{running.metrics_port}"
+        print(f"rdds: metrics and health on http://{where}/metrics", flush=True)
     try:
         await stop.wait()
     finally:
@@ -166,7 +256,9 @@ async def serve(settings: Settings) -> None:
         await running.close()
 
 
-def run(settings: Settings) -> int:
+def run(
+    settings: Settings, load: Callable[[], Settings] | None = None, source: str = "(defaults)"
+) -> int:
     """Blocking entry point for `rdds serve`."""
-    asyncio.run(serve(settings))
+    asyncio.run(serve(settings, load, source))
     return 0

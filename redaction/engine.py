@@ -6,11 +6,11 @@ anything themselves, so RDAP and WHOIS cannot disagree about what is withheld.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import string
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from redaction.fields import (
-    ALWAYS_DECLARED,
     DISCLOSE_ELEMENT_FIELDS,
     ENTITY_LABEL,
     FOLLOWS,
@@ -20,7 +20,15 @@ from redaction.fields import (
     label,
 )
 from redaction.policy import Policy, Requester, TldPolicy
-from registry.model import Contact, ContactRole, DomainRecord, PersonKind
+from registry.model import (
+    Contact,
+    ContactRole,
+    DomainContext,
+    DomainRecord,
+    PersonKind,
+    References,
+    Tld,
+)
 from registry.status import is_pending_delete
 
 
@@ -148,21 +156,17 @@ def _follow(fields: frozenset[Field]) -> frozenset[Field]:
     return fields
 
 
-def view_contact(
+def _allowed(
     contact: Contact,
-    role: ContactRole | None,
     rules: TldPolicy,
     policy: Policy,
     requester: Requester,
     *,
-    at_risk: bool = False,
-    pending_delete: bool = False,
-    replica_disclose_default: bool = False,
-    domain: str = "",
-    domain_handle: str = "",
-    registrar_url: str = "",
-) -> ContactView:
-    """Decide every field of one contact for one requester."""
+    at_risk: bool,
+    pending_delete: bool,
+    replica_disclose_default: bool,
+) -> tuple[frozenset[Field], frozenset[Field]]:
+    """(public, granted): what anyone may see, and what this requester's grant adds."""
     at_risk = at_risk or contact.at_risk
     public = public_fields(
         contact,
@@ -177,30 +181,70 @@ def view_contact(
         # Security: at-risk data only ever reaches the highest tier.
         if tier is not None and (not at_risk or tier.rank == policy.highest_rank):
             granted = _follow(tier.granted(requester.purpose))
-    withheld: dict[Field, Withheld] = {}
-    disclosed: set[Field] = set()
-    for f in Field:
-        present = has_value(contact, f)
-        if f in public or not (present or f in ALWAYS_DECLARED):
-            continue
-        if f in granted:
-            if present:
-                disclosed.add(f)
-            continue
-        withheld[f] = Withheld(f, label(role, f), rules.methods[f], rules.reason)
-    replacement = None
+    return public, granted
+
+
+def _declared(allowed: frozenset[Field]) -> list[Field]:
+    """The fields declared withheld: every field the requester may not see, whether or not
+    the contact holds a value for it, so that an answer never reveals which optional data
+    (a fax, an extension, a state) a person gave."""
+    return [f for f in Field if f not in allowed]
+
+
+def _email_replacement(
+    withheld: dict[Field, Withheld], rules: TldPolicy, **placeholders: str
+) -> str | None:
+    """The contact-form URI shown for a withheld email (RFC 9537 replacementValue), or None;
+    with nothing to point at, the email falls back to removal (edits `withheld`)."""
     email = withheld.get(Field.EMAIL)
-    if email is not None and email.method is Method.REPLACEMENT_VALUE and rules.email_contact_form:
-        replacement = rules.email_contact_form.format(
-            domain=domain,
-            handle=domain_handle,
-            role=role.value if role else "contact",
-            registrar_url=registrar_url,
-        )
-        if not replacement:
-            # Nothing to point at (a registrar without a URL): fall back to removal.
-            withheld[Field.EMAIL] = Withheld(Field.EMAIL, email.label, Method.REMOVAL, email.reason)
-            replacement = None
+    if email is None or email.method is not Method.REPLACEMENT_VALUE:
+        return None
+    template = rules.email_contact_form or ""
+    replacement = template.format(**placeholders) if template else ""
+    if not replacement:
+        # Nothing to point at (a registrar without a URL): fall back to removal.
+        withheld[Field.EMAIL] = Withheld(Field.EMAIL, email.label, Method.REMOVAL, email.reason)
+        return None
+    return replacement
+
+
+def view_contact(
+    contact: Contact,
+    role: ContactRole | None,
+    rules: TldPolicy,
+    policy: Policy,
+    requester: Requester,
+    *,
+    at_risk: bool = False,
+    pending_delete: bool = False,
+    replica_disclose_default: bool = False,
+    domain: str = "",
+    domain_handle: str = "",
+    registrar_url: str = "",
+) -> ContactView:
+    """Decide every field of one contact in one domain's context for one requester."""
+    public, granted = _allowed(
+        contact,
+        rules,
+        policy,
+        requester,
+        at_risk=at_risk,
+        pending_delete=pending_delete,
+        replica_disclose_default=replica_disclose_default,
+    )
+    withheld = {
+        f: Withheld(f, label(role, f), rules.methods[f], rules.reason)
+        for f in _declared(public | granted)
+    }
+    disclosed = {f for f in granted - public if has_value(contact, f)}
+    replacement = _email_replacement(
+        withheld,
+        rules,
+        domain=domain,
+        handle=domain_handle,
+        role=role.value if role else "contact",
+        registrar_url=registrar_url,
+    )
     return ContactView(
         role=role,
         contact=contact,
@@ -211,14 +255,137 @@ def view_contact(
     )
 
 
+#: Contact-form placeholders that name a domain: an answer by handle has none to fill in, and
+#: must not name one (that would link the handle to a domain nobody asked about).
+_DOMAIN_PLACEHOLDERS = frozenset({"domain", "handle"})
+
+
+def _names_a_domain(template: str | None) -> bool:
+    return any(
+        name in _DOMAIN_PLACEHOLDERS for _, name, _, _ in string.Formatter().parse(template or "")
+    )
+
+
+def by_handle_contexts(
+    references: References, served: Iterable[Tld] = ()
+) -> tuple[DomainContext, ...]:
+    """The contexts a contact looked up by handle is decided under, most restrictive first.
+
+    A contact no domain references is decided under every served TLD's section at once (it
+    could be linked to a domain in any of them); with nothing served, under the default
+    section. When the store could not read every referencing domain, the unread ones may have
+    an at-risk registrant: every context is then treated as at risk (fail closed).
+    """
+    contexts = set(references.contexts) or {
+        DomainContext(t.policy, t.disclose_default) for t in served
+    }
+    if not contexts:
+        contexts = {DomainContext("default")}
+    if not references.complete:
+        contexts = {replace(c, registrant_at_risk=True) for c in contexts}
+    return tuple(
+        sorted(
+            contexts,
+            key=lambda c: (not c.registrant_at_risk, not c.pending_delete, c.section),
+        )
+    )
+
+
+def view_contact_by_handle(
+    contact: Contact,
+    references: References,
+    policy: Policy,
+    requester: Requester,
+    *,
+    served: Iterable[Tld] = (),
+    registrar_url: str = "",
+) -> ContactView | None:
+    """A contact looked up by its handle (RDAP /entity, and any future search), or None when
+    the requester may not learn that the handle exists.
+
+    The one rule for every answer by handle: the answer never shows a field that the answer
+    for any domain referencing the contact withholds from the same requester. It is decided
+    under each referencing domain's context (policy section, at-risk registrant, lifecycle)
+    and shows only what every one of them shows. Where the handle itself is withheld in some
+    domain's answer the handle is not confirmed at all (None: the caller answers exactly as
+    for a handle that does not exist), so handles cannot be enumerated to link them back.
+    """
+    contexts = by_handle_contexts(references, served)
+    decided = [
+        (
+            policy.for_section(c.section),
+            _allowed(
+                contact,
+                policy.for_section(c.section),
+                policy,
+                requester,
+                at_risk=c.registrant_at_risk,
+                pending_delete=c.pending_delete,
+                replica_disclose_default=c.disclose_default,
+            ),
+        )
+        for c in contexts
+    ]
+    allowed = frozenset(Field)
+    for _, (public, granted) in decided:
+        allowed &= public | granted
+    if Field.HANDLE not in allowed:
+        return None  # Security: not confirmed; the same answer as an unknown handle
+    withheld: dict[Field, Withheld] = {}
+    sections: dict[Field, TldPolicy] = {}
+    for f in _declared(allowed):
+        # Declared as the most restrictive context that withholds it declares it.
+        rules = next(r for r, (pub, gr) in decided if f not in pub | gr)
+        withheld[f] = Withheld(f, label(None, f), rules.methods[f], rules.reason)
+        sections[f] = rules
+    # Shown only because the requester is authorized somewhere: recorded as a disclosure.
+    disclosed = {
+        f for f in allowed if has_value(contact, f) and any(f not in pub for _, (pub, _) in decided)
+    }
+    replacement = None
+    email_rules = sections.get(Field.EMAIL)
+    if email_rules is not None:
+        if _names_a_domain(email_rules.email_contact_form):
+            email = withheld[Field.EMAIL]
+            withheld[Field.EMAIL] = replace(email, method=Method.REMOVAL)
+        else:
+            replacement = _email_replacement(
+                withheld,
+                email_rules,
+                domain="",
+                handle="",
+                role="contact",
+                registrar_url=registrar_url,
+            )
+    pointer = (email_rules or policy.for_section(contexts[0].section)).email_pointer
+    return ContactView(
+        role=None,
+        contact=contact,
+        withheld=withheld,
+        disclosed=frozenset(disclosed),
+        email_replacement=replacement,
+        email_pointer=replacement or pointer,
+    )
+
+
+def domain_context(record: DomainRecord) -> DomainContext:
+    """The facts a domain decides its contacts under (the store computes the same per
+    referencing domain for a lookup by handle)."""
+    registrant = record.registrant
+    return DomainContext(
+        section=record.tld.policy,
+        disclose_default=record.tld.disclose_default,
+        # If the registrant is at risk, every contact of the domain is treated as at risk:
+        # the technical contact is often the same person under another handle.
+        registrant_at_risk=registrant is not None and registrant.at_risk,
+        pending_delete=is_pending_delete(record.domain.statuses),
+    )
+
+
 def redact_domain(record: DomainRecord, requester: Requester, policy: Policy) -> RedactedDomain:
     """Decide every contact of a domain for one requester, under the TLD's policy section."""
-    rules = policy.for_section(record.tld.policy)
-    registrant = record.registrant
-    # If the registrant is at risk, every contact of the domain is treated as at risk: the
-    # technical contact is often the same person under another handle.
-    at_risk = registrant is not None and registrant.at_risk
-    pending = is_pending_delete(record.domain.statuses)
+    context = domain_context(record)
+    rules = policy.for_section(context.section)
     views = [
         view_contact(
             contact,
@@ -226,9 +393,9 @@ def redact_domain(record: DomainRecord, requester: Requester, policy: Policy) ->
             rules,
             policy,
             requester,
-            at_risk=at_risk,
-            pending_delete=pending,
-            replica_disclose_default=record.tld.disclose_default,
+            at_risk=context.registrant_at_risk,
+            pending_delete=context.pending_delete,
+            replica_disclose_default=context.disclose_default,
             domain=record.domain.name,
             domain_handle=record.domain.roid,
             registrar_url=record.registrar.url or "",

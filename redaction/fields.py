@@ -110,22 +110,6 @@ ALLOWED_METHODS: dict[Field, frozenset[Method]] = {
 }
 ALLOWED_METHODS[Field.EMAIL] = frozenset({Method.REMOVAL, Method.REPLACEMENT_VALUE})
 
-#: Fields declared withheld even when the contact holds no value for them, so that the
-#: answer does not reveal which optional data a person gave (and because the ICANN profile
-#: expects Name, Street, City, Postal Code, Organization, Phone and Email to be declared).
-ALWAYS_DECLARED = frozenset(
-    {
-        Field.HANDLE,
-        Field.NAME,
-        Field.ORG,
-        Field.STREET,
-        Field.CITY,
-        Field.PC,
-        Field.VOICE,
-        Field.EMAIL,
-    }
-)
-
 #: EPP disclose elements (RFC 5733 §2.9) -> the fields a flag on that element governs.
 DISCLOSE_ELEMENT_FIELDS: dict[str, frozenset[Field]] = {
     "name": frozenset({Field.NAME}),
@@ -192,5 +176,5 @@ def value(contact: Contact, field: Field) -> str | tuple[str, ...] | None:
 
 
 def has_value(contact: Contact, field: Field) -> bool:
-    """True when the contact holds a value for the field (only those can be withheld)."""
+    """True when the contact holds a value for the field (only those can be shown)."""
     return bool(value(contact, field))

@@ -241,8 +241,33 @@ class RegistrarRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class DomainContext:
+    """What one domain referencing a contact decides that contact under (`redact_domain`'s
+    inputs besides the contact itself): its TLD's policy section and replica disclose default,
+    whether its registrant is at risk, whether it is pending delete."""
+
+    section: str
+    disclose_default: bool = False
+    registrant_at_risk: bool = False
+    pending_delete: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class References:
+    """The distinct contexts of the domains that reference a contact (as registrant or in
+    another role). `complete` is False when the contact has more referencing domains than
+    the store reads: the contexts of the unread ones are unknown."""
+
+    contexts: frozenset[DomainContext] = frozenset()
+    complete: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class ContactRecord:
-    """A contact looked up by handle, with the TLDs of the domains it serves (for policy)."""
+    """A contact looked up by handle, with the contexts of the domains that reference it and
+    its sponsoring registrar's URL (what a withheld email may point to)."""
 
     contact: Contact
     info: ReplicaInfo
+    references: References = field(default_factory=References)
+    registrar_url: str | None = None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from registry.model import Contact, ContactRole, Domain, Host, Registrar, Tld
-from replica.schema import format_time
+from replica.schema import fold, format_time
 
 
 def _t(value: dt.datetime | None) -> str | None:
@@ -88,10 +88,42 @@ def contact_row(c: Contact) -> tuple[Any, ...]:
         " ".join(c.statuses),
         _t(c.created),
         _t(c.updated),
+        fold(c.handle),
     )
 
 
-UPSERT_CONTACT = "INSERT OR REPLACE INTO contact VALUES (" + ", ".join("?" * 17) + ")"
+def _upsert(table: str, columns: tuple[str, ...]) -> str:
+    # Replace by primary key only: any other unique key (a folded handle equal to another's,
+    # a ROID already taken) is a contradiction that must fail, not delete a row.
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
+    marks = ", ".join("?" * len(columns))
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) "
+        f"ON CONFLICT({columns[0]}) DO UPDATE SET {updates}"
+    )
+
+
+CONTACT_COLUMNS = (
+    "id",
+    "roid",
+    "kind",
+    "at_risk",
+    "verified",
+    "postal",
+    "voice",
+    "voice_ext",
+    "fax",
+    "fax_ext",
+    "email",
+    "disclose_yes",
+    "disclose_no",
+    "registrar",
+    "statuses",
+    "created",
+    "updated",
+    "handle_key",
+)
+UPSERT_CONTACT = _upsert("contact", CONTACT_COLUMNS)
 
 
 def host_rows(h: Host) -> tuple[tuple[Any, ...], list[tuple[str, str, int]]]:

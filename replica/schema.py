@@ -9,7 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
-SCHEMA_VERSION = 1
+#: Bumped whenever a reader needs something older writers did not write. 2: the case-folded
+#: lookup key of contact handles (`contact.handle_key`). A reader refuses any other version
+#: (`replica.store.check_readable`); the importer upgrades an older replica in place
+#: (`migrate`).
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -69,9 +73,11 @@ CREATE TABLE IF NOT EXISTS contact (
     registrar    TEXT NOT NULL DEFAULT '',
     statuses     TEXT NOT NULL DEFAULT 'ok',
     created      TEXT,
-    updated      TEXT
+    updated      TEXT,
+    handle_key   TEXT NOT NULL                      -- fold(id): lookups by handle ignore case
 );
 CREATE UNIQUE INDEX IF NOT EXISTS contact_roid ON contact(roid);
+CREATE UNIQUE INDEX IF NOT EXISTS contact_handle_key ON contact(handle_key);
 
 CREATE TABLE IF NOT EXISTS host (
     name      TEXT PRIMARY KEY,                     -- A-label
@@ -212,13 +218,38 @@ MIGRATIONS = (
 )
 
 
+def fold(key: str) -> str:
+    """The lookup key of a contact handle: EPP clients and RDAP clients (some lower-case every
+    query) treat handles as case-insensitive, so lookups compare folded keys. Writers store it
+    next to the id (`replica.rows`); answers keep the handle as stored."""
+    return key.casefold()
+
+
+#: Columns added after version 1, appended (so positional inserts stay valid), with their
+#: unique indexes: (table, column, source column, index).
+_FOLDED = (("contact", "handle_key", "id", "contact_handle_key"),)
+
+
 def migrate(conn: sqlite3.Connection) -> None:
-    """Apply the additive migrations in the caller's transaction (idempotent)."""
+    """Apply the additive migrations in the caller's transaction (idempotent); bring a
+    version-1 replica to the current version."""
     for statement in MIGRATIONS:
         conn.execute(statement)
     columns = {row[1] for row in conn.execute("PRAGMA table_info(deposit)")}
     if "tld" not in columns:
         conn.execute("ALTER TABLE deposit ADD COLUMN tld TEXT")
+    conn.create_function("rdds_fold", 1, fold, deterministic=True)
+    for table, column, source, index in _FOLDED:
+        if column not in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+            conn.execute(f"UPDATE {table} SET {column} = rdds_fold({source})")
+        # Two ids differing only in case cannot both be looked up: the index refuses them.
+        conn.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {index} ON {table}({column})")
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (META_SCHEMA, str(SCHEMA_VERSION)),
+    )
 
 
 def bump_generation(conn: sqlite3.Connection, watermark: dt.datetime) -> int:

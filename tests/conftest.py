@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,10 @@ from registry.model import (
 )
 from replica import demo, rows, schema
 from replica.store import SqliteStore, open_store
+
+#: Every `rdds serve` a test starts (in process or as a child, which inherits the
+#: environment) gets a free metrics port, never the shared default 9108.
+os.environ.setdefault("RDDS_METRICS_PORT", "0")
 
 DEMO_DOMAINS = 300
 WATERMARK = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
@@ -185,17 +191,34 @@ def coop_records() -> list[DomainRecord]:
     ]
 
 
-def write_replica(path: Path, records: Sequence[DomainRecord]) -> Path:
-    """A real SQLite replica holding exactly `records` (their TLDs, registrars, contacts)."""
+def write_replica(
+    path: Path, records: Iterable[DomainRecord], contacts: Iterable[Contact] = ()
+) -> Path:
+    """A real SQLite replica holding exactly `records` (their TLDs, registrars, contacts,
+    hosts) and any further `contacts`, written through the same row codecs as every writer."""
+    records = list(records)
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         schema.create(conn)
         conn.execute("BEGIN")
         conn.executemany(rows.UPSERT_TLD, [rows.tld_row(t) for t in {r.tld for r in records}])
         rows.write_registrars(conn, {r.registrar.id: r.registrar for r in records}.values())
-        rows.write_contacts(conn, {c.handle: c for r in records for _, c in r.contacts}.values())
+        every = {c.handle: c for r in records for _, c in r.contacts}
+        every.update({c.handle: c for c in contacts})
+        rows.write_contacts(conn, every.values())
         rows.write_hosts(conn, [h for r in records for h in r.hosts])
-        rows.write_domains(conn, [(r.domain, None) for r in records])
+        # The domain's references follow the record's resolved contacts.
+        domains = [
+            replace(
+                r.domain,
+                registrant=r.registrant.handle if r.registrant else None,
+                contacts=tuple(
+                    (role, c.handle) for role, c in r.contacts if role is not ContactRole.REGISTRANT
+                ),
+            )
+            for r in records
+        ]
+        rows.write_domains(conn, [(d, None) for d in domains])
         schema.bump_generation(conn, WATERMARK)
         conn.execute("COMMIT")
     finally:

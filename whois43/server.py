@@ -17,8 +17,10 @@ from dataclasses import dataclass, replace
 
 from cachetools import LRUCache
 
+from core import logs
 from core.limits import RateLimiter
 from core.lookup import Lookup
+from core.metrics import Metrics
 from core.network import network_key, truncate_address
 from redaction.policy import Requester
 from registry.errors import NotFound, RddsError, ReplicaError
@@ -26,6 +28,8 @@ from whois43 import protocol, render
 from whois43.settings import WhoisSettings
 
 log = logging.getLogger("rdds.whois")
+
+FRONTEND = "whois"
 
 #: Rendered anonymous answers kept per replica generation (each a few KiB).
 DEFAULT_CACHE_ENTRIES = 4096
@@ -91,6 +95,9 @@ class _Answer:
     body: bytes
     outcome: str
     cacheable: bool
+    #: For metrics and JSON logs: the query kind and the HTTP-equivalent status.
+    kind: str = "invalid"
+    status: int = 400
 
 
 def _encode(text: str) -> bytes:
@@ -101,13 +108,20 @@ class WhoisServer:
     """A running port-43 responder: `.port` is the bound port; `close()` stops it."""
 
     def __init__(
-        self, lookup: Lookup, settings: WhoisSettings, *, cache_entries: int = DEFAULT_CACHE_ENTRIES
+        self,
+        lookup: Lookup,
+        settings: WhoisSettings,
+        *,
+        cache_entries: int = DEFAULT_CACHE_ENTRIES,
+        metrics: Metrics | None = None,
     ) -> None:
         self.lookup = lookup
         self.settings = settings
+        self.metrics = metrics if metrics is not None else Metrics()
         self.port = 0
         self.limiter = RateLimiter(settings.rate_per_second, settings.rate_burst)
-        self.cache: LRUCache[tuple[object, ...], bytes] = LRUCache(maxsize=max(1, cache_entries))
+        #: Cached answers are stored as they are served from the cache (outcome "… cached").
+        self.cache: LRUCache[tuple[object, ...], _Answer] = LRUCache(maxsize=max(1, cache_entries))
         self.connections: set[WhoisConnection] = set()
         self.per_network: dict[str, int] = {}
         self._server: asyncio.Server | None = None
@@ -160,16 +174,22 @@ class WhoisServer:
         try:
             query = protocol.parse_query(line)
         except RddsError as exc:
-            return _Answer(_encode(render.error(exc.message)), type(exc).__name__, False)
+            body = _encode(render.error(exc.message))
+            return _Answer(body, type(exc).__name__, False, status=exc.status)
+        generation = self.lookup.generation
+        tlds = self._tlds[1] if self._tlds is not None and self._tlds[0] == generation else None
+        if tlds is not None:
+            query = protocol.resolve(query, tlds)
         # Rate limit after parsing: a malformed line costs nothing to answer, a lookup does.
         if not self.limiter.allow(network, time.monotonic()):
-            return _Answer(_encode(render.error(protocol.RateLimited().message)), "rate", False)
-        generation = self.lookup.generation
-        if self._tlds is not None and self._tlds[0] == generation:
-            query = protocol.resolve(query, self._tlds[1])
+            self.metrics.limited(FRONTEND)
+            body = _encode(render.error(protocol.RateLimited().message))
+            return _Answer(body, "rate", False, protocol.describe(query), 429)
+        if tlds is not None:
             cached = self.cache.get(("whois", generation, query))
             if cached is not None:
-                return _Answer(cached, f"{protocol.describe(query)} cached", True)
+                self.metrics.cache(FRONTEND, hit=True)
+                return cached
         return query
 
     async def complete(self, query: protocol.Query) -> _Answer:
@@ -181,11 +201,14 @@ class WhoisServer:
         # Cache key: front-end, replica generation, normalised query. Port 43 has one tier.
         key = ("whois", generation, query)
         cached = self.cache.get(key)
+        self.metrics.cache(FRONTEND, hit=cached is not None)
         if cached is not None:
-            return _Answer(cached, f"{protocol.describe(query)} cached", True)
+            return cached
+        started = time.perf_counter()
         answer = await self._lookup(query)
+        self.metrics.lookup(FRONTEND, answer.kind, time.perf_counter() - started)
         if answer.cacheable:
-            self.cache[key] = answer.body
+            self.cache[key] = replace(answer, outcome=f"{answer.kind} cached")
         return answer
 
     async def answer(self, line: bytes, network: str) -> _Answer:
@@ -220,17 +243,23 @@ class WhoisServer:
                 case _:  # pragma: no cover - resolve() leaves no NameQuery
                     raise AssertionError(query)
         except NotFound:
-            return _Answer(_encode(render.not_found(_shown(query), self.context())), "404", True)
+            body = _encode(render.not_found(_shown(query), self.context()))
+            return _Answer(body, "404", True, kind, 404)
         except ReplicaError as exc:
             # Never cached: the next query may find the replica readable again.
             log.error("replica unavailable: %s", type(exc.__cause__).__name__)
             msg = protocol.ReplicaUnavailable().message
-            return _Answer(_encode(render.error(msg)), "503", False)
+            return _Answer(_encode(render.error(msg)), "503", False, kind, 503)
         except RddsError as exc:
-            return _Answer(_encode(render.error(exc.message)), type(exc).__name__, False)
-        return _Answer(_encode(text), f"{kind} 200", True)
+            body = _encode(render.error(exc.message))
+            return _Answer(body, type(exc).__name__, False, kind, exc.status)
+        return _Answer(_encode(text), f"{kind} 200", True, kind, 200)
 
     # --- lifecycle ------------------------------------------------------------------------
+
+    def cache_size(self) -> tuple[int, int]:
+        """Answers cached and their body bytes (for the cache gauges)."""
+        return len(self.cache), sum(len(a.body) for a in self.cache.values())
 
     async def start(self, host: str) -> None:
         """Listen on `host` and the configured port (0: any free port)."""
@@ -270,7 +299,17 @@ def _shown(query: protocol.Query) -> str:
 class WhoisConnection(asyncio.Protocol):
     """One client connection: no task and no buffer beyond 1 KiB while it is idle."""
 
-    __slots__ = ("_reader", "_state", "_task", "_timer", "network", "peer", "server", "transport")
+    __slots__ = (
+        "_reader",
+        "_started",
+        "_state",
+        "_task",
+        "_timer",
+        "network",
+        "peer",
+        "server",
+        "transport",
+    )
 
     def __init__(self, server: WhoisServer) -> None:
         self.server = server
@@ -281,6 +320,7 @@ class WhoisConnection(asyncio.Protocol):
         self.network = ""
         self.peer = "-"
         self._state = ConnectionState.READING
+        self._started = 0.0  # when the query line arrived (request duration)
 
     @property
     def state(self) -> ConnectionState:
@@ -306,6 +346,7 @@ class WhoisConnection(asyncio.Protocol):
         refusal = self.server.admit(self)
         if refusal is not None:
             log.info("whois %s refused %s", self.peer, type(refusal).__name__)
+            self.server.metrics.refused(FRONTEND, type(refusal).__name__)
             self._finish(_encode(render.error(refusal.message)), linger=True)
             return
         self._timer = loop.call_later(self.server.settings.read_timeout, self._timed_out)
@@ -317,6 +358,7 @@ class WhoisConnection(asyncio.Protocol):
             line = self._reader.feed(data)
         except protocol.QueryTooLong as exc:
             log.info("whois %s - QueryTooLong", self.peer)
+            self.server.metrics.request(FRONTEND, "invalid", exc.status, 0.0)
             self._finish(_encode(render.error(exc.message)), linger=True)
             return
         if line is not None:
@@ -348,6 +390,7 @@ class WhoisConnection(asyncio.Protocol):
 
     def _start_answer(self, line: bytes) -> None:
         self._advance(Event.LINE)
+        self._started = time.perf_counter()
         self._cancel_timer()
         assert self.transport is not None
         try:
@@ -377,9 +420,24 @@ class WhoisConnection(asyncio.Protocol):
             # Never a traceback to the client, and no values in the log: the type only.
             log.error("whois internal error: %s", type(exc).__name__)
             body, outcome = _encode(render.error(protocol.InternalError().message)), "500"
+            kind, status = "other", 500
         else:
             body, outcome = answer.body, answer.outcome
-        log.info("whois %s %s", self.peer, outcome)
+            kind, status = answer.kind, answer.status
+        seconds = time.perf_counter() - self._started
+        self.server.metrics.request(FRONTEND, kind, status, seconds)
+        logs.access(
+            log,
+            "whois %s %s",
+            self.peer,
+            outcome,
+            frontend=FRONTEND,
+            route=kind,
+            status=status,
+            seconds=seconds,
+            client=self.peer,
+            request_id=logs.request_id(),
+        )
         if self._state is ConnectionState.ANSWERING:
             try:
                 self._finish(body, linger=True)
@@ -444,8 +502,9 @@ async def start(
     host: str,
     *,
     cache_entries: int = DEFAULT_CACHE_ENTRIES,
+    metrics: Metrics | None = None,
 ) -> WhoisServer:
     """Start the port-43 responder on `host`:`settings.port` and return it."""
-    server = WhoisServer(lookup, settings, cache_entries=cache_entries)
+    server = WhoisServer(lookup, settings, cache_entries=cache_entries, metrics=metrics)
     await server.start(host)
     return server

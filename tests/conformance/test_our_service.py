@@ -30,8 +30,7 @@ SHOWCASE = (
     "nameserver/ns1.example.coop",
     "entity/9100",
     "entity/CXR1",
-    "entity/EXORG-1",
-    "entity/JOURNO-1",
+    "entity/EXCOOP-1",
     "help",
 )
 ERRORS = (
@@ -40,6 +39,7 @@ ERRORS = (
     "domain/bad..name",
     "nameserver/ns9.nowhere.coop",
     "entity/NO-SUCH-1",
+    "entity/EXORG-1",  # exists, but its handle is withheld: the same 404
     "ip/192.0.2.1",
     "autnum/64496",
     "domains?name=ex*.coop",

@@ -284,11 +284,47 @@ async def test_cctld_registrar_without_iana_id(rdap: Client) -> None:
 
 
 async def test_contact_entity_is_redacted(rdap: Client) -> None:
-    status, _, doc = await get(rdap, "/entity/EXORG-1")
-    assert status == 200
+    # A verified cooperative: its handle is public in example.coop's answer, its contact
+    # person's name and email are not.
+    status, _, doc = await get(rdap, "/entity/EXCOOP-1")
+    assert status == 200 and doc["handle"] == "EXCOOP-1"
     body = orjson.dumps(doc).decode()
-    assert "Dara Ashdown" not in body and "exorg-1@mail.example" not in body
+    assert "Membership Office" not in body and "members@example-cooperative.example" not in body
     assert "redacted" in doc["rdapConformance"] and doc["redacted"]
+
+
+@pytest.mark.parametrize(
+    ("asked", "handle", "role"),
+    [
+        ("/entity/excoop-1", "EXCOOP-1", None),
+        ("/entity/ExCoop-1", "EXCOOP-1", None),
+        ("/entity/cxr1", "CXR1", "registrar"),
+        ("/entity/gsr2", "GSR2", "registrar"),
+    ],
+)
+async def test_handles_ignore_case(rdap: Client, asked: str, handle: str, role: str) -> None:
+    # Some clients lower-case every query; answers keep the stored case.
+    status, _, doc = await get(rdap, asked)
+    assert status == 200 and doc["handle"] == handle
+    assert doc.get("roles", [None]) == [role]
+    assert doc["links"][0]["href"].endswith(f"/entity/{handle}")
+
+
+async def test_a_withheld_handle_is_not_confirmed(rdap: Client) -> None:
+    # example.org withholds its natural-person registrant's handle: asking for it by handle
+    # gets exactly the answer an unknown handle gets.
+    async with rdap.get("/entity/EXORG-1") as resp:
+        status, headers, body = resp.status, dict(resp.headers), await resp.read()
+    async with rdap.get("/entity/EXORG-9") as resp:
+        unknown_headers, unknown = dict(resp.headers), await resp.read()
+    # Byte for byte, apart from the request URL that the notices' links echo.
+    assert status == 404 and body == unknown.replace(b"EXORG-9", b"EXORG-1")
+    async with rdap.get("/entity/exorg-1") as resp:  # in any case
+        assert resp.status == 404 and await resp.read() == unknown.replace(b"EXORG-9", b"exorg-1")
+    # Date and the request id differ per request by design.
+    assert {k: v for k, v in headers.items() if k.lower() not in ("date", "x-request-id")} == {
+        k: v for k, v in unknown_headers.items() if k.lower() not in ("date", "x-request-id")
+    }
 
 
 async def test_no_script_text_anywhere(rdap: Client) -> None:

@@ -32,7 +32,7 @@ from tests.conftest import make_contact, make_record
 from tests.integration.conftest import BASE, SHOWCASE
 
 Client = TestClient[Any, Any]
-PATHS = [f"/domain/{n}" for n in SHOWCASE] + ["/entity/EXORG-1", "/entity/JOURNO-1"]
+PATHS = [f"/domain/{n}" for n in SHOWCASE] + ["/entity/EXCOOP-1"]
 
 
 async def fetch(client: Client, path: str, headers: dict[str, str] | None = None) -> dict[str, Any]:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from registry.errors import ReplicaError
 from registry.model import ContactRole
-from replica import demo
-from replica.store import open_store
+from replica import demo, rows, schema
+from replica.store import SqliteStore, check_readable, open_store
+from tests.conftest import make_contact
+
+DEPOSITS = Path(__file__).resolve().parent.parent / "data" / "deposits"
 
 
 async def test_lookups(demo_replica: Path) -> None:
@@ -83,3 +87,111 @@ async def test_missing_or_corrupt_replica(tmp_path: Path) -> None:
     bad.write_bytes(b"\x00" * 4096)
     with pytest.raises(ReplicaError, match="not an rdds replica"):
         await open_store(bad)
+
+
+async def test_handles_and_registrar_ids_ignore_case(store: SqliteStore) -> None:
+    for asked in ("excoop-1", "ExCoop-1", "EXCOOP-1"):
+        found = await store.contact(asked)
+        assert found is not None and found.contact.handle == "EXCOOP-1"  # the stored case
+    for asked in ("cxr1", "CxR1", "r9100"):
+        reg = await store.registrar_by_id(asked)
+        assert reg is not None and reg.registrar.id == asked.upper()
+    assert await store.contact("excoop-2") is None
+
+
+def _stamp(path: Path, version: str) -> None:
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (version,))
+    conn.commit()
+    conn.close()
+
+
+async def test_a_replica_of_another_schema_version_is_refused(tmp_path: Path) -> None:
+    old = tmp_path / "old.sqlite"
+    demo.write(old, 5, seed=1)
+    _stamp(old, "1")
+    with pytest.raises(ReplicaError) as info:
+        await open_store(old)
+    message = info.value.message
+    assert str(old) in message and "older rdds" in message and "rebuild" in message
+    assert "\n" not in message
+    _stamp(old, str(schema.SCHEMA_VERSION + 1))
+    with pytest.raises(ReplicaError, match="newer rdds"):
+        await open_store(old)
+
+
+async def test_migrate_upgrades_a_version_1_replica_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "v1.sqlite"
+    demo.write(path, 5, seed=1)
+    # What version 1 wrote: no folded keys.
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("DROP INDEX contact_handle_key")
+    conn.execute("ALTER TABLE contact DROP COLUMN handle_key")
+    conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    # The importer's path: migrate inside its write transaction, then write through rows.
+    conn.execute("BEGIN IMMEDIATE")
+    schema.migrate(conn)
+    rows.write_contacts(conn, [make_contact(handle="Late-1", roid="CLATE1-X")])
+    conn.execute("COMMIT")
+    conn.close()
+    store = await open_store(path, pool_size=1)
+    try:
+        found = await store.contact("excoop-1")
+        assert found is not None and found.contact.handle == "EXCOOP-1"
+        late = await store.contact("LATE-1")
+        assert late is not None and late.contact.handle == "Late-1"
+        assert (await store.registrar_by_id("gsr2")) is not None
+    finally:
+        await store.close()
+
+
+def test_two_handles_differing_only_in_case_are_refused(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "r.sqlite")
+    schema.create(conn)
+    rows.write_contacts(conn, [make_contact(handle="abc-1", roid="C1-X")])
+    rows.write_contacts(conn, [make_contact(handle="abc-1", roid="C1-X", email="new@x.example")])
+    with pytest.raises(sqlite3.IntegrityError, match="handle_key"):
+        rows.write_contacts(conn, [make_contact(handle="ABC-1", roid="C2-X")])
+    # Replacing by id still works, and nothing was deleted to make room.
+    assert conn.execute("SELECT id, email FROM contact").fetchall() == [("abc-1", "new@x.example")]
+    conn.close()
+
+
+def test_demo_cache_of_an_older_schema_is_rebuilt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rdds.config import Settings
+    from rdds.service import demo_replica
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    settings = replace(Settings(), demo_domains=5)
+    path = demo_replica(settings)
+    assert path.name == f"demo-5-v{schema.SCHEMA_VERSION}.sqlite"
+    _stamp(path, "1")  # as if an older rdds had left it under this name
+    with pytest.raises(ReplicaError):
+        check_readable(path)
+    assert demo_replica(settings) == path
+    check_readable(path)
+
+
+async def test_importing_the_next_deposit_upgrades_a_version_1_replica(tmp_path: Path) -> None:
+    from escrow import importer
+
+    deposits = DEPOSITS
+    path = tmp_path / "r.sqlite"
+    importer.import_deposits(path, [deposits / "example_2026-11-22_full_S1_R0.xml"])
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("DROP INDEX contact_handle_key")
+    conn.execute("ALTER TABLE contact DROP COLUMN handle_key")
+    conn.close()
+    _stamp(path, "1")
+    with pytest.raises(ReplicaError, match="older rdds"):
+        check_readable(path)
+    importer.import_deposits(path, [deposits / "example_2026-11-23_diff_S1_R0.xml"])
+    check_readable(path)
+    store = await open_store(path, pool_size=1)
+    try:
+        found = await store.contact("SH8013")
+        assert found is not None and found.contact.handle == "sh8013"
+    finally:
+        await store.close()

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from redaction import engine
-from redaction.fields import ALWAYS_DECLARED, Field, Method
+from redaction.fields import Field, Method
 from redaction.policy import Requester, default_policy
 from registry.model import ContactRole, PersonKind, Tld, TldKind
 from tests.conftest import make_contact, make_record
@@ -158,13 +158,10 @@ def test_replica_disclose_default_is_honoured_only_when_policy_says_so() -> None
     assert public.shows(F.NAME)
 
 
-def test_absent_optional_fields_are_not_declared_but_core_ones_are() -> None:
+def test_withheld_fields_are_declared_whether_or_not_the_contact_has_them() -> None:
     contact = make_contact(fax=None, fax_ext=None, voice=None, voice_ext=None)
     view = engine.redact_domain(make_record(contact), Requester.anonymous(), POLICY).contacts[0]
-    assert F.FAX not in view.withheld and F.FAX_EXT not in view.withheld
-    assert F.VOICE_EXT not in view.withheld
-    assert F.VOICE in view.withheld  # core fields are declared whether or not a value exists
-    assert set(view.withheld) >= ALWAYS_DECLARED
+    assert set(view.withheld) == set(Field) - PUBLIC_NATURAL
 
 
 def test_email_replacement_uses_template_and_falls_back_to_removal() -> None:

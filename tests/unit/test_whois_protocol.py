@@ -67,6 +67,7 @@ BAD: list[tuple[bytes, type[RddsError]]] = [
     (b"\r\n", p.EmptyQuery),  # empty line
     (b"   \r\n", p.EmptyQuery),
     (b"=\r\n", p.EmptyQuery),
+    ("\u00a0\u3000\r\n".encode(), p.EmptyQuery),  # Unicode spaces only
     (b"", p.EmptyQuery),  # EOF before anything
     ("\u3000\u2003".encode(), p.EmptyQuery),  # Unicode spaces only (split() drops them)
     (b"exa\x00mple.coop\r\n", p.ControlCharacters),  # NUL

@@ -149,13 +149,17 @@ def test_key_order_follows_the_icann_format() -> None:
 
 
 def test_three_field_states() -> None:
-    # Anonymous, natural person: name withheld, state and country shown, fax neither.
+    # Anonymous, natural person: name withheld, state and country shown.
     v = values(text(record()))
     assert v["Registrant Name"] == [render.REDACTED]
     assert v["Registrant State/Province"] == ["ST"]
     assert v["Registrant Country"] == ["GB"]
-    assert v["Registrant Fax"] == [""]  # no value and not declared withheld: empty key
+    # Withheld whether or not the person has one: the answer does not tell.
+    assert v["Registrant Fax"] == [render.REDACTED]
     assert v["Registrant Email"] == ["https://registrar.example"]  # the engine's pointer
+    # A field the requester may see that the contact does not hold: the bare key.
+    staff = Requester(tier="registry-staff", purpose="dnsTransparency")
+    assert values(text(record(), staff))["Registrant Fax"] == [""]
 
 
 def test_authorized_view_shows_values() -> None:

@@ -1,0 +1,103 @@
+"""Log output: the `[log]` section, the JSON-lines formatter, and the one call both
+front-ends use for access lines. No personal data: callers pass the route kind (never the
+name or handle), the truncated client network and a request id of our own making.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+#: The `extra` key carrying an access line's structured fields.
+ACCESS = "rdds_access"
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class LogFormat(enum.StrEnum):
+    """`[log] format`."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+@dataclass(frozen=True, slots=True)
+class LogSettings:
+    """The `[log]` section: `format = "text"` (default) or `"json"` (one object a line)."""
+
+    format: str = LogFormat.TEXT
+
+
+def request_id() -> str:
+    """A new request id: 16 hex digits, random, carrying nothing about the request."""
+    return secrets.token_hex(8)
+
+
+def access(
+    logger: logging.Logger | logging.LoggerAdapter[Any],
+    message: str,
+    *args: object,
+    frontend: str,
+    route: str,
+    status: int | str,
+    seconds: float,
+    client: str,
+    request_id: str,
+    method: str | None = None,
+) -> None:
+    """One access line: `message % args` for text logs; the fields for JSON logs."""
+    fields: dict[str, Any] = {
+        "frontend": frontend,
+        "route": route,
+        "status": status,
+        "duration_ms": round(seconds * 1000, 3),
+        "client": client,
+        "request_id": request_id,
+    }
+    if method is not None:
+        fields["method"] = method
+    logger.info(message, *args, extra={ACCESS: fields})
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC, RFC 3339), level, logger, then either the access
+    fields or the message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as one JSON line."""
+        stamp = dt.datetime.fromtimestamp(record.created, dt.UTC)
+        out: dict[str, Any] = {
+            "time": stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+        }
+        fields = getattr(record, ACCESS, None)
+        if isinstance(fields, dict):
+            out.update(fields)
+        else:
+            out["message"] = record.getMessage()
+        if record.exc_info and record.exc_info[0] is not None:
+            out["exception"] = record.exc_info[0].__name__
+            out["traceback"] = self.formatException(record.exc_info)
+        return orjson.dumps(out).decode("utf-8")
+
+
+def formatter(fmt: str) -> logging.Formatter:
+    """The formatter for a `[log] format` value."""
+    if fmt == LogFormat.JSON:
+        return JsonFormatter()
+    return logging.Formatter(TEXT_FORMAT)
+
+
+def configure(settings: LogSettings) -> None:
+    """Apply `[log]` to the root logger's handlers (live: a reload calls it again)."""
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(logging.StreamHandler())
+    for handler in root.handlers:
+        handler.setFormatter(formatter(settings.format))
