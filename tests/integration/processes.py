@@ -33,9 +33,13 @@ def free_port() -> int:
         return port
 
 
+#: RDDS_* variables the suite itself sets for every serve (tests/conftest.py): kept.
+SUITE_VARIABLES = frozenset({"RDDS_METRICS_PORT"})
+
+
 def environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The test's environment without any RDDS_* variable, plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RDDS_")}
+    """The test's environment without any RDDS_* variable but the suite's own, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RDDS_") or k in SUITE_VARIABLES}
     env["PYTHONPATH"] = str(ROOT)
     env.update(extra or {})
     return env

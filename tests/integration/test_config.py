@@ -57,6 +57,8 @@ ENV_CASES: list[tuple[str, str, Any]] = [
     ),
     ("RDDS_WHOIS_PORT", "4444", lambda s: s.whois.port == 4444),
     ("RDDS_DATA_DIR", "/srv/access", lambda s: s.auth.data_dir == Path("/srv/access")),
+    ("RDDS_METRICS_PORT", "9200", lambda s: s.metrics.port == 9200),
+    ("RDDS_LOG_FORMAT", "json", lambda s: s.log.format == "json"),
     ("RDDS_SMTP_PASSWORD", "zq-secret", lambda s: s.web.smtp_password == "zq-secret"),
 ]
 
@@ -285,7 +287,9 @@ async def started(replica: Path) -> AsyncIterator[Any]:
     running: list[service.Running] = []
 
     async def start(text: str, path: Path = replica) -> service.Running:
-        settings = config.parse('[server]\nhost = "127.0.0.1"\n' + text, "test config")
+        # Never the default metrics port: the operations listener on a free one.
+        text = '[server]\nhost = "127.0.0.1"\n[metrics]\nport = 0\n' + text
+        settings = config.parse(text, "test config")
         settings = dataclasses.replace(settings, replica=path)
         up = await service.start(settings)
         running.append(up)

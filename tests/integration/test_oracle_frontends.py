@@ -7,7 +7,8 @@ Requesters: the public, and six credentials (tiers with partial and full grants,
 two purposes that names its purpose with `?purpose=`). Surfaces: domain answers (RDAP for
 every requester, WHOIS for the public, the country included), nameserver and registrar
 answers, error bodies (404, 400, 401, 403 and the fail-closed 503), the HTTP answer cache
-across requesters, and `/entity/HANDLE` under the rule of issue 11 item 1.
+across requesters, and `/entity/HANDLE` under the rule of issue 11 item 1 (docs/policy.md,
+"Contacts looked up by handle").
 """
 
 from __future__ import annotations
@@ -381,11 +382,16 @@ def entity_expectation(
     refs = references(w)[handle]
     contact = w.contacts[handle]
     if not refs:
-        # DECISION: a contact no domain references is bounded by the [default] section with
-        # its own markers alone (no TLD, lifecycle or registrant context exists).
-        ctx = model.Context("cctld", "default", False, False, False)
-        d = model.decide(observe.person(contact), "registrant", ctx, REFERENCE, asker)
-        return d.shown | {"handle"}, False
+        # docs/policy.md: "A contact no domain references is decided under every served TLD's
+        # section at once".
+        contexts = [
+            model.Context(t.kind.value, t.policy, t.disclose_default, False, False)
+            for t in world.TLDS
+        ]
+        person = observe.person(contact)
+        return model.entity_bound(
+            [model.decide(person, "registrant", c, REFERENCE, asker) for c in contexts]
+        )
     decisions = [
         model.decide(observe.person(contact), role, world.context(rec), REFERENCE, asker)
         for rec, role in refs
@@ -401,20 +407,16 @@ def _strip_values(doc: Any) -> Any:
     return doc
 
 
-ENTITY_RULE = pytest.mark.xfail(
-    strict=True,
-    reason="issue 11 item 1 not implemented yet: core/lookup.py Lookup.contact redacts a "
-    "contact under the default section, with no at-risk, pending-delete or TLD context",
-)
-
-
-@ENTITY_RULE
 async def test_entity_never_shows_what_a_domain_answer_withholds(
     service: Service, the_world: world.World
 ) -> None:
     """GIVEN every contact and every requester WHEN the contact is looked up by handle
     THEN it shows no field that an answer for any domain referencing it withholds from the
-    same requester (and its withheld values appear nowhere in the body)."""
+    same requester (and its withheld values appear nowhere in the body).
+
+    Failed on the Lookup.contact of before issue 11 (default section, no domain context);
+    mutation that fails it: redaction/engine.py view_contact_by_handle keeping only the last
+    context's fields (`allowed &= ...` -> `allowed = ...`)."""
     problems = []
     for who in service.askers:
         for handle, contact in the_world.contacts.items():
@@ -432,12 +434,14 @@ async def test_entity_never_shows_what_a_domain_answer_withholds(
     assert problems == []
 
 
-@ENTITY_RULE
 async def test_entity_with_a_withheld_handle_is_not_confirmed(
     service: Service, the_world: world.World
 ) -> None:
     """GIVEN a contact whose handle a domain answer withholds from the requester WHEN it is
-    looked up by handle THEN the answer is the 404 of a handle that does not exist."""
+    looked up by handle THEN the answer is the 404 of a handle that does not exist.
+
+    Mutation that fails it: view_contact_by_handle answering although the handle is
+    withheld (its `return None` guard disabled)."""
     problems = []
     for who in service.askers:
         _, _, unknown = await service.get("/entity/ZH0-OR", who)

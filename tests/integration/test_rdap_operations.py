@@ -20,6 +20,7 @@ import pytest
 from access import credentials, disclosures
 from access.credentials import CredentialStore
 from access.settings import AuthSettings
+from core.metrics import MetricsSettings
 from core.network import truncate_address
 from rdap.settings import RdapSettings
 from rdds import service
@@ -61,6 +62,7 @@ def settings(replica: Path, data_dir: Path | None = None) -> Settings:
         rdap=RdapSettings(port=0, base_url=BASE, refresh_seconds=3600.0),
         whois=WhoisSettings(enabled=False),
         auth=AuthSettings(data_dir=data_dir),
+        metrics=MetricsSettings(port=0),  # never the default metrics port
     )
 
 
@@ -105,7 +107,7 @@ async def test_access_log_has_kind_status_and_a_truncated_address_only(
     asked = [
         ("/domain/example.org", {}, 200),
         ("/domain/example.org?purpose=legalActions", secret, 200),
-        ("/entity/EXORG-1", {}, 200),
+        ("/entity/EXCOOP-1", {}, 200),  # a verified organisation: its handle is public
         ("/nameserver/ns1.example.coop", {}, 200),
         ("/domain/dara-ashdown.org", {}, 404),
         ("/domain/example.org?q=Dara+Ashdown", {"Authorization": "Bearer rdds_forged"}, 401),
@@ -122,7 +124,7 @@ async def test_access_log_has_kind_status_and_a_truncated_address_only(
     for secret_text in (
         "127.0.0.1",
         "example.org",
-        "EXORG-1",
+        "EXCOOP-1",
         "ns1.example.coop",
         "dara",
         "Dara",
