@@ -25,6 +25,7 @@ class ReplicaWatcher:
         self._subscribers: list[Callable[[int], None]] = []
         self._observers: list[Callable[[bool], None]] = []
         self._task: asyncio.Task[None] | None = None
+        self._woken = asyncio.Event()
 
     def subscribe(self, callback: Callable[[int], None]) -> None:
         """Call `callback(generation)` after each change of generation."""
@@ -65,7 +66,13 @@ class ReplicaWatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    def wake(self) -> None:
+        """Check now rather than at the next poll (a store heard of a new generation)."""
+        self._woken.set()
+
     async def _loop(self) -> None:
         while True:
-            await asyncio.sleep(self._every)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._woken.wait(), self._every)
+            self._woken.clear()
             await self.check()

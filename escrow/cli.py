@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 import time
 from pathlib import Path
 
-from escrow import textfile
+from escrow import pg_import, textfile
 from escrow.importer import ImportFailed, import_deposits
+from registry.errors import ReplicaError
+from replica import open as replica_open
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """`rdds import --replica PATH DEPOSIT [DEPOSIT ...]`."""
     parser.add_argument(
-        "--replica", type=Path, required=True, help="the SQLite replica to build or update"
+        "--replica",
+        type=replica_open.parse,
+        required=True,
+        help="the SQLite replica file or PostgreSQL database (postgresql://...) to update",
     )
     parser.add_argument(
         "deposits",
@@ -50,7 +56,13 @@ def _run(args: argparse.Namespace) -> int:
             print(text, file=sys.stderr)
 
     try:
-        import_deposits(args.replica, args.deposits, report=say)
+        if isinstance(args.replica, str):
+            asyncio.run(pg_import.import_into(args.replica, args.deposits, report=say))
+        else:
+            import_deposits(args.replica, args.deposits, report=say)
+    except ReplicaError as exc:
+        print(f"rdds import: {exc.message}", file=sys.stderr)
+        return 1
     except ImportFailed as exc:
         print(f"rdds import: {exc.message}", file=sys.stderr)
         return 1

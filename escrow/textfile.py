@@ -40,8 +40,8 @@ def _previous(path: Path) -> dict[str, float]:
     return out
 
 
-def _replica_meta(replica: Path) -> tuple[int, dt.datetime | None] | None:
-    if not replica.is_file():
+def _replica_meta(replica: Path | str) -> tuple[int, dt.datetime | None] | None:
+    if not isinstance(replica, Path) or not replica.is_file():  # a database URL: not read
         return None
     try:
         conn = sqlite3.connect(f"{replica.resolve().as_uri()}?mode=ro", uri=True)
@@ -59,7 +59,7 @@ def _replica_meta(replica: Path) -> tuple[int, dt.datetime | None] | None:
     return int(rows.get(META_GENERATION, 0)), parse_time(rows.get(META_WATERMARK))
 
 
-def write(path: Path, replica: Path, *, ok: bool, seconds: float) -> None:
+def write(path: Path, replica: Path | str, *, ok: bool, seconds: float) -> None:
     """Record one import run in `path`; OSError when it cannot be written."""
     previous = _previous(path)
     now = time.time()

@@ -22,7 +22,9 @@ from escrow import cli as import_cli
 from escrow import export
 from rdds import config, service
 from registry.errors import RddsError
+from replica import cli as db_cli
 from replica import demo
+from replica import open as replica_open
 
 #: Subcommands implemented in other packages: (name, run, add_arguments, help).
 _DELEGATED: tuple[
@@ -48,6 +50,7 @@ _DELEGATED: tuple[
         "issue, list and revoke access credentials",
     ),
     ("audit", audit.run, audit.add_arguments, "verify, export and report the disclosure log"),
+    ("db", db_cli.run, db_cli.add_arguments, "create the schema of a PostgreSQL replica"),
 )
 
 
@@ -82,7 +85,11 @@ def _run_demo(args: argparse.Namespace) -> int:
 def _add_serve(sub: Any) -> None:
     p = sub.add_parser("serve", help="serve RDAP and WHOIS from a replica")
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--replica", type=Path, help="the replica file (read-only)")
+    src.add_argument(
+        "--replica",
+        type=replica_open.parse,
+        help="the replica file, or a postgresql:// URL (read-only)",
+    )
     src.add_argument("--demo", action="store_true", help="serve a demo replica (built if absent)")
     p.add_argument("--config", type=Path, help="configuration and policy file (TOML)")
     p.add_argument("--host", help="address to listen on (default 127.0.0.1)")

@@ -27,6 +27,7 @@ from rdap.settings import RdapSettings
 from redaction import policy as policy_mod
 from redaction.policy import Policy
 from registry.errors import ConfigError
+from replica import open as replica_open
 from web.settings import WebConfig, WebSettings
 from web.settings import resolve as resolve_web
 from whois43.settings import WhoisSettings
@@ -37,7 +38,8 @@ class Settings:
     """Everything `rdds serve` needs."""
 
     host: str = "127.0.0.1"
-    replica: Path | None = None
+    #: A SQLite replica file, or a PostgreSQL URL (`replica.open.parse`).
+    replica: Path | str | None = None
     demo: bool = False
     demo_domains: int = 2_000
     rdap: RdapSettings = field(default_factory=RdapSettings)
@@ -175,7 +177,10 @@ def parse(text: str, source: str = "config") -> Settings:
         settings = replace(settings, host=_coerce(server["host"], "", "server.host", source))
     if "replica" in server:
         settings = replace(
-            settings, replica=_coerce(server["replica"], None, "server.replica", source)
+            settings,
+            replica=replica_open.parse(
+                str(_coerce(server["replica"], None, "server.replica", source))
+            ),
         )
     if "demo_domains" in server:
         settings = replace(
@@ -221,7 +226,7 @@ def apply_env(settings: Settings, env: Mapping[str, str] | None = None) -> Setti
     if "RDDS_HOST" in env:
         settings = replace(settings, host=env["RDDS_HOST"])
     if "RDDS_REPLICA" in env:
-        settings = replace(settings, replica=Path(env["RDDS_REPLICA"]))
+        settings = replace(settings, replica=replica_open.parse(env["RDDS_REPLICA"]))
     if "RDDS_RDAP_PORT" in env:
         rdap = replace(rdap, port=parse_port(env["RDDS_RDAP_PORT"], "environment: RDDS_RDAP_PORT"))
     if "RDDS_BASE_URL" in env:

@@ -30,7 +30,9 @@ from rdds.config import Settings
 from rdds.paths import default_demo_path
 from registry.errors import ConfigError, ReplicaError
 from replica import demo, schema
-from replica.store import SqliteStore, check_readable, open_store
+from replica import open as replica_open
+from replica.postgres import PostgresStore
+from replica.store import check_readable
 from web import app as web_app
 from whois43 import server as whois_server
 
@@ -41,7 +43,7 @@ log = logging.getLogger("rdds")
 class Running:
     """A started service: its bound ports and what to close."""
 
-    store: SqliteStore
+    store: replica_open.OpenStore
     runner: web.AppRunner
     watcher: ReplicaWatcher
     rdap_port: int
@@ -93,7 +95,7 @@ def _access(settings: Settings) -> Access:
 async def start(settings: Settings) -> Running:
     """Open the replica and start both front-ends; raise RddsError on bad settings."""
     replica = settings.replica if settings.replica is not None else demo_replica(settings)
-    check_readable(replica)
+    replica_open.check(replica)
     try:
         sockets = rdap_server.bind(settings.host, settings.rdap.port)
     except (OSError, OverflowError) as exc:
@@ -106,10 +108,12 @@ async def start(settings: Settings) -> Running:
         stack.callback(_close_all, sockets)
         settings = rdds_config.with_contact_form(settings)  # withheld emails -> the web form
         access = _access(settings)
-        store = await open_store(replica)
+        store = await replica_open.open_replica(replica)
         stack.push_async_callback(store.close)
         lookup = Lookup(store, settings.policy)
         watcher = ReplicaWatcher(lookup, settings.rdap.refresh_seconds)
+        if isinstance(store, PostgresStore):
+            store.on_notify(watcher.wake)  # LISTEN: refresh at once; polling stays the fallback
         ops = ops_mod.build(settings, lookup, watcher)
         config = RdapConfig(
             base_url=settings.base_url,

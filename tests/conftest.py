@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+import tempfile
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,8 @@ from registry.model import (
 )
 from replica import demo, rows, schema
 from replica.store import SqliteStore, open_store
+from tests import pgserver
+from tests.pgserver import PgServer
 
 #: Every `rdds serve` a test starts (in process or as a child, which inherits the
 #: environment) gets a free metrics port, never the shared default 9108.
@@ -224,3 +228,27 @@ def write_replica(
     finally:
         conn.close()
     return path
+
+
+# --- a real PostgreSQL server --------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A PostgreSQL cluster of its own on a free loopback port for the whole session
+    (Debian's `postgresql` package). Skipped without the binaries, except in CI. Its data
+    directory is outside pytest's private (0700) temporary tree, which the unprivileged
+    server user cannot enter."""
+    if pgserver.bin_dir() is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL server binaries (initdb, pg_ctl) are missing in CI")
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    base = Path(tempfile.mkdtemp(prefix="rdds-test-pg-"))
+    try:
+        server = pgserver.start_server(base)
+        try:
+            yield server
+        finally:
+            server.stop("immediate")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
