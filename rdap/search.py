@@ -26,6 +26,8 @@ from registry import patterns
 from registry.errors import BadQuery, NotImplementedQuery
 from registry.model import ContactRole
 
+#: The first path segments of searches (RFC 9082 §3.2; RFC 9536 reverse search under domains).
+SEARCH_SEGMENTS = frozenset({"domains", "nameservers", "entities"})
 #: Parameters with a meaning on a search, besides the search properties.
 CONTROLS = ("sort", "cursor", "fieldSet", "count", "role")
 #: Characters left unescaped in the links this server builds (readable patterns).

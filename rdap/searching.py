@@ -1,7 +1,7 @@
 """RDAP searches on the one route (RFC 9082 §3.2, RFC 8977, RFC 8982, RFC 9536): parse the
-parameters, admit the search against its budget, run it in the search core, render, and
-name what the disclosure log must record before the answer leaves (the handler records it,
-fail closed).
+parameters, run the search in the search core, render, and name what the disclosure log must
+record before the answer leaves (the handler records it, fail closed, and charges the search
+to its own rate-limit budget, `rdap.limits`, before it runs).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from aiohttp import web
 from rdap import render_search
 from rdap import search as rsearch
 from rdap.render import RenderContext
-from rdap.state import SEARCH_BUDGET, SEARCHER, Answer, Unlimited
+from rdap.state import SEARCHER, Answer
 from redaction.policy import Requester
 from registry.errors import NotImplementedQuery
 
@@ -29,9 +29,6 @@ async def answer(
     if searcher is None or not searcher.settings.enabled:
         raise NotImplementedQuery("Searches are not supported by this server.")
     query = rsearch.parse(segments, list(request.query.items()))
-    # The search budget (RDAP rate limits plug in here): apart from lookups, per requester.
-    budget = request.app.get(SEARCH_BUDGET) or Unlimited()
-    await budget.admit(requester, request.remote)
     page = await searcher.search(query.request, requester)
     doc = render_search.search(page, query, ctx, cap=searcher.settings.max_results)
     body = orjson.dumps(doc)

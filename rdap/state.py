@@ -5,17 +5,15 @@ context built per request. Shared by the handler and the error middleware.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
 
 from aiohttp import web
-from cachetools import LRUCache
 
 from access.protocol import Access
 from core.lookup import Lookup
 from core.searcher import Searcher
 from rdap import render
+from rdap.answers import AnswerCache
 from rdap.settings import RdapConfig
-from redaction.policy import Requester
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,28 +33,13 @@ class Answer:
 LOOKUP = web.AppKey("lookup", Lookup)
 CONFIG = web.AppKey("rdap_config", RdapConfig)
 ACCESS = web.AppKey("access", Access)
-CACHE = web.AppKey("cache", LRUCache[tuple[Any, ...], Answer])
-
-
-class SearchBudget(Protocol):
-    """Admission for searches, a budget of its own apart from lookups (the hook RDAP rate
-    limiting plugs into): raise an RddsError (429 with Retry-After) to refuse a search."""
-
-    async def admit(self, requester: Requester, client: str | None) -> None:
-        """Take one search from the budget of this requester (or client address)."""
-        ...
-
-
-class Unlimited:
-    """No search budget: every search is admitted (until RDAP rate limits are configured)."""
-
-    async def admit(self, requester: Requester, client: str | None) -> None:
-        """Admit."""
+CACHE = web.AppKey("cache", AnswerCache)
+#: The stand-in for the request URL in cached answers (`rdap.answers`).
+URL_MARKER = web.AppKey("url_marker", str)
 
 
 #: The search core; absent when searches are off (they then answer 501).
 SEARCHER = web.AppKey("searcher", Searcher)
-SEARCH_BUDGET = web.AppKey("search_budget", SearchBudget)
 
 
 async def render_context(request: web.Request) -> render.RenderContext:

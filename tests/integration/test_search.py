@@ -20,11 +20,11 @@ from conformance.findings import Severity
 from core.lookup import Lookup
 from core.search import SearchSettings
 from core.searcher import Searcher
+from rdap.limits import Budget, Budgets, RatePolicy
 from rdap.server import make_app
 from rdap.settings import RdapConfig
 from redaction.policy import Policy, default_policy
 from registry import names, patterns
-from registry.errors import RddsError
 from replica.store import SqliteStore, open_store
 from tests.integration.conftest import BASE
 
@@ -548,37 +548,37 @@ def test_domain_sort_dates_are_rfc3339_text(demo_replica: Path) -> None:
     assert names.from_text("example.org").ldh == "example.org"
 
 
-class _Budget:
-    """A search budget of a given size (what RDAP rate limiting plugs in)."""
-
-    def __init__(self, searches: int) -> None:
-        self.left = searches
-        self.asked: list[str | None] = []
-
-    async def admit(self, requester: Any, client: str | None) -> None:
-        self.asked.append(client)
-        if self.left <= 0:
-            err = RddsError("Too many searches; try again later.")
-            err.status, err.title = 429, "Too Many Requests"
-            raise err
-        self.left -= 1
-
-
-async def test_searches_have_their_own_budget(
+async def test_searches_have_their_own_rate_budget(
     store: SqliteStore, aiohttp_client: Callable[..., Awaitable[Client]]
 ) -> None:
-    budget = _Budget(1)
+    # GIVEN a search budget of one search per network and a roomy lookup budget
     policy = default_policy()
+    rate = RatePolicy(
+        anonymous=Budgets(Budget(0.001, 100), Budget(0.001, 1)),
+        tiers={},
+        authorized=Budgets(Budget(0.001, 100), Budget(0.001, 1)),
+    )
     app = make_app(
         Lookup(store, policy),
-        RdapConfig(base_url=BASE, port43=None),
+        RdapConfig(base_url=BASE, port43=None, rate=rate),
         searcher=Searcher(store, policy, SearchSettings(time_budget=60.0)),
-        search_budget=budget,
     )
     client = await aiohttp_client(app)
+    # WHEN the network searches twice, then looks up, then repeats the first (cached) search
     assert (await get(client, "/domains?name=exam*.coop"))[0] == 200
-    status, _, doc = await get(client, "/domains?name=exam*.org")
-    assert status == 429 and doc["errorCode"] == 429
-    # Lookups do not draw on the search budget.
+    status, headers, doc = await get(client, "/domains?name=exam*.org")
+    # THEN the second search is 429, lookups still answer, and a cached search is charged too
+    assert status == 429 and doc["errorCode"] == 429 and headers["Retry-After"]
     assert (await get(client, "/domain/example.org"))[0] == 200
-    assert budget.asked == ["127.0.0.1", "127.0.0.1"]
+    assert (await get(client, "/domains?name=exam*.coop"))[0] == 429
+
+
+async def test_anonymous_search_answers_are_cached_per_query_string(client: Client) -> None:
+    # Two searches on one path differ by their parameters: never one cached answer for both.
+    a = await get(client, "/domains?name=exam*.coop")
+    b = await get(client, "/domains?name=example.*")
+    again = await get(client, "/domains?name=exam*.coop")
+    assert names_of(a[2]) == names_of(again[2]) == ["example.coop"]
+    assert names_of(b[2]) == ["example.coop", "example.org"]
+    etag = [{k.lower(): v for k, v in r[1].items()}["etag"] for r in (a, again, b)]
+    assert etag[0] == etag[1] != etag[2]
