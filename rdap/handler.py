@@ -17,8 +17,8 @@ from core import texts
 from rdap import limits, render, searching
 from rdap import query as q
 from rdap.answers import Cached
-from rdap.limits import Kind
 from rdap.observe import FRONTEND, METRICS, route_kind
+from rdap.rates import Kind
 from rdap.search import SearchPath
 from rdap.settings import NOT_FOUND_MAX_AGE
 from rdap.state import ACCESS, CACHE, CONFIG, LOOKUP, URL_MARKER, Answer, render_context

@@ -20,7 +20,7 @@ from conformance.findings import Severity
 from core.lookup import Lookup
 from core.search import SearchSettings
 from core.searcher import Searcher
-from rdap.limits import Budget, Budgets, RatePolicy
+from rdap.rates import Budget, Budgets, RatePolicy
 from rdap.server import make_app
 from rdap.settings import RdapConfig
 from redaction.policy import Policy, default_policy
