@@ -85,6 +85,10 @@ COVERED = {
     "tiers.law-enforcement.purposes.legalActions": "test_tiers",
     "tiers.registry-staff.rank": "test_tiers",
     "tiers.registry-staff.purposes.*": "test_tiers",
+    "tiers.law-enforcement.search": "test_search_grants",
+    "tiers.law-enforcement.reverse_search": "test_search_grants",
+    "tiers.registry-staff.search": "test_search_grants",
+    "tiers.registry-staff.reverse_search": "test_search_grants",
 }
 
 
@@ -286,3 +290,33 @@ async def test_tiers(rdap: Client, tmp_path: Path) -> None:
         assert (registrant_name(at_risk) == "Sami Calder") is (tier == "registry-staff")
         if tier != "registry-staff":
             assert shown_values(entity(at_risk, "registrant")) == {}
+
+
+async def test_search_grants(
+    store: SqliteStore, tmp_path: Path, aiohttp_client: Callable[..., Awaitable[Client]]
+) -> None:
+    # search = ["fn", "handle"], reverse_search = ["*"] for law-enforcement and registry-staff;
+    # the example's registrar tier has neither (docs/search.md).
+    from core.search import SearchSettings
+    from core.searcher import Searcher
+
+    data_dir = tmp_path / "access"
+    access = build(AuthSettings(data_dir=data_dir), POLICY)
+    searcher = Searcher(store, POLICY, SearchSettings(time_budget=60.0))
+    app = make_app(
+        Lookup(store, POLICY), RdapConfig(base_url=BASE, port43=None), access, searcher=searcher
+    )
+    client = await aiohttp_client(app)
+    for tier, purpose, allowed in (
+        ("registrar", "domainNameControl", False),
+        ("law-enforcement", "criminalInvestigationAndDNSAbuse", True),
+        ("registry-staff", "dnsTransparency", True),
+    ):
+        headers = token(data_dir, tier, purpose)
+        found = await fetch(client, "/entities?fn=Dara%20Ashdown", headers)
+        handles = [e["handle"] for e in found["entitySearchResults"]]
+        assert ("EXORG-1" in handles) is allowed, tier
+        async with client.get(
+            "/domains/reverse_search/entity?handle=EXORG-1", headers=headers
+        ) as resp:
+            assert resp.status == (200 if allowed else 403), tier
