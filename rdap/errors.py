@@ -17,11 +17,12 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
 from core import texts
-from core.network import truncate_address
+from core.limits import ConnectionCaps
+from core.network import network_key, truncate_address
 from rdap import cors, render
 from rdap.handler import dump
 from rdap.state import app_context, render_context
-from registry.errors import BadQuery, RddsError, ReplicaError
+from registry.errors import BadQuery, RateLimited, RddsError, ReplicaError
 
 log = logging.getLogger("rdds.rdap")
 
@@ -48,6 +49,9 @@ async def errors(
             response.headers["WWW-Authenticate"] = 'Bearer realm="rdap"'
         if exc.status == 503:
             response.headers["Retry-After"] = "5"
+        if isinstance(exc, RateLimited):
+            # RFC 6585 §4 / RFC 9110 §10.2.3: when the client's next request is allowed.
+            response.headers["Retry-After"] = str(exc.retry_after)
         return response
     except web.HTTPException as exc:
         err = RddsError(exc.reason)
@@ -101,17 +105,89 @@ class _ParserErrorResponse(web.Response):
 class RdapProtocol(web.RequestHandler):
     """aiohttp's HTTP/1.1 connection handler, answering what its parser rejects (a space
     before a header's colon, an obs-folded or over-long header, a space in the request target)
-    with an RDAP error.
+    with an RDAP error; and holding the connection limits: over a connection cap (total, per
+    client network) the connection is closed at once, and a request head that has not
+    arrived `header_timeout` seconds after the connection opened (or after its first byte, on
+    a kept-alive connection) closes it (slow-loris). Idle kept-alive connections close after
+    aiohttp's `keepalive_timeout`.
 
     aiohttp's own answer is a text/plain 400 quoting the offending line, a bearer token
     included, and its log line carries a traceback, the token and the full client address.
     """
 
-    __slots__ = ("_app",)
+    __slots__ = ("_admitted", "_app", "_caps", "_head_timeout", "_head_timer", "_heads", "_key")
 
-    def __init__(self, manager: web.Server, *, app: web.Application, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        manager: web.Server,
+        *,
+        app: web.Application,
+        caps: ConnectionCaps | None = None,
+        header_timeout: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(manager, **kwargs)
         self._app = app
+        self._caps = caps
+        self._head_timeout = header_timeout
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._heads = 0
+        self._key = ""
+        self._admitted = False
+
+    # --- connection limits ----------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Admit the connection under the caps (or close it at once), start the head timer."""
+        if self._caps is not None:
+            peer = transport.get_extra_info("peername")
+            self._key = network_key(peer[0] if isinstance(peer, tuple) and peer else "")
+            if not self._caps.admit(self._key):
+                # Over a cap: closed at once, never queued; aiohttp never sees it.
+                log.debug("connection refused: over a connection cap")
+                transport.close()
+                return
+        self._admitted = True
+        super().connection_made(transport)
+        self._start_head_timer()
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        """Count the connection out."""
+        if not self._admitted:
+            return
+        self._admitted = False
+        self._cancel_head_timer()
+        if self._caps is not None:
+            self._caps.release(self._key)
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        """Feed aiohttp's parser; a complete request head stops the head timer, the first
+        bytes of the next request on a kept-alive connection start it again."""
+        super().data_received(data)
+        if self._request_count > self._heads:
+            self._heads = self._request_count
+            self._cancel_head_timer()
+        elif data and self._head_timer is None:
+            self._start_head_timer()
+
+    def _start_head_timer(self) -> None:
+        if self._head_timeout > 0:
+            self._head_timer = self._loop.call_later(self._head_timeout, self._head_timed_out)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self._current_request is not None:
+            return  # a request is being answered (its body came slowly): not a head
+        log.debug("closed a connection: no request head within %ss", self._head_timeout)
+        self.force_close()
+        if self.transport is not None:
+            self.transport.close()
 
     def handle_error(
         self,

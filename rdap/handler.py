@@ -11,8 +11,8 @@ import orjson
 from aiohttp import web
 
 from core import texts
+from rdap import limits, render
 from rdap import query as q
-from rdap import render
 from rdap.observe import FRONTEND, METRICS, route_kind
 from rdap.state import ACCESS, CACHE, LOOKUP, Answer, render_context
 from redaction.policy import Requester
@@ -71,6 +71,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
     requester = await access.identify(
         request.headers.getall("Authorization", []), request.query.getall("purpose", [])
     )
+    limits.check(request, requester, limits.kind_of(query))  # 429 over the network's budget
     lookup = request.app[LOOKUP]
     cache = request.app[CACHE]
     # Cache key: front-end, tier and purpose, replica generation, request as received. Only

@@ -16,12 +16,14 @@ from cachetools import LRUCache
 
 from access.protocol import Access, AnonymousAccess
 from core.health import Health
+from core.limits import ConnectionCaps
 from core.lookup import Lookup
 from core.metrics import Metrics
 from rdap.accesslog import AccessLogger
 from rdap.cors import add_headers, preflight
 from rdap.errors import RdapProtocol, errors
 from rdap.handler import handle
+from rdap.limits import LIMITS, Limits
 from rdap.observe import HEALTH, METRICS, observe
 from rdap.settings import RdapConfig
 from rdap.state import ACCESS, CACHE, CONFIG, LOOKUP
@@ -50,6 +52,8 @@ def make_app(
     app[CONFIG] = config
     app[ACCESS] = access or AnonymousAccess()
     app[CACHE] = LRUCache(maxsize=max(1, config.cache_entries))
+    if config.rate is not None:
+        app[LIMITS] = Limits(config.rate)
     app.router.add_routes(pages)
     app.router.add_get("/{tail:.*}", handle)  # GET and HEAD (RFC 7480 §4.1)
     app.on_response_prepare.append(add_headers)
@@ -64,10 +68,11 @@ def clear_cache(app: web.Application) -> None:
 # --- serving ---------------------------------------------------------------------------------
 
 
-def bind(host: str, port: int) -> list[socket.socket]:
+def bind(host: str, port: int, *, reuse_port: bool = False) -> list[socket.socket]:
     """Sockets bound to every address `host` resolves to (all interfaces for ""), on one port
     (for port 0, the one the first bind picked). Raises OSError (unresolvable host, address in
-    use or not on this machine) or OverflowError (port out of range), leaving nothing open."""
+    use or not on this machine) or OverflowError (port out of range), leaving nothing open.
+    `reuse_port` lets several worker processes listen on the same port (SO_REUSEPORT)."""
     if not 0 <= port <= 65535:
         # getaddrinfo would quietly take the port modulo 65536.
         raise OverflowError("port must be 0-65535")
@@ -84,6 +89,8 @@ def bind(host: str, port: int) -> list[socket.socket]:
             sock = socket.socket(family, type_, proto)
             sockets.append(sock)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if reuse_port:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             if family == socket.AF_INET6:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             if len(sockets) > 1:  # port 0: every address gets the port the first one got
@@ -107,12 +114,13 @@ class _Site(web.BaseSite):
     """One bound socket serving a runner's application through `RdapProtocol` (aiohttp's
     own sites build aiohttp's connection handler, whose error answers echo the request)."""
 
-    __slots__ = ("_app_runner", "_sock")
+    __slots__ = ("_app_runner", "_caps", "_sock")
 
-    def __init__(self, runner: web.AppRunner, sock: socket.socket) -> None:
+    def __init__(self, runner: web.AppRunner, sock: socket.socket, caps: ConnectionCaps) -> None:
         super().__init__(runner, backlog=BACKLOG)
         self._app_runner = runner
         self._sock = sock
+        self._caps = caps
 
     @property
     def name(self) -> str:
@@ -127,9 +135,18 @@ class _Site(web.BaseSite):
         server = self._app_runner.server
         assert server is not None  # set by runner.setup()
         app = self._app_runner.app
+        config = app[CONFIG]
 
         def connection() -> RdapProtocol:
-            return RdapProtocol(server, loop=loop, app=app, access_log_class=AccessLogger)
+            return RdapProtocol(
+                server,
+                loop=loop,
+                app=app,
+                access_log_class=AccessLogger,
+                caps=self._caps,
+                header_timeout=config.header_timeout,
+                keepalive_timeout=config.keepalive_timeout,
+            )
 
         self._server = await loop.create_server(connection, sock=self._sock, backlog=BACKLOG)
 
@@ -138,9 +155,12 @@ async def serve(app: web.Application, sockets: Sequence[socket.socket]) -> web.A
     """Serve `app` on sockets from `bind`; `await runner.cleanup()` stops and closes them."""
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
+    config = app[CONFIG]
+    # One count for all of the app's sockets: the caps are per service, not per address.
+    caps = ConnectionCaps(config.max_connections, config.max_per_address)
     try:
         for sock in sockets:
-            await _Site(runner, sock).start()
+            await _Site(runner, sock, caps).start()
     except BaseException:
         await runner.cleanup()
         raise

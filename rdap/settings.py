@@ -6,9 +6,24 @@ Pure values.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from core import texts
 from core.network import IPNetwork
+
+if TYPE_CHECKING:
+    from rdap.limits import RatePolicy
+
+
+@dataclass(frozen=True, slots=True)
+class TierRate:
+    """An authorized tier's own budgets (`[rdap.rate.TIER]`), per client network."""
+
+    name: str = ""
+    rate_per_second: float = 50.0
+    rate_burst: int = 500
+    search_rate_per_second: float = 5.0
+    search_rate_burst: int = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +39,24 @@ class RdapSettings:
     cache_entries: int = 20_000
     #: Seconds between checks for a new replica generation.
     refresh_seconds: float = 1.0
+    #: Rate limits per client network (token buckets): anonymous lookups and searches.
+    rate_limit: bool = True
+    rate_per_second: float = 10.0
+    rate_burst: int = 100
+    search_rate_per_second: float = 1.0
+    search_rate_burst: int = 20
+    #: The client network one budget covers: IPv4 /32 and IPv6 /64 by default.
+    ipv4_prefix: int = 32
+    ipv6_prefix: int = 64
+    #: Authorized tiers' budgets (`[rdap.rate.TIER]`); a tier not listed has the defaults of
+    #: `TierRate`.
+    tier_rates: tuple[TierRate, ...] = ()
+    #: Connection limits: seconds to receive a request head (slow-loris), seconds a
+    #: kept-alive connection may sit idle, open connections in total and per client network.
+    header_timeout: float = 10.0
+    keepalive_timeout: float = 15.0
+    max_connections: int = 10_000
+    max_per_address: int = 64
     #: Public health path prefix ("" = off): PREFIX/healthz and PREFIX/readyz on this port.
     health_path: str = ""
 
@@ -36,6 +69,12 @@ class RdapConfig:
     port43: str | None
     tos_url: str = texts.DEFAULT_TOS_URL
     cache_entries: int = 20_000
+    #: Rate limits (None: none, for embedding and tests).
+    rate: RatePolicy | None = None
+    header_timeout: float = 10.0
+    keepalive_timeout: float = 15.0
+    max_connections: int = 10_000
+    max_per_address: int = 64
     #: Proxies whose X-Forwarded-For is believed (`[server] trusted_proxies`).
     trusted_proxies: tuple[IPNetwork, ...] = ()
     health_path: str = ""

@@ -20,7 +20,7 @@ from access.cli import audit, credential
 from conformance import cli as check_cli
 from escrow import cli as import_cli
 from escrow import export
-from rdds import config, service
+from rdds import config, workers
 from registry.errors import RddsError
 from replica import cli as db_cli
 from replica import demo
@@ -99,6 +99,12 @@ def _add_serve(sub: Any) -> None:
     p.add_argument("--base-url", help="public base URL for links (default http://HOST:PORT/)")
     p.add_argument("--data-dir", type=Path, help="credentials and disclosure log directory")
     p.add_argument("--demo-domains", type=int, help="size of the --demo replica (default 2000)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes sharing the ports (default 1; use the number of cores)",
+    )
     p.set_defaults(func=_run_serve)
 
 
@@ -106,7 +112,7 @@ def _run_serve(args: argparse.Namespace) -> int:
     settings = _serve_settings(args)
     # SIGHUP re-reads the same sources in the same order (file, environment, these flags).
     source = str(args.config) if args.config else "(no configuration file)"
-    return service.run(settings, functools.partial(_serve_settings, args), source)
+    return workers.run(settings, args.workers, functools.partial(_serve_settings, args), source)
 
 
 def _serve_settings(args: argparse.Namespace) -> config.Settings:

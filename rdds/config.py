@@ -23,7 +23,7 @@ from core.health import HealthSettings
 from core.logs import LogFormat, LogSettings
 from core.metrics import MetricsSettings
 from rdap import observe
-from rdap.settings import RdapSettings
+from rdap.settings import RdapSettings, TierRate
 from redaction import policy as policy_mod
 from redaction.policy import Policy
 from registry.errors import ConfigError
@@ -195,7 +195,13 @@ def parse(text: str, source: str = "config") -> Settings:
         if name in data:
             if not isinstance(data[name], dict):
                 raise ConfigError(f"{source}: {name}: expected a table")
-            section = _section(cls, data[name], name, source)
+            body = dict(data[name])
+            if name == "rdap" and "tier_rates" in body:
+                raise ConfigError(f"{source}: rdap.tier_rates: unknown key (use [rdap.rate.TIER])")
+            rates = _tier_rates(body.pop("rate", {}), source) if name == "rdap" else ()
+            section = _section(cls, body, name, source)
+            if rates:
+                section = replace(section, tier_rates=rates)
             if isinstance(section, RdapSettings | WhoisSettings | MetricsSettings):
                 check_port(section.port, f"{source}: {name}.port")
             settings = replace(settings, **{name: section})
@@ -204,6 +210,36 @@ def parse(text: str, source: str = "config") -> Settings:
         settings = replace(settings, policy=policy_mod.from_mapping(policy_text, source))
     check(settings, source)
     return settings
+
+
+def _tier_rates(data: Any, source: str) -> tuple[TierRate, ...]:
+    """`[rdap.rate.TIER]` tables: an authorized tier's own rate budgets."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: rdap.rate: expected a table of tiers")
+    rates: list[TierRate] = []
+    for tier, body in data.items():
+        where = f"rdap.rate.{tier}"
+        if not isinstance(body, dict):
+            raise ConfigError(f"{source}: {where}: expected a table")
+        if "name" in body:
+            raise ConfigError(f"{source}: {where}.name: unknown key (the table's name is the tier)")
+        rates.append(replace(_section(TierRate, body, where, source), name=tier))
+    return tuple(rates)
+
+
+def _check_rdap(rdap: RdapSettings, source: str) -> None:
+    if not 1 <= rdap.ipv4_prefix <= 32:
+        raise ConfigError(f"{source}: rdap.ipv4_prefix: expected 1-32")
+    if not 1 <= rdap.ipv6_prefix <= 128:
+        raise ConfigError(f"{source}: rdap.ipv6_prefix: expected 1-128")
+    for where, value in (
+        ("rate_burst", rdap.rate_burst),
+        ("search_rate_burst", rdap.search_rate_burst),
+        ("max_connections", rdap.max_connections),
+        ("max_per_address", rdap.max_per_address),
+    ):
+        if value < 1:
+            raise ConfigError(f"{source}: rdap.{where}: expected a positive integer")
 
 
 def check(settings: Settings, source: str) -> None:
@@ -217,6 +253,13 @@ def check(settings: Settings, source: str) -> None:
         raise ConfigError(f"{source}: rdap.health_path: {problem}")
     if settings.log.format not in set(LogFormat):
         raise ConfigError(f'{source}: log.format: expected "text" or "json"')
+    for rate in settings.rdap.tier_rates:
+        if settings.policy.tier(rate.name) is None:
+            tiers = ", ".join(sorted(settings.policy.tiers)) or "none"
+            raise ConfigError(
+                f"{source}: rdap.rate.{rate.name}: not a tier of the policy (tiers: {tiers})"
+            )
+    _check_rdap(settings.rdap, source)
 
 
 def apply_env(settings: Settings, env: Mapping[str, str] | None = None) -> Settings:

@@ -21,9 +21,11 @@ from access.protocol import Access, AnonymousAccess
 from core import logs, network
 from core.lookup import Lookup
 from core.watcher import ReplicaWatcher
+from rdap import limits as rdap_limits
 from rdap import server as rdap_server
 from rdap.settings import RdapConfig
 from rdds import config as rdds_config
+from rdds import descriptors
 from rdds import ops as ops_mod
 from rdds import reload as reload_mod
 from rdds.config import Settings
@@ -92,12 +94,14 @@ def _access(settings: Settings) -> Access:
     return access_service.build(settings.auth, settings.policy)
 
 
-async def start(settings: Settings) -> Running:
-    """Open the replica and start both front-ends; raise RddsError on bad settings."""
+async def start(settings: Settings, *, reuse_port: bool = False) -> Running:
+    """Open the replica and start both front-ends; raise RddsError on bad settings.
+    `reuse_port`: other worker processes listen on the same ports (`rdds.workers`)."""
     replica = settings.replica if settings.replica is not None else demo_replica(settings)
     replica_open.check(replica)
+    settings = _within_descriptors(settings)
     try:
-        sockets = rdap_server.bind(settings.host, settings.rdap.port)
+        sockets = rdap_server.bind(settings.host, settings.rdap.port, reuse_port=reuse_port)
     except (OSError, OverflowError) as exc:
         raise ConfigError(_cannot_listen(settings.host, settings.rdap.port, "RDAP", exc)) from None
     # Port 0 picks a free port: from here on the settings say which (links, port43 default).
@@ -120,6 +124,11 @@ async def start(settings: Settings) -> Running:
             port43=settings.port43,
             tos_url=settings.rdap.tos_url,
             cache_entries=settings.rdap.cache_entries,
+            rate=rdap_limits.from_settings(settings.rdap),
+            header_timeout=settings.rdap.header_timeout,
+            keepalive_timeout=settings.rdap.keepalive_timeout,
+            max_connections=settings.rdap.max_connections,
+            max_per_address=settings.rdap.max_per_address,
             trusted_proxies=network.parse_networks(settings.trusted_proxies),
             health_path=settings.rdap.health_path,
         )
@@ -150,7 +159,11 @@ async def start(settings: Settings) -> Running:
         if settings.whois.enabled:
             try:
                 w = await whois_server.start(
-                    lookup, settings.whois, settings.host, metrics=ops.metrics
+                    lookup,
+                    settings.whois,
+                    settings.host,
+                    metrics=ops.metrics,
+                    reuse_port=reuse_port,
                 )
             except (OSError, OverflowError) as exc:
                 port = settings.whois.port
@@ -172,6 +185,20 @@ async def start(settings: Settings) -> Running:
         watcher.start()
         stack.pop_all()  # started: from now on `Running.close` owns all of it
     return running
+
+
+def _within_descriptors(settings: Settings) -> Settings:
+    """Raise the descriptor limit, and cap each front-end's connections at its share of it, so
+    that connections exhausting one front-end leave the other (and the reserve) alone."""
+    cap = descriptors.share(descriptors.raise_limit())
+    rdap, whois = settings.rdap, settings.whois
+    if rdap.max_connections > cap or whois.max_connections > cap:
+        log.debug("connections capped at %d per front-end by the descriptor limit", cap)
+    return replace(
+        settings,
+        rdap=replace(rdap, max_connections=min(rdap.max_connections, cap)),
+        whois=replace(whois, max_connections=min(whois.max_connections, cap)),
+    )
 
 
 def _cannot_listen(host: str, port: int, what: str, exc: OSError | OverflowError) -> str:
@@ -214,11 +241,16 @@ def reloader(
 
 
 async def serve(
-    settings: Settings, load: Callable[[], Settings] | None = None, source: str = "(defaults)"
+    settings: Settings,
+    load: Callable[[], Settings] | None = None,
+    source: str = "(defaults)",
+    *,
+    reuse_port: bool = False,
 ) -> None:
     """Run until SIGINT or SIGTERM, then stop cleanly; SIGHUP reloads (`load` re-reads the
-    configuration: file, environment, flags)."""
+    configuration: file, environment, flags). `reuse_port`: one of several workers."""
     logs.configure(settings.log)
+    descriptors.install(asyncio.get_running_loop())  # repeated accept errors: one line a second
     # Signal handlers first: a SIGTERM that arrives while starting still stops cleanly, and a
     # SIGHUP (whose default action ends the process) is kept for after the start.
     stop = asyncio.Event()
@@ -238,7 +270,7 @@ async def serve(
             loop.add_signal_handler(sig, stop.set)
     with contextlib.suppress(NotImplementedError):
         loop.add_signal_handler(signal.SIGHUP, on_hup)
-    running = await start(settings)
+    running = await start(settings, reuse_port=reuse_port)
     if load is not None:
         reload_now = reloader(running, settings, load, source).reload
         if early:

@@ -77,3 +77,15 @@ class ReplicaError(RddsError):
 
 class ConfigError(RddsError):
     """The configuration is invalid."""
+
+
+class RateLimited(RddsError):
+    """Too many requests from your network; try again later."""
+
+    status = 429
+    title = "Too Many Requests"
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        #: Whole seconds until the client's next request is allowed (`Retry-After`).
+        self.retry_after = retry_after

@@ -261,8 +261,9 @@ class WhoisServer:
         """Answers cached and their body bytes (for the cache gauges)."""
         return len(self.cache), sum(len(a.body) for a in self.cache.values())
 
-    async def start(self, host: str) -> None:
-        """Listen on `host` and the configured port (0: any free port)."""
+    async def start(self, host: str, *, reuse_port: bool = False) -> None:
+        """Listen on `host` and the configured port (0: any free port); `reuse_port` lets
+        several worker processes listen on the same port (SO_REUSEPORT)."""
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
             lambda: WhoisConnection(self),
@@ -270,6 +271,7 @@ class WhoisServer:
             self.settings.port,
             backlog=BACKLOG,
             reuse_address=True,
+            reuse_port=reuse_port or None,
         )
         self.port = self._server.sockets[0].getsockname()[1]
 
@@ -503,8 +505,9 @@ async def start(
     *,
     cache_entries: int = DEFAULT_CACHE_ENTRIES,
     metrics: Metrics | None = None,
+    reuse_port: bool = False,
 ) -> WhoisServer:
     """Start the port-43 responder on `host`:`settings.port` and return it."""
     server = WhoisServer(lookup, settings, cache_entries=cache_entries, metrics=metrics)
-    await server.start(host)
+    await server.start(host, reuse_port=reuse_port)
     return server

@@ -1,0 +1,157 @@
+"""RDAP rate limits: a token bucket per client network, kind of request and access tier.
+
+Lookups and searches have separate budgets; each authorized tier has its own. Over budget the
+request raises `RateLimited` (429 with `Retry-After`, through the error middleware). Loopback
+is not exempt. The handler calls `check` once per request, after identifying the requester.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+
+from aiohttp import web
+
+from core.limits import RateLimiter, retry_after
+from core.network import network_key
+from rdap import query as q
+from rdap.observe import CLIENT
+from rdap.settings import RdapSettings, TierRate
+from redaction.policy import ANONYMOUS, Requester
+from registry.errors import RateLimited
+
+
+class Kind(enum.StrEnum):
+    """What a request costs: a lookup of one object, or a search."""
+
+    LOOKUP = "lookup"
+    SEARCH = "search"
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """Sustained requests per second and the burst allowed above it."""
+
+    rate: float
+    burst: int
+
+    def share(self, workers: int) -> Budget:
+        """One worker's part when `workers` processes each count on their own."""
+        return Budget(self.rate / workers, max(1, math.ceil(self.burst / workers)))
+
+
+@dataclass(frozen=True, slots=True)
+class Budgets:
+    """The budgets of one access tier."""
+
+    lookup: Budget
+    search: Budget
+
+    def of(self, kind: Kind) -> Budget:
+        """The budget for requests of `kind`."""
+        return self.search if kind is Kind.SEARCH else self.lookup
+
+
+@dataclass(frozen=True, slots=True)
+class RatePolicy:
+    """Budgets for the public and per authorized tier, and the client network they cover."""
+
+    anonymous: Budgets
+    #: Authorized tiers by name; a tier not listed gets `authorized`.
+    tiers: Mapping[str, Budgets] = field(default_factory=dict)
+    authorized: Budgets | None = None
+    ipv4_prefix: int = 32
+    ipv6_prefix: int = 64
+
+    def budgets(self, tier: str) -> Budgets:
+        """The budgets of `tier`."""
+        if tier == ANONYMOUS:
+            return self.anonymous
+        return self.tiers.get(tier) or self.authorized or self.anonymous
+
+    def share(self, workers: int) -> RatePolicy:
+        """One worker's policy when `workers` processes share the ports (each counts alone;
+        the kernel spreads a client's connections over them roughly evenly)."""
+        if workers <= 1:
+            return self
+
+        def part(b: Budgets) -> Budgets:
+            return Budgets(b.lookup.share(workers), b.search.share(workers))
+
+        return replace(
+            self,
+            anonymous=part(self.anonymous),
+            tiers={name: part(b) for name, b in self.tiers.items()},
+            authorized=part(self.authorized) if self.authorized else None,
+        )
+
+
+def from_settings(settings: RdapSettings) -> RatePolicy | None:
+    """The rate policy of the `[rdap]` section (None when `rate_limit = false`)."""
+    if not settings.rate_limit:
+        return None
+    return RatePolicy(
+        anonymous=Budgets(
+            Budget(settings.rate_per_second, settings.rate_burst),
+            Budget(settings.search_rate_per_second, settings.search_rate_burst),
+        ),
+        tiers={t.name: _tier_budgets(t) for t in settings.tier_rates},
+        authorized=_tier_budgets(TierRate()),
+        ipv4_prefix=settings.ipv4_prefix,
+        ipv6_prefix=settings.ipv6_prefix,
+    )
+
+
+def _tier_budgets(t: TierRate) -> Budgets:
+    return Budgets(
+        Budget(t.rate_per_second, t.rate_burst),
+        Budget(t.search_rate_per_second, t.search_rate_burst),
+    )
+
+
+def kind_of(query: q.Query) -> Kind:
+    """What `query` costs (searches, once served, are `Kind.SEARCH`)."""
+    return Kind.LOOKUP
+
+
+class Limits:
+    """The running limiter: one token bucket per (tier, kind) and client network."""
+
+    def __init__(self, policy: RatePolicy, clock: Callable[[], float] = time.monotonic) -> None:
+        self.policy = policy
+        self.clock = clock
+        self._limiters: dict[tuple[str, Kind], RateLimiter] = {}
+
+    def _limiter(self, tier: str, kind: Kind) -> RateLimiter:
+        limiter = self._limiters.get((tier, kind))
+        if limiter is None:
+            budget = self.policy.budgets(tier).of(kind)
+            limiter = self._limiters[tier, kind] = RateLimiter(budget.rate, budget.burst)
+        return limiter
+
+    def check(self, client: str, tier: str, kind: Kind = Kind.LOOKUP) -> None:
+        """Take one token for `client`'s network; raise `RateLimited` when none is left."""
+        key = network_key(client, self.policy.ipv4_prefix, self.policy.ipv6_prefix)
+        wait = self._limiter(tier, kind).take(key, self.clock())
+        if wait > 0.0:
+            raise RateLimited(retry_after=retry_after(wait))
+
+
+LIMITS = web.AppKey("rate_limits", Limits)
+
+
+def client_of(request: web.BaseRequest) -> str:
+    """The address limits apply to: the client as `rdap.observe` found it (the TCP peer, or
+    behind a trusted proxy the address it forwarded)."""
+    return request.get(CLIENT) or request.remote or ""
+
+
+def check(request: web.Request, requester: Requester, kind: Kind = Kind.LOOKUP) -> None:
+    """Charge one request of `kind` to the requester's network and tier (no-op without
+    limits); raises `RateLimited`. The search handler calls this with `Kind.SEARCH`."""
+    limits = request.app.get(LIMITS)
+    if limits is not None:
+        limits.check(client_of(request), requester.tier, kind)

@@ -1,0 +1,237 @@
+"""Composition root: `rdds serve --workers N`. A supervisor process forks N workers that each
+run the whole service (their own store pool, caches and replica watcher) on the same RDAP and
+WHOIS ports (SO_REUSEPORT: the kernel spreads connections over them); it forwards SIGTERM and
+SIGINT to all, and restarts a worker that dies (with backoff, one log line each).
+
+Per-client limits are counted in each worker alone, so each worker enforces `1/N` of every
+budget: a client's connections are spread roughly evenly, so together they allow about the
+configured budget (docs/operations.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import multiprocessing
+import multiprocessing.connection
+import multiprocessing.process
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from types import FrameType
+
+from rdds import service
+from rdds.config import Settings
+from registry.errors import ConfigError, RddsError
+
+log = logging.getLogger("rdds.workers")
+
+#: A worker that ran at least this long restarts at once; quicker deaths back off.
+STEADY_SECONDS = 10.0
+MAX_BACKOFF = 30.0
+#: Seconds a worker gets to finish in-flight requests after SIGTERM before SIGKILL.
+STOP_SECONDS = 20.0
+#: Exit code of an operator error (rdds.cli): restarting would only repeat it.
+CONFIG_EXIT = 2
+
+
+def share(settings: Settings, workers: int) -> Settings:
+    """One worker's settings: every per-client budget and per-address cap divided by N."""
+
+    def rate(r: float) -> float:
+        return r / workers
+
+    def count(n: int) -> int:
+        return max(1, math.ceil(n / workers))
+
+    rdap = settings.rdap
+    rdap = replace(
+        rdap,
+        rate_per_second=rate(rdap.rate_per_second),
+        rate_burst=count(rdap.rate_burst),
+        search_rate_per_second=rate(rdap.search_rate_per_second),
+        search_rate_burst=count(rdap.search_rate_burst),
+        max_per_address=count(rdap.max_per_address),
+        tier_rates=tuple(
+            replace(
+                t,
+                rate_per_second=rate(t.rate_per_second),
+                rate_burst=count(t.rate_burst),
+                search_rate_per_second=rate(t.search_rate_per_second),
+                search_rate_burst=count(t.search_rate_burst),
+            )
+            for t in rdap.tier_rates
+        ),
+    )
+    whois = settings.whois
+    whois = replace(
+        whois,
+        rate_per_second=rate(whois.rate_per_second),
+        rate_burst=count(whois.rate_burst),
+        max_per_address=count(whois.max_per_address),
+    )
+    return replace(settings, rdap=rdap, whois=whois)
+
+
+def _reserve_port(host: str) -> socket.socket:
+    """A bound, not listening, SO_REUSEPORT socket: a free port all workers then bind."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, 0))
+    return sock
+
+
+def _worker(settings: Settings, load: Callable[[], Settings] | None, source: str) -> None:
+    # The supervisor's signal handlers came along with the fork: the service sets its own.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    try:
+        asyncio.run(service.serve(settings, load, source, reuse_port=True))
+    except RddsError as exc:  # an operator error: one line, as the command says it
+        print(f"rdds: {exc.message}", file=sys.stderr, flush=True)
+        sys.exit(CONFIG_EXIT)
+    except Exception as exc:
+        log.debug("unexpected error", exc_info=True)
+        print(f"rdds: worker: unexpected error ({type(exc).__name__})", file=sys.stderr)
+        sys.exit(1)
+
+
+def run(
+    settings: Settings,
+    workers: int,
+    load: Callable[[], Settings] | None = None,
+    source: str = "(defaults)",
+) -> int:
+    """Supervise `workers` worker processes until SIGTERM or SIGINT (SIGHUP is forwarded:
+    each worker reloads); the exit code. `load` re-reads the configuration (service.serve)."""
+    if workers < 1:
+        raise ConfigError("--workers: at least 1")
+    if workers == 1:
+        return service.run(settings, load, source)
+    if not hasattr(socket, "SO_REUSEPORT"):
+        raise ConfigError("--workers: needs SO_REUSEPORT (Linux, BSD); run one worker")
+    # Built once here, not raced by N workers.
+    replica = settings.replica if settings.replica is not None else service.demo_replica(settings)
+    settings = replace(settings, replica=replica, demo=False)
+    reserved: list[socket.socket] = []
+    try:
+        if settings.rdap.port == 0:
+            reserved.append(_reserve_port(settings.host))
+            port = reserved[-1].getsockname()[1]
+            settings = replace(settings, rdap=replace(settings.rdap, port=port))
+        if settings.whois.enabled and settings.whois.port == 0:
+            reserved.append(_reserve_port(settings.host))
+            port = reserved[-1].getsockname()[1]
+            settings = replace(settings, whois=replace(settings.whois, port=port))
+    except OSError as exc:
+        for sock in reserved:
+            sock.close()
+        raise ConfigError(f"cannot reserve a port on {settings.host}: {exc.strerror}") from None
+    ports = (settings.rdap.port, settings.whois.port)
+
+    def reload() -> Settings:
+        # A reload keeps the ports the workers listen on, and each worker's share.
+        assert load is not None
+        fresh = load()
+        rdap, whois = replace(fresh.rdap, port=ports[0]), replace(fresh.whois, port=ports[1])
+        return share(replace(fresh, rdap=rdap, whois=whois), workers)
+
+    try:
+        return _supervise(
+            share(settings, workers), workers, reload if load is not None else None, source
+        )
+    finally:
+        for sock in reserved:
+            sock.close()
+
+
+def _supervise(
+    settings: Settings, workers: int, load: Callable[[], Settings] | None, source: str
+) -> int:
+    ctx = multiprocessing.get_context("fork")  # before any thread or event loop exists
+    stopping = False
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    procs: dict[int, multiprocessing.process.BaseProcess] = {}
+
+    def hup(signum: int, frame: FrameType | None) -> None:
+        for proc in procs.values():
+            if proc.is_alive() and proc.pid is not None:
+                os.kill(proc.pid, signal.SIGHUP)
+
+    signal.signal(signal.SIGHUP, hup)
+    started: dict[int, float] = {}
+    backoff: dict[int, float] = dict.fromkeys(range(workers), 0.0)
+    due: dict[int, float] = dict.fromkeys(range(workers), 0.0)  # slot -> when to (re)start
+    code = 0
+    while not stopping:
+        now = time.monotonic()
+        for slot, when in list(due.items()):
+            if when <= now:
+                del due[slot]
+                proc = ctx.Process(
+                    target=_worker, args=(settings, load, source), name=f"rdds-worker-{slot}"
+                )
+                proc.start()
+                procs[slot], started[slot] = proc, now
+        waits = [p.sentinel for p in procs.values()]
+        timeout = min([0.5, *(max(0.0, w - now) for w in due.values())])
+        multiprocessing.connection.wait(waits, timeout=timeout)
+        if stopping:
+            break
+        for slot, dead in list(procs.items()):
+            if dead.is_alive():
+                continue
+            dead.join()
+            del procs[slot]
+            if dead.exitcode == CONFIG_EXIT:
+                # The worker said why on stderr (a port in use, a bad replica): stop them all.
+                code, stopping = CONFIG_EXIT, True
+                break
+            lived = time.monotonic() - started[slot]
+            delay = (
+                0.0 if lived >= STEADY_SECONDS else min(MAX_BACKOFF, max(0.5, backoff[slot] * 2))
+            )
+            backoff[slot] = delay
+            due[slot] = time.monotonic() + delay
+            log.warning(
+                "worker %d (pid %s) exited (%s); restarting in %.1fs",
+                slot,
+                dead.pid,
+                _how(dead.exitcode),
+                delay,
+            )
+    _stop_all(list(procs.values()))
+    return code
+
+
+def _how(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        return f"signal {signal.Signals(-exitcode).name}"
+    return f"exit code {exitcode}"
+
+
+def _stop_all(procs: list[multiprocessing.process.BaseProcess]) -> None:
+    """SIGTERM to every worker (they finish in-flight requests), SIGKILL to laggards."""
+    for proc in procs:
+        if proc.is_alive() and proc.pid is not None:
+            os.kill(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_SECONDS
+    for proc in procs:
+        proc.join(max(0.0, deadline - time.monotonic()))
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
