@@ -1123,10 +1123,12 @@ def main() -> int:
     from rdap.settings import RdapSettings
 
     entries = getattr(RdapSettings(), "cache_entries", None)
-    if entries is not None and answered.get("rdds", entries) < entries:
+    size = getattr(RdapSettings(), "cache_bytes", None)
+    if "rdds" in answered and entries is not None and answered["rdds"] < entries:
+        bound = f"{entries:,} answers" + (f" or {size / MB:g} MiB" if size else "")
         notes.append(
             f"rss: rdds answered {answered['rdds']:,} random names; its RDAP answer cache holds"
-            f" up to {entries:,}, so a longer run may peak higher"
+            f" up to {bound}, so a longer run may peak higher"
         )
 
     out = args.out or OUT / f"serve-{args.domains}-{stamp}.json"

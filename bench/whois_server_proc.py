@@ -1,7 +1,8 @@
 """Run the port-43 responder alone in this process, for benches and the idle-connection test.
 
 Usage: python bench/whois_server_proc.py REPLICA [KEY=VALUE ...]
-KEY is a WhoisSettings field, or `cache_entries` (the responder's answer cache size).
+KEY is a WhoisSettings field, or `cache_bytes` (the answer cache bound in bytes;
+`cache_entries=1`, the older spelling, means 1 byte: no cache).
 Prints the bound port on stdout, then serves until stdin closes or SIGTERM.
 """
 
@@ -23,10 +24,10 @@ from whois43.settings import WhoisSettings
 def settings(args: list[str]) -> tuple[WhoisSettings, int]:
     types = {f.name: type(getattr(WhoisSettings(), f.name)) for f in fields(WhoisSettings)}
     values: dict[str, object] = {"port": 0}
-    cache = whois_server.DEFAULT_CACHE_ENTRIES
+    cache = whois_server.DEFAULT_CACHE_BYTES
     for arg in args:
         key, _, value = arg.partition("=")
-        if key == "cache_entries":
+        if key in ("cache_bytes", "cache_entries"):
             cache = int(value)
         else:
             values[key] = types[key](value)
@@ -37,7 +38,7 @@ async def main() -> None:
     store = await open_store(Path(sys.argv[1]))
     whois_settings, cache = settings(sys.argv[2:])
     lookup = Lookup(store, default_policy())
-    server = await whois_server.start(lookup, whois_settings, "127.0.0.1", cache_entries=cache)
+    server = await whois_server.start(lookup, whois_settings, "127.0.0.1", cache_bytes=cache)
     print(server.port, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

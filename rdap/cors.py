@@ -16,10 +16,11 @@ from multidict import CIMultiDict
 
 #: Response headers a page may read besides the Fetch standard's "CORS-safelisted
 #: response-header names" (Cache-Control, Content-Language, Content-Length, Content-Type,
-#: Expires, Last-Modified, Pragma): when to retry a 429/503, the bearer challenge of a 401,
-#: the .coop registry flags under the names of the registry's registrar API, and the request
-#: id a page can quote to the operator (`rdap.observe`).
+#: Expires, Last-Modified, Pragma): the entity tag, when to retry a 429/503, the bearer
+#: challenge of a 401, the .coop registry flags under the names of the registry's registrar
+#: API, and the request id a page can quote to the operator (`rdap.observe`).
 EXPOSED_HEADERS: tuple[str, ...] = (
+    "ETag",
     "Retry-After",
     "WWW-Authenticate",
     "X-COOP-ELIGIBILITY",

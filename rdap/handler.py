@@ -1,10 +1,13 @@
-"""The one RDAP route (RFC 7480): parse the path -> identify the requester -> cache -> look
-up and redact once -> render -> record any disclosure (fail closed) -> respond.
+"""The one RDAP route (RFC 7480): answer cache (anonymous requests, before any parsing) ->
+parse the path -> identify the requester -> look up and redact once -> render -> record any
+disclosure (fail closed) -> respond, with HTTP caching headers (RFC 9111) and ETag/304
+(RFC 9110 §13.1.2) for anonymous answers.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -13,8 +16,10 @@ from aiohttp import web
 from core import texts
 from rdap import limits, render
 from rdap import query as q
+from rdap.answers import Cached
 from rdap.observe import FRONTEND, METRICS, route_kind
-from rdap.state import ACCESS, CACHE, LOOKUP, Answer, render_context
+from rdap.settings import NOT_FOUND_MAX_AGE
+from rdap.state import ACCESS, CACHE, CONFIG, LOOKUP, URL_MARKER, Answer, render_context
 from redaction.policy import Requester
 from registry import coop
 from registry.errors import NotFound
@@ -26,9 +31,13 @@ def dump(doc: dict[str, Any]) -> bytes:
     return orjson.dumps(doc)
 
 
-async def _answer(request: web.Request, query: q.Query, requester: Requester) -> Answer:
+async def _answer(
+    request: web.Request, query: q.Query, requester: Requester, marker: str | None
+) -> Answer:
     lookup = request.app[LOOKUP]
     ctx = await render_context(request)
+    if marker is not None:
+        ctx = replace(ctx, request_url=marker)
     match query:
         case q.HelpQuery():
             access = request.app[ACCESS]
@@ -64,40 +73,89 @@ async def _answer(request: web.Request, query: q.Query, requester: Requester) ->
     raise AssertionError(query)  # pragma: no cover
 
 
+def _conditional_match(header: str, etag: str) -> bool:
+    """RFC 9110 §13.1.2 If-None-Match: "*" or any listed tag equal to `etag` (weak
+    comparison: a W/ prefix is ignored)."""
+    if header.strip() == "*":
+        return True
+    return any(t.strip().removeprefix("W/") == etag for t in header.split(","))
+
+
+def _send(request: web.Request, cached: Cached, cache_control: str) -> web.StreamResponse:
+    """A cached anonymous answer with its request URL, its ETag and its caching rules; a
+    304 without a body when the client already holds it (RFC 9110 §15.4.5)."""
+    request_url = request.app[CONFIG].base_url.rstrip("/") + request.raw_path
+    etag = cached.etag(request_url)
+    inm = request.headers.get("If-None-Match")
+    if inm is not None and _conditional_match(inm, etag):
+        response = web.Response(status=304)
+    else:
+        response = web.Response(
+            status=cached.status, body=cached.body(request_url), content_type=texts.MEDIA_TYPE
+        )
+    headers = response.headers
+    for name, value in cached.headers:
+        headers[name] = value
+    headers["ETag"] = etag
+    headers["Cache-Control"] = cache_control
+    return response
+
+
+def _cache_control(status: int, max_age: int) -> str:
+    age = max_age if status == 200 else min(max_age, NOT_FOUND_MAX_AGE)
+    return f"public, max-age={age}"
+
+
 async def handle(request: web.Request) -> web.StreamResponse:
     """The one RDAP route: every GET and HEAD comes here."""
+    app = request.app
+    cache = app[CACHE]
+    config = app[CONFIG]
+    lookup = app[LOOKUP]
+    authorization = request.headers.getall("Authorization", [])
+    purposes = request.query.getall("purpose", [])
+    # Cache key: replica generation, request path as received (no query string: RFC 7480
+    # §4.3, unknown parameters are ignored, so they never make an entry of their own), and
+    # `purpose`, the one parameter a route reads. Consulted before any parsing: a hit costs
+    # a dictionary look-up and a join. Only anonymous answers (no credential) are cached.
+    key = (lookup.generation, request.rel_url.raw_path, *purposes)
+    if not authorization:
+        cached = cache.get(key)
+        if cached is not None:
+            # Cached answers are anonymous lookups: they spend the network's lookup budget too.
+            limits.check(request, Requester.anonymous())
+            app[METRICS].cache(FRONTEND, hit=True)
+            return _send(request, cached, _cache_control(cached.status, config.max_age))
     query = q.parse(request.path)
-    access = request.app[ACCESS]
-    requester = await access.identify(
-        request.headers.getall("Authorization", []), request.query.getall("purpose", [])
-    )
+    access = app[ACCESS]
+    requester = await access.identify(authorization, purposes)
     limits.check(request, requester, limits.kind_of(query))  # 429 over the network's budget
-    lookup = request.app[LOOKUP]
-    cache = request.app[CACHE]
-    # Cache key: front-end, tier and purpose, replica generation, request as received. Only
-    # anonymous answers are cached: an authorized answer is never stored or shared.
-    key = ("rdap", requester.tier, requester.purpose, lookup.generation, request.raw_path)
-    answer = cache.get(key) if requester.is_anonymous else None
-    metrics = request.app[METRICS]
+    metrics = app[METRICS]
     if requester.is_anonymous:
-        metrics.cache(FRONTEND, hit=answer is not None)
-    if answer is None:
-        started = time.perf_counter()
-        try:
-            answer = await _answer(request, query, requester)
-        except NotFound as exc:
-            answer = Answer(404, dump(render.error(exc, await render_context(request))))
-        metrics.lookup(FRONTEND, route_kind(request.path), time.perf_counter() - started)
-        if answer.disclosed:
-            # Fail closed: the disclosure is recorded (and flushed) before the answer leaves;
-            # if it cannot be recorded, nothing withheld is sent.
-            await access.record(requester, answer.object_ref, answer.disclosed, answer.body)
-            metrics.disclosure(requester.tier, requester.purpose)
-        elif requester.is_anonymous:
-            cache[key] = answer
+        metrics.cache(FRONTEND, hit=False)
+    # Anonymous answers are rendered with a marker for the request URL, spliced in on send.
+    marker = app[URL_MARKER] if requester.is_anonymous else None
+    started = time.perf_counter()
+    try:
+        answer = await _answer(request, query, requester, marker)
+    except NotFound as exc:
+        ctx = await render_context(request)
+        if marker is not None:
+            ctx = replace(ctx, request_url=marker)
+        answer = Answer(404, dump(render.error(exc, ctx)))
+    metrics.lookup(FRONTEND, route_kind(request.path), time.perf_counter() - started)
+    if answer.disclosed:
+        # Fail closed: the disclosure is recorded (and flushed) before the answer leaves;
+        # if it cannot be recorded, nothing withheld is sent.
+        await access.record(requester, answer.object_ref, answer.disclosed, answer.body)
+        metrics.disclosure(requester.tier, requester.purpose)
+    elif marker is not None:
+        cached = Cached.split(answer.status, answer.body, marker, answer.headers)
+        if not authorization:
+            cache.put(key, cached)
+        return _send(request, cached, _cache_control(answer.status, config.max_age))
     response = web.Response(status=answer.status, body=answer.body, content_type=texts.MEDIA_TYPE)
     for name, value in answer.headers:
         response.headers[name] = value
-    if not requester.is_anonymous:
-        response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Cache-Control"] = "private, no-store"
     return response

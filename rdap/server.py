@@ -12,7 +12,6 @@ import socket
 from collections.abc import Iterable, Sequence
 
 from aiohttp import web
-from cachetools import LRUCache
 
 from access.protocol import Access, AnonymousAccess
 from core.health import Health
@@ -20,13 +19,14 @@ from core.limits import ConnectionCaps
 from core.lookup import Lookup
 from core.metrics import Metrics
 from rdap.accesslog import AccessLogger
+from rdap.answers import AnswerCache, url_marker
 from rdap.cors import add_headers, preflight
 from rdap.errors import RdapProtocol, errors
 from rdap.handler import handle
 from rdap.limits import LIMITS, Limits
 from rdap.observe import HEALTH, METRICS, observe
 from rdap.settings import RdapConfig
-from rdap.state import ACCESS, CACHE, CONFIG, LOOKUP
+from rdap.state import ACCESS, CACHE, CONFIG, LOOKUP, URL_MARKER
 
 BACKLOG = 128
 
@@ -51,7 +51,8 @@ def make_app(
     app[LOOKUP] = lookup
     app[CONFIG] = config
     app[ACCESS] = access or AnonymousAccess()
-    app[CACHE] = LRUCache(maxsize=max(1, config.cache_entries))
+    app[CACHE] = AnswerCache(config.cache_bytes, config.cache_entries)
+    app[URL_MARKER] = url_marker()
     if config.rate is not None:
         app[LIMITS] = Limits(config.rate)
     app.router.add_routes(pages)

@@ -11,6 +11,13 @@ from typing import TYPE_CHECKING
 from core import texts
 from core.network import IPNetwork
 
+#: The longest `max_age` accepted: a registry's data changes at least daily (escrow deposits,
+#: RFC 9022, are daily), so no answer may be reused past a day (docs/configuration.md).
+MAX_AGE_LIMIT = 86_400
+#: Not-found answers are cached by clients this long at most: a name registered now
+#: should not stay "not found" for the full `max_age`.
+NOT_FOUND_MAX_AGE = 60
+
 if TYPE_CHECKING:
     from rdap.limits import RatePolicy
 
@@ -37,6 +44,10 @@ class RdapSettings:
     #: Host name shown as `port43` in answers (default: the base URL's host).
     port43: str = ""
     cache_entries: int = 20_000
+    #: Bytes of anonymous answers kept (the answer cache's bound; docs/performance.md).
+    cache_bytes: int = 64 * 1024 * 1024
+    #: `Cache-Control: public, max-age=N` on anonymous answers, seconds (0 to 86400).
+    max_age: int = 300
     #: Seconds between checks for a new replica generation.
     refresh_seconds: float = 1.0
     #: Rate limits per client network (token buckets): anonymous lookups and searches.
@@ -75,6 +86,8 @@ class RdapConfig:
     keepalive_timeout: float = 15.0
     max_connections: int = 10_000
     max_per_address: int = 64
+    cache_bytes: int = 64 * 1024 * 1024
+    max_age: int = 300
     #: Proxies whose X-Forwarded-For is believed (`[server] trusted_proxies`).
     trusted_proxies: tuple[IPNetwork, ...] = ()
     health_path: str = ""

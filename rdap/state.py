@@ -5,14 +5,13 @@ context built per request. Shared by the handler and the error middleware.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from aiohttp import web
-from cachetools import LRUCache
 
 from access.protocol import Access
 from core.lookup import Lookup
 from rdap import render
+from rdap.answers import AnswerCache
 from rdap.settings import RdapConfig
 
 
@@ -33,7 +32,9 @@ class Answer:
 LOOKUP = web.AppKey("lookup", Lookup)
 CONFIG = web.AppKey("rdap_config", RdapConfig)
 ACCESS = web.AppKey("access", Access)
-CACHE = web.AppKey("cache", LRUCache[tuple[Any, ...], Answer])
+CACHE = web.AppKey("cache", AnswerCache)
+#: The stand-in for the request URL in cached answers (`rdap.answers`).
+URL_MARKER = web.AppKey("url_marker", str)
 
 
 async def render_context(request: web.Request) -> render.RenderContext:

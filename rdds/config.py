@@ -23,7 +23,7 @@ from core.health import HealthSettings
 from core.logs import LogFormat, LogSettings
 from core.metrics import MetricsSettings
 from rdap import observe
-from rdap.settings import RdapSettings, TierRate
+from rdap.settings import MAX_AGE_LIMIT, RdapSettings, TierRate
 from redaction import policy as policy_mod
 from redaction.policy import Policy
 from registry.errors import ConfigError
@@ -204,6 +204,8 @@ def parse(text: str, source: str = "config") -> Settings:
                 section = replace(section, tier_rates=rates)
             if isinstance(section, RdapSettings | WhoisSettings | MetricsSettings):
                 check_port(section.port, f"{source}: {name}.port")
+            if isinstance(section, RdapSettings) and not 0 <= section.max_age <= MAX_AGE_LIMIT:
+                raise ConfigError(f"{source}: rdap.max_age: must be 0 to {MAX_AGE_LIMIT} seconds")
             settings = replace(settings, **{name: section})
     policy_text = {k: v for k, v in data.items() if k in _POLICY_KEYS}
     if policy_text:

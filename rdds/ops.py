@@ -59,7 +59,7 @@ def probe_rdap(metrics: Metrics, runner: web.AppRunner, app: web.Application) ->
         server = runner.server
         metrics.observe_connections("rdap", len(server.connections) if server is not None else 0)
         cache = app[CACHE]
-        metrics.observe_cache("rdap", len(cache), sum(len(a.body) for a in cache.values()))
+        metrics.observe_cache("rdap", len(cache), cache.size)
 
     metrics.add_probe(probe)
 

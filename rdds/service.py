@@ -129,6 +129,8 @@ async def start(settings: Settings, *, reuse_port: bool = False) -> Running:
             keepalive_timeout=settings.rdap.keepalive_timeout,
             max_connections=settings.rdap.max_connections,
             max_per_address=settings.rdap.max_per_address,
+            cache_bytes=settings.rdap.cache_bytes,
+            max_age=settings.rdap.max_age,
             trusted_proxies=network.parse_networks(settings.trusted_proxies),
             health_path=settings.rdap.health_path,
         )

@@ -152,6 +152,16 @@ def run(
             sock.close()
 
 
+def for_slot(settings: Settings, slot: int) -> Settings:
+    """A worker's own settings: worker `slot` (0..N-1) serves metrics and health on the
+    configured metrics port + `slot` (each worker has its own figures; scrape every port and
+    let Prometheus add them up). Port 0 stays 0: each worker picks a free port."""
+    port = settings.metrics.port
+    if slot == 0 or port == 0:
+        return settings
+    return replace(settings, metrics=replace(settings.metrics, port=port + slot))
+
+
 def _supervise(
     settings: Settings, workers: int, load: Callable[[], Settings] | None, source: str
 ) -> int:
@@ -183,7 +193,9 @@ def _supervise(
             if when <= now:
                 del due[slot]
                 proc = ctx.Process(
-                    target=_worker, args=(settings, load, source), name=f"rdds-worker-{slot}"
+                    target=_worker,
+                    args=(for_slot(settings, slot), load, source),
+                    name=f"rdds-worker-{slot}",
                 )
                 proc.start()
                 procs[slot], started[slot] = proc, now

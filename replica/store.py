@@ -1,7 +1,11 @@
-"""Read-only replica store: a small aiosqlite connection pool and indexed point queries.
+"""Read-only replica store: a small pool of read-only SQLite connections, each owned by one
+thread, and indexed point queries.
 
-The servers' only access to registry data. Each lookup runs inside one read transaction, so
-it sees one consistent snapshot even while the importer commits a deposit (SQLite WAL).
+The servers' only access to registry data. Each lookup (a domain with its contacts, hosts,
+DS and registrar; a host; a contact with its references; a registrar) is one synchronous
+job on one connection's thread, inside one read transaction: it sees one consistent
+snapshot even while the importer commits a deposit (SQLite WAL), and it costs one thread
+hand-off each way however many queries it runs (docs/architecture.md, "The replica").
 """
 
 from __future__ import annotations
@@ -13,11 +17,10 @@ import ipaddress
 import json
 import os
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Protocol
-
-import aiosqlite
+from typing import Any, Protocol, TypeVar
 
 from registry.errors import ReplicaError
 from registry.model import (
@@ -51,6 +54,7 @@ from replica.schema import (
 )
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_T = TypeVar("_T")
 
 #: How many referencing domains per kind of reference (registrant, other roles) a lookup by
 #: handle reads. A registrar's role contact may serve 100,000 domains; past the cap the
@@ -153,19 +157,69 @@ def check_readable(path: Path) -> None:
         )
 
 
+class _Reader:
+    """One read-only sqlite3 connection owned by one thread: the connection is opened, used
+    and closed only on its own single-thread executor, so a whole lookup (every query, in
+    one read transaction) is one job: one hand-off to the thread and one back."""
+
+    __slots__ = ("_conn", "_executor")
+
+    def __init__(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rdds-replica")
+        self._conn: sqlite3.Connection | None = None
+
+    async def open(self, uri: str) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._open, uri)
+
+    def _open(self, uri: str) -> None:
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=True)
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA query_only = ON")  # defence in depth: never write
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+
+    async def run(self, job: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run `job` on this connection's thread inside one read transaction."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._txn, job)
+
+    def _txn(self, job: Callable[[sqlite3.Connection], _T]) -> _T:
+        conn = self._conn
+        if conn is None:
+            raise sqlite3.ProgrammingError("replica connection is closed")
+        conn.execute("BEGIN")
+        try:
+            return job(conn)
+        finally:
+            conn.execute("COMMIT")
+
+    async def close(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the executor is already shut down
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._close)
+        self._executor.shutdown(wait=False)
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
 class SqliteStore:
-    """The replica on disk, opened read-only through a pool of aiosqlite connections."""
+    """The replica on disk, opened read-only through a small pool of connections, each on
+    its own thread; every lookup is one job on one of them (see `_Reader`)."""
 
     def __init__(self, path: Path, pool_size: int = 4) -> None:
         self.path = path
         self._pool_size = pool_size
-        self._pool: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
-        self._all: list[aiosqlite.Connection] = []
+        self._pool: asyncio.Queue[_Reader] = asyncio.Queue()
+        self._all: list[_Reader] = []
         self._info = ReplicaInfo(0, _EPOCH)
         self._tlds: dict[str, Tld] = {}
         self._inode = 0
         self._closing: set[asyncio.Task[None]] = set()
-        self._retired: list[aiosqlite.Connection] = []
+        self._retired: list[_Reader] = []
 
     @property
     def info(self) -> ReplicaInfo:
@@ -177,25 +231,23 @@ class SqliteStore:
         self._all, self._pool, self._inode = await self._connect()
         await self.refresh()
 
-    async def _connect(
-        self,
-    ) -> tuple[list[aiosqlite.Connection], asyncio.Queue[aiosqlite.Connection], int]:
+    async def _connect(self) -> tuple[list[_Reader], asyncio.Queue[_Reader], int]:
         check_readable(self.path)
         inode = os.stat(self.path).st_ino
         uri = f"{self.path.resolve().as_uri()}?mode=ro"
-        conns: list[aiosqlite.Connection] = []
-        pool: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        readers: list[_Reader] = []
+        pool: asyncio.Queue[_Reader] = asyncio.Queue()
         try:
             for _ in range(self._pool_size):
-                conn = await aiosqlite.connect(uri, uri=True, isolation_level=None)
-                conns.append(conn)
-                await conn.execute("PRAGMA query_only = ON")  # defence in depth: never write
-                pool.put_nowait(conn)
+                reader = _Reader()
+                readers.append(reader)
+                await reader.open(uri)
+                pool.put_nowait(reader)
         except BaseException:
-            for conn in conns:
-                await conn.close()
+            for reader in readers:
+                await reader.close()
             raise
-        return conns, pool, inode
+        return readers, pool, inode
 
     async def _reopen_if_replaced(self) -> None:
         """A FULL import may rename a new file over the replica: follow it (new inode)."""
@@ -205,9 +257,9 @@ class SqliteStore:
             return  # mid-rename or removed: keep serving the file we have open
         if inode == self._inode:
             return
-        conns, pool, inode = await self._connect()
+        readers, pool, inode = await self._connect()
         old = self._all
-        self._all, self._pool, self._inode = conns, pool, inode
+        self._all, self._pool, self._inode = readers, pool, inode
         self._tlds = {}  # force a metadata re-read on the new file
 
         # In-flight lookups hold their own connection objects; close the old ones shortly after.
@@ -215,10 +267,10 @@ class SqliteStore:
 
         async def close_later() -> None:
             await asyncio.sleep(5)
-            for conn in old:
-                if conn in self._retired:
-                    self._retired.remove(conn)
-                    await conn.close()
+            for reader in old:
+                if reader in self._retired:
+                    self._retired.remove(reader)
+                    await reader.close()
 
         self._closing.add(asyncio.create_task(close_later()))
         self._closing = {t for t in self._closing if not t.done()}
@@ -227,44 +279,33 @@ class SqliteStore:
         """Close every connection."""
         for task in self._closing:
             task.cancel()
-        for conn in [*self._all, *self._retired]:
-            await conn.close()
+        for reader in [*self._all, *self._retired]:
+            await reader.close()
         self._all.clear()
         self._retired.clear()
 
-    @contextlib.asynccontextmanager
-    async def _snapshot(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def _run(self, job: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run one lookup (`job`, synchronous, every query it needs) in one read transaction
+        on a pooled connection's thread: one consistent snapshot, one thread hop."""
         pool = self._pool
-        conn = await pool.get()
+        reader = await pool.get()
         try:
-            await conn.execute("BEGIN")
-            try:
-                yield conn
-            finally:
-                await conn.execute("COMMIT")
+            return await reader.run(job)
         except sqlite3.Error as exc:
             raise ReplicaError() from exc
         finally:
-            pool.put_nowait(conn)  # back to the pool it came from (a reopen swaps pools)
+            pool.put_nowait(reader)  # back to the pool it came from (a reopen swaps pools)
 
     async def refresh(self) -> bool:
         """Re-read generation and watermark; True when the generation changed."""
         await self._reopen_if_replaced()
-        async with self._snapshot() as conn:
-            meta: dict[str, str] = {
-                r[0]: r[1]
-                for r in await _all(
-                    conn,
-                    "SELECT key, value FROM meta WHERE key IN (?, ?)",
-                    (META_GENERATION, META_WATERMARK),
-                )
-            }
-            generation = int(meta.get(META_GENERATION, "0"))
-            if generation == self._info.generation and self._tlds:
-                return False
-            rows = await _all(conn, "SELECT * FROM tld", ())
-        self._tlds = {row["name"]: _tld(row) for row in rows}
-        self._info = ReplicaInfo(generation, parse_time(meta.get(META_WATERMARK)) or _EPOCH)
+        known = self._info.generation if self._tlds else None
+        found = await self._run(lambda conn: _read_meta(conn, known))
+        if found is None:
+            return False
+        generation, watermark, tlds = found
+        self._tlds = tlds
+        self._info = ReplicaInfo(generation, watermark)
         return True
 
     async def tlds(self) -> dict[str, Tld]:
@@ -273,103 +314,49 @@ class SqliteStore:
 
     async def domain(self, ldh: str) -> DomainRecord | None:
         """A domain by lower-case A-label, with everything it references."""
-        async with self._snapshot() as conn:
-            row = await _one(conn, "SELECT * FROM domain WHERE name = ?", (ldh,))
-            if row is None:
-                return None
-            contact_rows = await _all(
-                conn, "SELECT role, contact FROM domain_contact WHERE domain = ?", (ldh,)
-            )
-            ns_rows = await _all(
-                conn, "SELECT host, addrs FROM domain_ns WHERE domain = ? ORDER BY pos", (ldh,)
-            )
-            ds_rows = await _all(conn, "SELECT * FROM domain_ds WHERE domain = ?", (ldh,))
-            roles: list[tuple[ContactRole, str]] = []
-            if row["registrant"]:
-                roles.append((ContactRole.REGISTRANT, row["registrant"]))
-            order = list(ContactRole)
-            for crow in sorted(contact_rows, key=lambda r: (order.index(ContactRole(r[0])), r[1])):
-                roles.append((ContactRole(crow[0]), crow[1]))
-            contacts: list[tuple[ContactRole, Contact]] = []
-            cache: dict[str, Contact | None] = {}
-            for role, handle in roles:
-                if handle not in cache:
-                    crow2 = await _one(conn, "SELECT * FROM contact WHERE id = ?", (handle,))
-                    cache[handle] = _contact(crow2) if crow2 else None
-                found = cache[handle]
-                if found is not None:
-                    contacts.append((role, found))
-            hosts = [await _host_for_domain(conn, r["host"], r["addrs"]) for r in ns_rows]
-            rr = await _one(conn, "SELECT * FROM registrar WHERE id = ?", (row["registrar"],))
-        domain = _domain(row, roles, tuple(r["host"] for r in ns_rows), ds_rows)
-        tld = self._tlds.get(domain.tld)
-        if tld is None or rr is None:
-            # A domain whose TLD or sponsor is missing is an import defect; never half-render.
-            raise ReplicaError()
-        return DomainRecord(
-            domain=domain,
-            tld=tld,
-            registrar=_registrar(rr),
-            contacts=tuple(contacts),
-            hosts=tuple(h for h in hosts if h is not None),
-            info=self._info,
-        )
+        tlds, info = self._tlds, self._info
+        return await self._run(lambda conn: _read_domain(conn, ldh, tlds, info))
 
     async def host(self, ldh: str) -> HostRecord | None:
         """A host object by lower-case A-label."""
-        async with self._snapshot() as conn:
-            host = await _host_object(conn, ldh)
-            if host is None:
-                return None
-            rr = await _one(conn, "SELECT * FROM registrar WHERE id = ?", (host.registrar,))
-        return HostRecord(host=host, registrar=_registrar(rr) if rr else None, info=self._info)
+        info = self._info
+        return await self._run(lambda conn: _read_host(conn, ldh, info))
 
     async def hosts_by_ip(self, ip: str, limit: int = 50) -> list[HostRecord]:
         """Host objects with this address (canonical form), at most `limit`."""
         canonical = str(ipaddress.ip_address(ip))
-        async with self._snapshot() as conn:
-            names = await _all(
-                conn,
-                "SELECT host FROM host_addr WHERE ip = ? ORDER BY host LIMIT ?",
-                (canonical, limit),
-            )
-            out: list[HostRecord] = []
-            for (name,) in names:
-                host = await _host_object(conn, name)
-                if host is None:
-                    continue
-                rr = await _one(conn, "SELECT * FROM registrar WHERE id = ?", (host.registrar,))
-                out.append(
-                    HostRecord(host=host, registrar=_registrar(rr) if rr else None, info=self._info)
-                )
-        return out
+        info = self._info
+        return await self._run(lambda conn: _read_hosts_by_ip(conn, canonical, limit, info))
 
     async def registrar_by_iana(self, iana_id: int) -> RegistrarRecord | None:
         """A registrar by IANA Registrar ID."""
-        async with self._snapshot() as conn:
-            row = await _one(conn, "SELECT * FROM registrar WHERE iana_id = ?", (iana_id,))
+        row = await self._run(
+            lambda conn: _one(conn, "SELECT * FROM registrar WHERE iana_id = ?", (iana_id,))
+        )
         return RegistrarRecord(_registrar(row), self._info) if row else None
 
     async def registrar_by_id(self, rid: str) -> RegistrarRecord | None:
         """A registrar by its registry id (clID), ignoring ASCII case: the exact id wins, else
         the one id that differs only in case (two such ids: none)."""
-        async with self._snapshot() as conn:
-            # Index registrar_id_nocase (replica/schema.py) serves this; no scan.
-            rows = await _all(
+        # Index registrar_id_nocase (replica/schema.py) serves this; no scan.
+        rows = await self._run(
+            lambda conn: _all(
                 conn, "SELECT * FROM registrar WHERE id = ? COLLATE NOCASE LIMIT 10", (rid,)
             )
+        )
         exact = [r for r in rows if r["id"] == rid]
         row = exact[0] if exact else rows[0] if len(rows) == 1 else None
         return RegistrarRecord(_registrar(row), self._info) if row else None
 
     async def registrars_by_name(self, name: str) -> list[RegistrarRecord]:
         """Registrars whose name matches exactly, ignoring case."""
-        async with self._snapshot() as conn:
-            rows = await _all(
+        rows = await self._run(
+            lambda conn: _all(
                 conn,
                 "SELECT * FROM registrar WHERE name = ? COLLATE NOCASE ORDER BY id LIMIT 10",
                 (name,),
             )
+        )
         return [RegistrarRecord(_registrar(r), self._info) for r in rows]
 
     async def contact(
@@ -378,33 +365,8 @@ class SqliteStore:
         """A contact by handle (ignoring case), with the contexts of the domains that
         reference it (at most `reference_cap` of them per kind of reference are read; beyond,
         `complete` is False)."""
-        async with self._snapshot() as conn:
-            row = await _one(conn, CONTACT_SQL, (fold(handle),))
-            if row is None:
-                return None
-            refs = await _all(conn, REFERENCES_SQL, (row["id"], reference_cap + 1))
-        contexts: set[DomainContext] = set()
-        for ref in refs:
-            if ref["tld"] is None:
-                continue  # the count row (every row carries n; domain.tld is NOT NULL)
-            tld = self._tlds.get(ref["tld"])
-            if tld is None:
-                raise ReplicaError()  # an import defect: never decide without the policy
-            contexts.add(
-                DomainContext(
-                    section=tld.policy,
-                    disclose_default=tld.disclose_default,
-                    registrant_at_risk=bool(ref["at_risk"]),
-                    pending_delete=is_pending_delete(split_words(ref["statuses"])),
-                )
-            )
-        complete = max(r["n"] for r in refs) <= reference_cap
-        return ContactRecord(
-            _contact(row),
-            self._info,
-            References(frozenset(contexts) if complete else frozenset(), complete),
-            registrar_url=row["registrar_url"],
-        )
+        tlds, info = self._tlds, self._info
+        return await self._run(lambda conn: _read_contact(conn, handle, reference_cap, tlds, info))
 
 
 async def open_store(path: Path, pool_size: int = 4) -> SqliteStore:
@@ -418,27 +380,147 @@ async def open_store(path: Path, pool_size: int = 4) -> SqliteStore:
     return store
 
 
+# --- one lookup each: synchronous, on the connection's thread, inside its transaction ----
+
+
+def _one(conn: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> sqlite3.Row | None:
+    row: sqlite3.Row | None = conn.execute(sql, args).fetchone()
+    return row
+
+
+def _all(conn: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> list[sqlite3.Row]:
+    return conn.execute(sql, args).fetchall()
+
+
+def _read_meta(
+    conn: sqlite3.Connection, known: int | None
+) -> tuple[int, dt.datetime, dict[str, Tld]] | None:
+    """Generation, watermark and TLDs; None when the generation is still `known`."""
+    meta: dict[str, str] = {
+        r[0]: r[1]
+        for r in _all(
+            conn,
+            "SELECT key, value FROM meta WHERE key IN (?, ?)",
+            (META_GENERATION, META_WATERMARK),
+        )
+    }
+    generation = int(meta.get(META_GENERATION, "0"))
+    if generation == known:
+        return None
+    tlds = {row["name"]: _tld(row) for row in _all(conn, "SELECT * FROM tld", ())}
+    return generation, parse_time(meta.get(META_WATERMARK)) or _EPOCH, tlds
+
+
+_ROLE_ORDER = {role: i for i, role in enumerate(ContactRole)}
+
+
+def _read_domain(
+    conn: sqlite3.Connection, ldh: str, tlds: dict[str, Tld], info: ReplicaInfo
+) -> DomainRecord | None:
+    row = _one(conn, "SELECT * FROM domain WHERE name = ?", (ldh,))
+    if row is None:
+        return None
+    contact_rows = _all(conn, "SELECT role, contact FROM domain_contact WHERE domain = ?", (ldh,))
+    ns_rows = _all(conn, "SELECT host, addrs FROM domain_ns WHERE domain = ? ORDER BY pos", (ldh,))
+    ds_rows = _all(conn, "SELECT * FROM domain_ds WHERE domain = ?", (ldh,))
+    roles: list[tuple[ContactRole, str]] = []
+    if row["registrant"]:
+        roles.append((ContactRole.REGISTRANT, row["registrant"]))
+    pairs = sorted(
+        ((ContactRole(r[0]), r[1]) for r in contact_rows), key=lambda p: (_ROLE_ORDER[p[0]], p[1])
+    )
+    roles += pairs
+    contacts: list[tuple[ContactRole, Contact]] = []
+    cache: dict[str, Contact | None] = {}
+    for role, handle in roles:
+        if handle not in cache:
+            crow = _one(conn, "SELECT * FROM contact WHERE id = ?", (handle,))
+            cache[handle] = _contact(crow) if crow else None
+        found = cache[handle]
+        if found is not None:
+            contacts.append((role, found))
+    hosts = [_host_for_domain(conn, r["host"], r["addrs"]) for r in ns_rows]
+    rr = _one(conn, "SELECT * FROM registrar WHERE id = ?", (row["registrar"],))
+    domain = _domain(row, roles, tuple(r["host"] for r in ns_rows), ds_rows)
+    tld = tlds.get(domain.tld)
+    if tld is None or rr is None:
+        # A domain whose TLD or sponsor is missing is an import defect; never half-render.
+        raise ReplicaError()
+    return DomainRecord(
+        domain=domain,
+        tld=tld,
+        registrar=_registrar(rr),
+        contacts=tuple(contacts),
+        hosts=tuple(h for h in hosts if h is not None),
+        info=info,
+    )
+
+
+def _read_host(conn: sqlite3.Connection, ldh: str, info: ReplicaInfo) -> HostRecord | None:
+    host = _host_object(conn, ldh)
+    if host is None:
+        return None
+    rr = _one(conn, "SELECT * FROM registrar WHERE id = ?", (host.registrar,))
+    return HostRecord(host=host, registrar=_registrar(rr) if rr else None, info=info)
+
+
+def _read_hosts_by_ip(
+    conn: sqlite3.Connection, canonical: str, limit: int, info: ReplicaInfo
+) -> list[HostRecord]:
+    names = _all(
+        conn, "SELECT host FROM host_addr WHERE ip = ? ORDER BY host LIMIT ?", (canonical, limit)
+    )
+    out: list[HostRecord] = []
+    for (name,) in names:
+        found = _read_host(conn, name, info)
+        if found is not None:
+            out.append(found)
+    return out
+
+
+def _read_contact(
+    conn: sqlite3.Connection,
+    handle: str,
+    reference_cap: int,
+    tlds: dict[str, Tld],
+    info: ReplicaInfo,
+) -> ContactRecord | None:
+    row = _one(conn, CONTACT_SQL, (fold(handle),))
+    if row is None:
+        return None
+    refs = _all(conn, REFERENCES_SQL, (row["id"], reference_cap + 1))
+    contexts: set[DomainContext] = set()
+    for ref in refs:
+        if ref["tld"] is None:
+            continue  # the count row (every row carries n; domain.tld is NOT NULL)
+        tld = tlds.get(ref["tld"])
+        if tld is None:
+            raise ReplicaError()  # an import defect: never decide without the policy
+        contexts.add(
+            DomainContext(
+                section=tld.policy,
+                disclose_default=tld.disclose_default,
+                registrant_at_risk=bool(ref["at_risk"]),
+                pending_delete=is_pending_delete(split_words(ref["statuses"])),
+            )
+        )
+    complete = max(r["n"] for r in refs) <= reference_cap
+    return ContactRecord(
+        _contact(row),
+        info,
+        References(frozenset(contexts) if complete else frozenset(), complete),
+        registrar_url=row["registrar_url"],
+    )
+
+
 # --- row decoding ------------------------------------------------------------------------
 
 
-async def _one(conn: aiosqlite.Connection, sql: str, args: tuple[Any, ...]) -> sqlite3.Row | None:
-    conn.row_factory = sqlite3.Row
-    async with conn.execute(sql, args) as cur:
-        row: sqlite3.Row | None = await cur.fetchone()
-        return row
-
-
-async def _all(conn: aiosqlite.Connection, sql: str, args: tuple[Any, ...]) -> list[sqlite3.Row]:
-    conn.row_factory = sqlite3.Row
-    async with conn.execute(sql, args) as cur:
-        return list(await cur.fetchall())
-
-
-async def _host_object(conn: aiosqlite.Connection, name: str) -> Host | None:
-    row = await _one(conn, "SELECT * FROM host WHERE name = ?", (name,))
+def _host_object(conn: sqlite3.Connection, name: str) -> Host | None:
+    row = _one(conn, "SELECT * FROM host WHERE name = ?", (name,))
     if row is None:
         return None
-    addrs = await _all(
+    addrs = _all(
         conn, "SELECT ip, version FROM host_addr WHERE host = ? ORDER BY version, ip", (name,)
     )
     return Host(
@@ -453,9 +535,9 @@ async def _host_object(conn: aiosqlite.Connection, name: str) -> Host | None:
     )
 
 
-async def _host_for_domain(conn: aiosqlite.Connection, name: str, addrs: str | None) -> Host | None:
+def _host_for_domain(conn: sqlite3.Connection, name: str, addrs: str | None) -> Host | None:
     if addrs is None:
-        found = await _host_object(conn, name)
+        found = _host_object(conn, name)
         # An external host object may be missing from a partial replica: show the name only.
         return found if found is not None else Host(name=name)
     ips = [ipaddress.ip_address(a) for a in json.loads(addrs)]

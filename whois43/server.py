@@ -31,8 +31,10 @@ log = logging.getLogger("rdds.whois")
 
 FRONTEND = "whois"
 
-#: Rendered anonymous answers kept per replica generation (each a few KiB).
-DEFAULT_CACHE_ENTRIES = 4096
+#: Bytes of rendered anonymous answers kept per replica generation (each a few KiB).
+DEFAULT_CACHE_BYTES = 16 * 1024 * 1024
+#: What one cache entry costs beyond its text (key, objects, slot), roughly.
+CACHE_ENTRY_OVERHEAD = 300
 #: After a refusal or an over-long line the client may still be sending: keep reading (and
 #: discarding) this long after our half-close, so the kernel does not reset the connection
 #: and throw away the one line we sent.
@@ -104,6 +106,10 @@ def _encode(text: str) -> bytes:
     return text.encode("utf-8")
 
 
+def _cache_size(answer: _Answer) -> int:
+    return len(answer.body) + CACHE_ENTRY_OVERHEAD
+
+
 class WhoisServer:
     """A running port-43 responder: `.port` is the bound port; `close()` stops it."""
 
@@ -112,7 +118,7 @@ class WhoisServer:
         lookup: Lookup,
         settings: WhoisSettings,
         *,
-        cache_entries: int = DEFAULT_CACHE_ENTRIES,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
         metrics: Metrics | None = None,
     ) -> None:
         self.lookup = lookup
@@ -120,8 +126,11 @@ class WhoisServer:
         self.metrics = metrics if metrics is not None else Metrics()
         self.port = 0
         self.limiter = RateLimiter(settings.rate_per_second, settings.rate_burst)
-        #: Cached answers are stored as they are served from the cache (outcome "… cached").
-        self.cache: LRUCache[tuple[object, ...], _Answer] = LRUCache(maxsize=max(1, cache_entries))
+        #: Cached answers are stored as they are served from the cache (outcome "… cached"),
+        #: bounded in bytes: the query is at most one line, the answer a few KiB.
+        self.cache: LRUCache[tuple[object, ...], _Answer] = LRUCache(
+            maxsize=max(1, cache_bytes), getsizeof=_cache_size
+        )
         self.connections: set[WhoisConnection] = set()
         self.per_network: dict[str, int] = {}
         self._server: asyncio.Server | None = None
@@ -503,11 +512,11 @@ async def start(
     settings: WhoisSettings,
     host: str,
     *,
-    cache_entries: int = DEFAULT_CACHE_ENTRIES,
+    cache_bytes: int = DEFAULT_CACHE_BYTES,
     metrics: Metrics | None = None,
     reuse_port: bool = False,
 ) -> WhoisServer:
     """Start the port-43 responder on `host`:`settings.port` and return it."""
-    server = WhoisServer(lookup, settings, cache_entries=cache_entries, metrics=metrics)
+    server = WhoisServer(lookup, settings, cache_bytes=cache_bytes, metrics=metrics)
     await server.start(host, reuse_port=reuse_port)
     return server

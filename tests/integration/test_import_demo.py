@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -120,11 +122,18 @@ def _snapshot(path: Path) -> tuple[int, int, bool]:
         conn.close()
 
 
-async def test_diff_under_a_live_store(deposits: list[Path], tmp_path: Path) -> None:
+async def test_diff_under_a_live_store(
+    deposits: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN a replica built from the FULLs, open in a read-only SqliteStore
-    WHEN the .org DIFF is applied while readers keep reading
-    THEN every read sees the old or the new state, never a mix, and refresh() sees the new
-    generation."""
+    WHEN the .org DIFF has written every row and bumped the generation but not committed
+    (the importer is held there) and readers read
+    THEN they see exactly the old state; after the commit, exactly the new one, and
+    refresh() sees the new generation.
+
+    Mutation that fails this: escrow/importer.py _Applier.delete committing each delete
+    (`conn.execute("COMMIT"); conn.execute("BEGIN IMMEDIATE")` after the DELETE): the held
+    reader then sees the domain gone under the old generation."""
     replica = tmp_path / "live.db"
     importer.import_deposits(replica, [p for p in deposits if "_full_" in p.name])
     org_diff = next(p for p in deposits if p.name.startswith("org_") and "_diff_" in p.name)
@@ -133,28 +142,40 @@ async def test_diff_under_a_live_store(deposits: list[Path], tmp_path: Path) -> 
     assert deleted
     before = _snapshot(replica)
 
+    # Hold the importer inside its transaction, after its last write and before COMMIT.
+    written, release = threading.Event(), threading.Event()
+    finish = importer._Applier.finish
+
+    def held_finish(self: Any, digest: str, line: int) -> Any:
+        applied = finish(self, digest, line)
+        written.set()
+        if not release.wait(60):
+            raise TimeoutError("the test never released the importer")
+        return applied
+
+    monkeypatch.setattr(importer._Applier, "finish", held_finish)
+
     store = SqliteStore(replica, pool_size=2)
     await store.open()
     try:
         generation = store.info.generation
-        seen: set[tuple[int, int, bool]] = set()
-        done = asyncio.Event()
-
-        async def read() -> None:
-            while not done.is_set():
-                seen.add(await asyncio.to_thread(_snapshot, replica))
-                record = await store.domain(deleted[0])
-                # The store's own snapshot: the domain is whole or absent.
-                assert record is None or record.domain.name == deleted[0]
-                await asyncio.sleep(0)
-
-        reader = asyncio.create_task(read())
-        await asyncio.to_thread(importer.import_deposits, replica, [org_diff])
-        done.set()
-        await reader
+        old = await store.domain(deleted[0])
+        assert old is not None and old.domain.name == deleted[0]
+        job = asyncio.create_task(asyncio.to_thread(importer.import_deposits, replica, [org_diff]))
+        try:
+            assert await asyncio.to_thread(written.wait, 60), "the importer never got there"
+            # Overlapping reads, by construction: the deposit is applied but not committed.
+            during = [await asyncio.to_thread(_snapshot, replica) for _ in range(3)]
+            records = [await store.domain(deleted[0]) for _ in range(3)]
+            assert await store.refresh() is False
+        finally:
+            release.set()
+            await job
         after = _snapshot(replica)
+        assert during == [before] * 3, "a reader saw part of an uncommitted deposit"
+        assert records == [old] * 3  # the whole old record, contacts and hosts included
         assert after[0] == before[0] + 1 and after[2] and not before[2]
-        assert seen <= {before, after}, "a reader saw a half-applied deposit"
+        assert after[1] != before[1]
 
         assert store.info.generation == generation  # until refresh
         assert await store.refresh() is True

@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import datetime as dt
 import logging
-from collections.abc import AsyncIterator
+import shutil
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
+from conformance.check import check_response
 from core.lookup import Lookup
+from core.watcher import ReplicaWatcher
 from rdap.cors import EXPOSED_HEADERS
-from rdap.server import bind, bound_port, make_app, serve
+from rdap.server import bind, bound_port, clear_cache, make_app, serve
 from rdap.settings import RdapConfig
+from rdap.state import CACHE
 from redaction.policy import default_policy
-from replica.store import SqliteStore
+from replica import schema
+from replica.store import SqliteStore, open_store
 from tests.integration.conftest import BASE, SHOWCASE
 
 Client = TestClient[Any, Any]
@@ -48,7 +57,13 @@ async def test_showcase_domains_answer(rdap: Client, name: str) -> None:
     assert_rdap_headers(headers)
     assert doc["objectClassName"] == "domain" and doc["ldhName"] == name
     assert doc["rdapConformance"][0] == "rdap_level_0"
-    assert doc["secureDNS"]["delegationSigned"] in (True, False)
+    # Only example.coop has DS records in the demo (replica/demo.py showcase).
+    signed = name == "example.coop"
+    assert doc["secureDNS"]["delegationSigned"] is signed
+    assert ("dsData" in doc["secureDNS"]) is signed
+    if signed:
+        (ds,) = doc["secureDNS"]["dsData"]
+        assert (ds["keyTag"], ds["algorithm"], ds["digestType"]) == (2371, 13, 2)
     assert any(e["eventAction"] == "last update of RDAP database" for e in doc["events"])
     registrars = [e for e in doc["entities"] if "registrar" in e["roles"]]
     assert len(registrars) == 1
@@ -214,10 +229,36 @@ async def test_unknown_query_parameters_are_ignored(rdap: Client) -> None:
 
 
 async def test_help(rdap: Client) -> None:
-    status, headers, doc = await get(rdap, "/help")
+    # Mutations that fail this: rdap/render.py help_ dropping the "About This Service"
+    # notice, or notices() linking the default instead of the configured ToS URL.
+    async with rdap.get("/help") as resp:
+        body = await resp.read()
+        status, headers = resp.status, dict(resp.headers)
+    doc = orjson.loads(body)
     assert status == 200
     assert_rdap_headers(headers)
-    assert "rdapConformance" in doc and doc["notices"]
+    # RFC 9083 §7: a help answer is notices and rdapConformance, no object class.
+    assert "objectClassName" not in doc
+    # The demo serves gTLDs: the deployment answers under the ICANN profile.
+    assert doc["rdapConformance"][:3] == [
+        "rdap_level_0",
+        "icann_rdap_response_profile_1",
+        "icann_rdap_technical_implementation_guide_1",
+    ]
+    titles = [n["title"] for n in doc["notices"]]
+    assert titles == [
+        "Terms of Service",
+        "Status Codes",
+        "RDDS Inaccuracy Complaint Form",
+        "About This Service",
+    ]
+    tos = doc["notices"][0]["links"][0]
+    assert tos["rel"] == "terms-of-service" and tos["href"] == "https://registry.example/terms"
+    about = doc["notices"][-1]
+    assert about["links"][0]["href"] == BASE + "help" and about["links"][0]["rel"] == "self"
+    assert any("/domain/NAME" in line for line in about["description"])
+    # The project's own checker finds nothing wrong with it.
+    assert check_response(BASE + "help", status, headers, body) == []
 
 
 async def test_nameserver_with_glue(rdap: Client) -> None:
@@ -280,9 +321,11 @@ async def test_a_withheld_handle_is_not_confirmed(rdap: Client) -> None:
     assert status == 404 and body == unknown.replace(b"EXORG-9", b"EXORG-1")
     async with rdap.get("/entity/exorg-1") as resp:  # in any case
         assert resp.status == 404 and await resp.read() == unknown.replace(b"EXORG-9", b"exorg-1")
-    # Date and the request id differ per request by design.
-    assert {k: v for k, v in headers.items() if k.lower() not in ("date", "x-request-id")} == {
-        k: v for k, v in unknown_headers.items() if k.lower() not in ("date", "x-request-id")
+    # Date and the request id differ per request by design; the ETag is a digest of the
+    # body, so it differs with the echoed URL alone.
+    skip = ("date", "x-request-id", "etag")
+    assert {k: v for k, v in headers.items() if k.lower() not in skip} == {
+        k: v for k, v in unknown_headers.items() if k.lower() not in skip
     }
 
 
@@ -292,16 +335,58 @@ async def test_no_script_text_anywhere(rdap: Client) -> None:
             assert b"<script" not in (await resp.read()).lower()
 
 
-async def test_answers_are_cached_per_generation(rdap: Client) -> None:
-    from rdap.state import CACHE
+async def test_answers_are_cached_per_generation(
+    demo_replica: Path, tmp_path: Path, aiohttp_client: Callable[..., Awaitable[Client]]
+) -> None:
+    """GIVEN the RDAP app on its own copy of the demo replica, its cache subscribed to a
+    replica watcher as the composition root wires it
+    WHEN the same anonymous request comes twice, then the replica gets a new generation
+    THEN the second answer is the cached one, and the new generation empties the cache.
 
-    cache = rdap.app[CACHE]
-    cache.clear()
-    await get(rdap, "/domain/example.coop")
-    await get(rdap, "/domain/example.coop")
-    assert len(cache) == 1
-    (key,) = cache.keys()
-    assert key[1] == "anonymous" and isinstance(key[3], int)
+    Mutations that fail this: rdap/handler.py not storing anonymous answers (`cache.put`
+    removed), not reading them (`cache.get(key)` -> None), or rdap/server.py clear_cache
+    doing nothing."""
+    replica = tmp_path / "replica.sqlite"
+    shutil.copyfile(demo_replica, replica)
+    store = await open_store(replica, pool_size=2)
+    try:
+        lookup = Lookup(store, default_policy())
+        app = make_app(lookup, RdapConfig(base_url=BASE, port43=None))
+        watcher = ReplicaWatcher(lookup, every=3600.0)  # checked by hand below
+        watcher.subscribe(lambda _generation: clear_cache(app))
+        client = await aiohttp_client(app)
+        cache = app[CACHE]
+        generation = lookup.generation
+
+        async with client.get("/domain/example.coop") as resp:
+            first = await resp.read()
+        (key,) = cache.keys()
+        assert key == (generation, "/domain/example.coop")
+        # Mark the stored answer: if the second request is served from the cache, it says so.
+        stored = cache.get(key)
+        assert stored is not None
+        cache.put(key, dataclasses.replace(stored, pieces=(b'{"cached": true}',)))
+        async with client.get("/domain/example.coop") as resp:
+            assert await resp.read() == b'{"cached": true}'
+
+        conn = sqlite3.connect(replica)
+        with conn:
+            schema.bump_generation(conn, dt.datetime(2026, 11, 23, tzinfo=dt.UTC))
+        conn.close()
+        assert await watcher.check() is True
+        assert lookup.generation == generation + 1
+        assert len(cache) == 0
+
+        async with client.get("/domain/example.coop") as resp:
+            third = orjson.loads(await resp.read())
+        (key,) = cache.keys()
+        assert key[0] == generation + 1
+        assert third["ldhName"] == "example.coop"
+        events = {e["eventAction"]: e["eventDate"] for e in third["events"]}
+        assert events["last update of RDAP database"] == "2026-11-23T00:00:00Z"
+        assert orjson.loads(first)["handle"] == third["handle"]
+    finally:
+        await store.close()
 
 
 # --- requests aiohttp's HTTP parser rejects, on a real server ------------------------------

@@ -47,10 +47,10 @@ async def test_lookups(demo_replica: Path) -> None:
 async def test_the_store_never_writes(demo_replica: Path) -> None:
     store = await open_store(demo_replica, pool_size=1)
     try:
-        conn = await store._pool.get()
-        with pytest.raises(sqlite3.OperationalError):
-            await conn.execute("DELETE FROM domain")
-        store._pool.put_nowait(conn)
+        with pytest.raises(ReplicaError) as err:
+            await store._run(lambda conn: conn.execute("DELETE FROM domain").fetchall())
+        assert isinstance(err.value.__cause__, sqlite3.OperationalError)
+        assert await store._run(lambda conn: conn.execute("PRAGMA query_only").fetchone()[0]) == 1
     finally:
         await store.close()
 

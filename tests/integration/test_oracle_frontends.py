@@ -1,0 +1,477 @@
+"""The privacy oracle, end to end: a generated registry in a real SQLite replica, served by the
+real RDAP app (with real credentials and disclosure log) and the real WHOIS server, every
+answer compared with the reference model of docs/policy.md (tests/oracle/model.py) — never
+with the engine's own decisions.
+
+Requesters: the public, and six credentials (tiers with partial and full grants, one with
+two purposes that names its purpose with `?purpose=`). Surfaces: domain answers (RDAP for
+every requester, WHOIS for the public, the country included), nameserver and registrar
+answers, error bodies (404, 400, 401, 403 and the fail-closed 503), the HTTP answer cache
+across requesters, and `/entity/HANDLE` under the rule of issue 11 item 1 (docs/policy.md,
+"Contacts looked up by handle").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from aiohttp.test_utils import TestClient
+
+from access import credentials, disclosures
+from access.credentials import CredentialStore
+from access.service import build
+from access.settings import AuthSettings
+from core.lookup import Lookup
+from rdap.server import make_app
+from rdap.settings import RdapConfig
+from rdap.state import CACHE
+from redaction import policy as product_policy
+from registry.model import Contact
+from replica.store import SqliteStore, open_store
+from tests.oracle import model, observe, world
+from whois43 import server as whois_server
+from whois43.settings import WhoisSettings
+
+Client = TestClient[Any, Any]
+BASE = "https://rdap.registry.example/"
+SEED = 11
+
+POLICY = """
+[default]
+publish_natural = ["sp", "cc"]
+email_contact_form = "https://registry.example/contact?domain={domain}&role={role}"
+
+[tld.gs]                      # publishes less than the default
+publish_natural = ["cc"]
+pending_delete = "normal"
+
+[tld.cx]                      # the deposit's data collection policy publishes (world.TLDS)
+disclose_default = "replica"
+
+[tld.coop]
+publish_legal_verified = ["handle", "org", "cc"]
+
+[tiers.researcher]
+rank = 5
+[tiers.researcher.purposes]
+academicPublicInterestDNSResearch = ["sp", "cc", "org"]
+
+[tiers.registrar]
+rank = 10
+[tiers.registrar.purposes]
+domainNameControl = ["*"]
+technicalIssueResolution = ["handle", "name", "voice", "email"]
+
+[tiers.law-enforcement]
+rank = 20
+[tiers.law-enforcement.purposes]
+criminalInvestigationAndDNSAbuse = ["*"]
+regulatoryAndContractEnforcement = ["handle", "name", "org", "email", "voice"]
+
+[tiers.registry-staff]
+rank = 30
+[tiers.registry-staff.purposes]
+"*" = ["*"]
+"""
+
+#: (tier, purposes on the credential, purpose named with ?purpose=).
+CREDENTIALS: tuple[tuple[str, tuple[str, ...], str | None], ...] = (
+    ("researcher", ("academicPublicInterestDNSResearch",), None),
+    ("registrar", ("technicalIssueResolution",), None),
+    ("registrar", ("domainNameControl",), None),
+    ("law-enforcement", ("regulatoryAndContractEnforcement",), None),
+    (
+        "law-enforcement",
+        ("criminalInvestigationAndDNSAbuse", "regulatoryAndContractEnforcement"),
+        "criminalInvestigationAndDNSAbuse",
+    ),
+    ("registry-staff", ("dnsTransparency",), None),
+)
+
+
+@dataclass(frozen=True)
+class Asking:
+    """One requester: what the model calls it, and how to send it."""
+
+    asker: model.Asker
+    headers: dict[str, str]
+    query: str  # "" or "?purpose=..."
+
+    @property
+    def anonymous(self) -> bool:
+        return self.asker.tier is None
+
+
+@pytest.fixture(scope="module")
+def the_world() -> world.World:
+    return world.build_world(SEED)
+
+
+@pytest.fixture(scope="module")
+def replica(the_world: world.World, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("oracle") / "replica.sqlite"
+    world.write(the_world, path)
+    return path
+
+
+REFERENCE = model.parse(POLICY)
+PRODUCT = product_policy.parse(POLICY, "oracle policy")
+
+
+def issue(data_dir: Path) -> list[Asking]:
+    disclosures.set_up(data_dir)  # starts the chain: the anchor vouches for an empty log
+    out = [Asking(model.PUBLIC, {}, "")]
+    now = dt.datetime.now(dt.UTC)
+    for tier, purposes, named in CREDENTIALS:
+        cred, token = credentials.issue(tier, "Oracle Org", purposes, now)
+        CredentialStore(data_dir).add(cred)
+        purpose = named or purposes[0]
+        out.append(
+            Asking(
+                model.Asker(tier, purpose),
+                {"Authorization": f"Bearer {token}"},
+                f"?purpose={named}" if named else "",
+            )
+        )
+    return out
+
+
+@dataclass
+class Service:
+    client: Client
+    askers: list[Asking]
+    store: SqliteStore
+    data_dir: Path
+
+    async def get(self, path: str, who: Asking) -> tuple[int, dict[str, str], bytes]:
+        async with self.client.get(path + who.query, headers=who.headers) as resp:
+            return resp.status, dict(resp.headers), await resp.read()
+
+
+@pytest.fixture
+async def service(
+    replica: Path, tmp_path: Path, aiohttp_client: Callable[..., Awaitable[Client]]
+) -> AsyncIterator[Service]:
+    store = await open_store(replica, pool_size=2)
+    data_dir = tmp_path / "access"
+    askers = issue(data_dir)
+    access = build(AuthSettings(data_dir=data_dir), PRODUCT)
+    app = make_app(Lookup(store, PRODUCT), RdapConfig(base_url=BASE, port43=None), access)
+    try:
+        yield Service(await aiohttp_client(app), askers, store, data_dir)
+    finally:
+        await store.close()
+
+
+def all_tokens_absent(body: str, contacts: dict[str, Contact]) -> list[tuple[str, str, str]]:
+    """(handle, field, value) of any contact value that appears in `body`."""
+    return [
+        (handle, f, v)
+        for handle, contact in contacts.items()
+        for f, v in observe.leaks(body, contact, model.FIELDS)
+    ]
+
+
+def check_domain(record: Any, decisions: dict[str, model.Decision], doc: dict[str, Any]) -> None:
+    body = orjson.dumps(doc).decode()
+    roles = world.roles_of(record)
+    for role, contact in roles.items():
+        want = decisions[role]
+        entities = observe.rdap_entities(doc, role)
+        if want.omitted:
+            assert entities == [], (record.domain.name, role)
+            continue
+        (entity,) = entities
+        got = observe.rdap_shown(entity, contact)
+        assert got == want.shown, (record.domain.name, role, sorted(got ^ want.shown))
+    for contact in {k.handle: k for k in roles.values()}.values():
+        seen = frozenset().union(*(decisions[r].shown for r, k in roles.items() if k is contact))
+        withheld = observe.person(contact).present - seen
+        assert observe.leaks(body, contact, withheld) == [], record.domain.name
+
+
+# --- domain answers ------------------------------------------------------------------------
+
+
+async def test_rdap_domain_answers_match_the_model(
+    service: Service, the_world: world.World
+) -> None:
+    """GIVEN the generated registry and every requester WHEN each domain is looked up THEN each
+    role shows exactly the model's fields, withheld-whole roles are absent, and no withheld
+    value appears anywhere in the body.
+
+    Mutation that fails this: core/lookup.py Lookup.domain redacting for
+    `Requester.anonymous()` instead of the requester (authorized grants lost)."""
+    for who in service.askers:
+        for record in the_world.records:
+            status, headers, body = await service.get(f"/domain/{record.domain.name}", who)
+            assert status == 200, (who.asker, record.domain.name, body[:200])
+            decisions = world.expected(record, REFERENCE, who.asker)
+            check_domain(record, decisions, orjson.loads(body))
+            if not who.anonymous:
+                assert headers["Cache-Control"] == "private, no-store"
+    disclosed = len(list(disclosures.records(service.data_dir)))
+    assert disclosed > len(the_world.records)  # authorized answers really disclosed things
+
+
+async def ask_whois(port: int, line: str) -> str:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(line.encode() + b"\r\n")
+        await writer.drain()
+        return (await asyncio.wait_for(reader.read(), 10)).decode()
+    finally:
+        writer.close()
+
+
+@pytest.fixture
+async def whois(replica: Path) -> AsyncIterator[int]:
+    store = await open_store(replica, pool_size=2)
+    settings = WhoisSettings(port=0, rate_per_second=1000.0, rate_burst=1000)
+    server = await whois_server.start(Lookup(store, PRODUCT), settings, "127.0.0.1")
+    try:
+        yield server.port
+    finally:
+        await server.close()
+        await store.close()
+
+
+async def test_whois_domain_answers_match_the_model(whois: int, the_world: world.World) -> None:
+    """GIVEN the generated registry WHEN each domain is asked on port 43 THEN each role's block
+    shows exactly the model's fields for the public (the Country line included) and no
+    withheld value appears in the text.
+
+    Mutation that fails this: whois43/render.py _contact printing a withheld field's stored
+    value instead of REDACTED FOR PRIVACY."""
+    for record in the_world.records:
+        text = await ask_whois(whois, record.domain.name)
+        decisions = world.expected(record, REFERENCE, model.PUBLIC)
+        roles = world.roles_of(record)
+        for role, contact in roles.items():
+            got = observe.whois_shown(text, role, contact)
+            assert got == decisions[role].shown, (record.domain.name, role)
+        for contact in {k.handle: k for k in roles.values()}.values():
+            seen = frozenset().union(
+                *(decisions[r].shown for r, k in roles.items() if k is contact)
+            )
+            withheld = observe.person(contact).present - seen
+            assert observe.leaks(text, contact, withheld) == [], record.domain.name
+
+
+# --- answers that hold no contact ----------------------------------------------------------
+
+
+async def test_nameserver_and_registrar_answers_hold_no_contact_data(
+    service: Service, whois: int, the_world: world.World
+) -> None:
+    paths = [f"/nameserver/{h.name}" for h in the_world.hosts] + ["/entity/9999"]
+    for who in service.askers:
+        for path in paths:
+            status, _, body = await service.get(path, who)
+            assert status == 200, path
+            assert all_tokens_absent(body.decode(), the_world.contacts) == [], path
+    for line in ("nameserver ns1.company.org", "nameserver 192.0.2.53", "registrar 9999"):
+        text = await ask_whois(whois, line)
+        assert "Oracle Registrar Ltd" in text or "ns1.company.org" in text
+        assert all_tokens_absent(text, the_world.contacts) == [], line
+
+
+async def test_error_bodies_hold_no_contact_data(
+    service: Service,
+    whois: int,
+    the_world: world.World,
+    replica: Path,
+    tmp_path: Path,
+    aiohttp_client: Callable[..., Awaitable[Client]],
+) -> None:
+    """Every error answer: 404, 400, 401, 403, and the fail-closed 503 of an authorized
+    answer whose disclosure cannot be recorded (the log path is a directory)."""
+    anonymous, staff = service.askers[0], service.askers[-1]
+    bodies: list[tuple[int, bytes]] = []
+    for path in ("/domain/nosuch.org", "/domain/bad..name", "/entity/NO-SUCH-1", "/ip/192.0.2.1"):
+        status, _, body = await service.get(path, anonymous)
+        bodies.append((status, body))
+    name = the_world.records[0].domain.name
+    bad_token = Asking(staff.asker, {"Authorization": "Bearer rdds_not_a_token"}, "")
+    bodies.append((await service.get(f"/domain/{name}", bad_token))[::2])
+    wrong_purpose = Asking(staff.asker, staff.headers, "?purpose=legalActions")
+    bodies.append((await service.get(f"/domain/{name}", wrong_purpose))[::2])
+
+    broken = tmp_path / "broken"
+    askers = issue(broken)
+    (broken / disclosures.LOG).mkdir()
+    app = make_app(
+        Lookup(service.store, PRODUCT),
+        RdapConfig(base_url=BASE, port43=None),
+        build(AuthSettings(data_dir=broken), PRODUCT),
+    )
+    client = await aiohttp_client(app)
+    for record in the_world.records:
+        async with client.get(f"/domain/{record.domain.name}", headers=askers[-1].headers) as r:
+            body = await r.read()
+            if r.status == 200:
+                # Nothing to record means nothing withheld was shown: the public's answer.
+                public = world.expected(record, REFERENCE, model.PUBLIC)
+                check_domain(record, public, orjson.loads(body))
+            else:
+                bodies.append((r.status, body))
+    statuses = [status for status, _ in bodies]
+    assert {404, 400, 401, 403, 501, 503} == set(statuses)
+    assert statuses.count(503) > len(the_world.records) // 2
+    for status, body in bodies:
+        assert orjson.loads(body)["errorCode"] == status
+        assert all_tokens_absent(body.decode(), the_world.contacts) == [], status
+    for line in ("nosuch.org", "bad..name", "-x foo"):
+        text = await ask_whois(whois, line)
+        assert all_tokens_absent(text, the_world.contacts) == [], line
+
+
+# --- the answer cache across requesters ------------------------------------------------------
+
+
+async def test_cache_never_crosses_requesters(service: Service, the_world: world.World) -> None:
+    """GIVEN one path asked in turn by the public and by each authorized requester, twice
+    WHEN the public's answer is cached THEN it is never served to an authorized requester,
+    no authorized answer is ever served to the public, and each answer is the model's.
+
+    Mutations that fail this, in rdap/handler.py: every requester reading the public's
+    cache entry (`answer = cache.get(key[:1] + ("anonymous", None) + key[3:])`); authorized
+    answers stored too (`elif requester.is_anonymous:` -> `else:`)."""
+    cache = service.client.app[CACHE]
+    for record in the_world.records[:12]:
+        path = f"/domain/{record.domain.name}"
+        public_bodies = set()
+        for _ in range(2):
+            for who in service.askers:
+                status, headers, body = await service.get(path, who)
+                assert status == 200
+                check_domain(
+                    record, world.expected(record, REFERENCE, who.asker), orjson.loads(body)
+                )
+                if who.anonymous:
+                    public_bodies.add(body)
+                    assert "Cache-Control" not in headers
+        assert len(public_bodies) == 1
+        # The public's answer is in the cache, and nothing else for this path is.
+        keys = [k for k in cache if k[-1] == path]
+        assert [k[1] for k in keys] == ["anonymous"]
+
+
+# --- /entity/HANDLE: issue 11 item 1 -------------------------------------------------------
+
+
+def references(w: world.World) -> dict[str, list[tuple[Any, str]]]:
+    out: dict[str, list[tuple[Any, str]]] = {h: [] for h in w.contacts}
+    for record in w.records:
+        for role, contact in world.roles_of(record).items():
+            out[contact.handle].append((record, role))
+    return out
+
+
+def entity_expectation(
+    w: world.World, handle: str, asker: model.Asker
+) -> tuple[frozenset[str], bool]:
+    """The issue 11 rule: fields the entity answer may show, and whether it must be a 404."""
+    refs = references(w)[handle]
+    contact = w.contacts[handle]
+    if not refs:
+        # docs/policy.md: "A contact no domain references is decided under every served TLD's
+        # section at once".
+        contexts = [
+            model.Context(t.kind.value, t.policy, t.disclose_default, False, False)
+            for t in world.TLDS
+        ]
+        person = observe.person(contact)
+        return model.entity_bound(
+            [model.decide(person, "registrant", c, REFERENCE, asker) for c in contexts]
+        )
+    decisions = [
+        model.decide(observe.person(contact), role, world.context(rec), REFERENCE, asker)
+        for rec, role in refs
+    ]
+    return model.entity_bound(decisions)
+
+
+def _strip_values(doc: Any) -> Any:
+    if isinstance(doc, dict):
+        return {k: _strip_values(v) for k, v in doc.items() if k != "value"}
+    if isinstance(doc, list):
+        return [_strip_values(v) for v in doc]
+    return doc
+
+
+async def test_entity_never_shows_what_a_domain_answer_withholds(
+    service: Service, the_world: world.World
+) -> None:
+    """GIVEN every contact and every requester WHEN the contact is looked up by handle
+    THEN it shows no field that an answer for any domain referencing it withholds from the
+    same requester (and its withheld values appear nowhere in the body).
+
+    Failed on the Lookup.contact of before issue 11 (default section, no domain context);
+    mutation that fails it: redaction/engine.py view_contact_by_handle keeping only the last
+    context's fields (`allowed &= ...` -> `allowed = ...`)."""
+    problems = []
+    for who in service.askers:
+        for handle, contact in the_world.contacts.items():
+            bound, hidden = entity_expectation(the_world, handle, who.asker)
+            if hidden:
+                continue  # the 404 rule, below
+            status, _, body = await service.get(f"/entity/{handle}", who)
+            if status != 200:
+                problems.append((who.asker, handle, status))
+                continue
+            shown = observe.rdap_shown(orjson.loads(body), contact)
+            withheld = observe.person(contact).present - bound
+            if not shown <= bound or observe.leaks(body.decode(), contact, withheld):
+                problems.append((who.asker, handle, sorted(shown - bound)))
+    assert problems == []
+
+
+async def test_entity_with_a_withheld_handle_is_not_confirmed(
+    service: Service, the_world: world.World
+) -> None:
+    """GIVEN a contact whose handle a domain answer withholds from the requester WHEN it is
+    looked up by handle THEN the answer is the 404 of a handle that does not exist.
+
+    Mutation that fails it: view_contact_by_handle answering although the handle is
+    withheld (its `return None` guard disabled)."""
+    problems = []
+    for who in service.askers:
+        _, _, unknown = await service.get("/entity/ZH0-OR", who)
+        for handle in the_world.contacts:
+            _, hidden = entity_expectation(the_world, handle, who.asker)
+            if not hidden:
+                continue
+            status, _, body = await service.get(f"/entity/{handle}", who)
+            same = _strip_values(orjson.loads(body)) == _strip_values(orjson.loads(unknown))
+            if status != 404 or not same:
+                problems.append((who.asker, handle, status))
+    assert problems == []
+
+
+def test_the_world_holds_the_cases_the_rule_is_about(the_world: world.World) -> None:
+    # The entity tests above prove something only if the registry holds these cases.
+    refs = references(the_world)
+    shared_tlds = {h: {rec.tld.name for rec, _ in r} for h, r in refs.items()}
+    assert any(len(t) > 1 for t in shared_tlds.values())  # a contact in several TLDs
+    atrisk = [r for r in the_world.records if r.registrant and r.registrant.at_risk]
+    assert any(
+        not k.at_risk
+        for r in atrisk
+        for role, k in world.roles_of(r).items()
+        if role != "registrant"
+    )
+    assert any("pendingDelete" in r.domain.statuses for r in the_world.records)
+    assert any(not r for r in refs.values())  # an unreferenced contact
+    assert any(len(p.postal) > 1 for p in the_world.contacts.values())  # int and loc
+    kinds = {r.tld.kind.value for r in the_world.records}
+    assert kinds == {"gtld", "sponsored", "cctld"}
+    roles = {role for r in the_world.records for role in world.roles_of(r)}
+    assert roles == set(model.ROLES)
