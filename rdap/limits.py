@@ -7,11 +7,8 @@ is not exempt. The handler calls `check` once per request, after identifying the
 
 from __future__ import annotations
 
-import enum
-import math
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -19,74 +16,10 @@ from core.limits import RateLimiter, retry_after
 from core.network import network_key
 from rdap import query as q
 from rdap.observe import CLIENT
+from rdap.rates import Budget, Budgets, Kind, RatePolicy
 from rdap.settings import RdapSettings, TierRate
-from redaction.policy import ANONYMOUS, Requester
+from redaction.policy import Requester
 from registry.errors import RateLimited
-
-
-class Kind(enum.StrEnum):
-    """What a request costs: a lookup of one object, or a search."""
-
-    LOOKUP = "lookup"
-    SEARCH = "search"
-
-
-@dataclass(frozen=True, slots=True)
-class Budget:
-    """Sustained requests per second and the burst allowed above it."""
-
-    rate: float
-    burst: int
-
-    def share(self, workers: int) -> Budget:
-        """One worker's part when `workers` processes each count on their own."""
-        return Budget(self.rate / workers, max(1, math.ceil(self.burst / workers)))
-
-
-@dataclass(frozen=True, slots=True)
-class Budgets:
-    """The budgets of one access tier."""
-
-    lookup: Budget
-    search: Budget
-
-    def of(self, kind: Kind) -> Budget:
-        """The budget for requests of `kind`."""
-        return self.search if kind is Kind.SEARCH else self.lookup
-
-
-@dataclass(frozen=True, slots=True)
-class RatePolicy:
-    """Budgets for the public and per authorized tier, and the client network they cover."""
-
-    anonymous: Budgets
-    #: Authorized tiers by name; a tier not listed gets `authorized`.
-    tiers: Mapping[str, Budgets] = field(default_factory=dict)
-    authorized: Budgets | None = None
-    ipv4_prefix: int = 32
-    ipv6_prefix: int = 64
-
-    def budgets(self, tier: str) -> Budgets:
-        """The budgets of `tier`."""
-        if tier == ANONYMOUS:
-            return self.anonymous
-        return self.tiers.get(tier) or self.authorized or self.anonymous
-
-    def share(self, workers: int) -> RatePolicy:
-        """One worker's policy when `workers` processes share the ports (each counts alone;
-        the kernel spreads a client's connections over them roughly evenly)."""
-        if workers <= 1:
-            return self
-
-        def part(b: Budgets) -> Budgets:
-            return Budgets(b.lookup.share(workers), b.search.share(workers))
-
-        return replace(
-            self,
-            anonymous=part(self.anonymous),
-            tiers={name: part(b) for name, b in self.tiers.items()},
-            authorized=part(self.authorized) if self.authorized else None,
-        )
 
 
 def from_settings(settings: RdapSettings) -> RatePolicy | None:

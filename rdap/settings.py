@@ -6,10 +6,10 @@ Pure values.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from core import texts
 from core.network import IPNetwork
+from rdap.rates import RatePolicy
 
 #: The longest `max_age` accepted: a registry's data changes at least daily (escrow deposits,
 #: RFC 9022, are daily), so no answer may be reused past a day (docs/configuration.md).
@@ -17,9 +17,6 @@ MAX_AGE_LIMIT = 86_400
 #: Not-found answers are cached by clients this long at most: a name registered now
 #: should not stay "not found" for the full `max_age`.
 NOT_FOUND_MAX_AGE = 60
-
-if TYPE_CHECKING:
-    from rdap.limits import RatePolicy
 
 
 @dataclass(frozen=True, slots=True)

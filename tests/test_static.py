@@ -251,7 +251,7 @@ def test_graph_sees_every_package_and_follows_chains() -> None:
     assert "redaction.engine" in g.reach("rdap.handler")
     assert g.path("rdap.handler", "replica.store")[0] == "rdap.handler"
     assert "registry.errors" in g.reach("rdds.cli")
-    assert "aiosqlite" in g.external["replica.store"]
+    assert "sqlite3" in g.external["replica.store"]
 
 
 def test_relative_imports_resolve() -> None:

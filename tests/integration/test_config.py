@@ -313,7 +313,7 @@ async def get(port: int, path: str) -> tuple[int, dict[str, Any]]:
 async def test_cache_entries(started: Any) -> None:
     up = await started("[rdap]\nport = 0\ncache_entries = 2\n[whois]\nport = 0\n")
     cache = up.runner.app[CACHE]
-    assert cache.maxsize == 2
+    assert cache.max_entries == 2
     for name in ("example.org", "consent.org", "example.coop", "pending.gs"):
         assert (await get(up.rdap_port, f"/domain/{name}"))[0] == 200
     assert len(cache) == 2  # the two most recent answers, nothing more

@@ -341,9 +341,9 @@ async def test_cache_never_crosses_requesters(service: Service, the_world: world
     WHEN the public's answer is cached THEN it is never served to an authorized requester,
     no authorized answer is ever served to the public, and each answer is the model's.
 
-    Mutations that fail this, in rdap/handler.py: every requester reading the public's
-    cache entry (`answer = cache.get(key[:1] + ("anonymous", None) + key[3:])`); authorized
-    answers stored too (`elif requester.is_anonymous:` -> `else:`)."""
+    Mutations that fail this, in rdap/handler.py: authorized requests reading the public's
+    cache entry (`if not authorization:` -> `if True:` before `cache.get`); authorized
+    answers stored too (`if not authorization: cache.put(...)` -> `cache.put(...)`)."""
     cache = service.client.app[CACHE]
     for record in the_world.records[:12]:
         path = f"/domain/{record.domain.name}"
@@ -357,11 +357,15 @@ async def test_cache_never_crosses_requesters(service: Service, the_world: world
                 )
                 if who.anonymous:
                     public_bodies.add(body)
-                    assert "Cache-Control" not in headers
+                    assert headers["Cache-Control"].startswith("public")
+                else:
+                    assert headers["Cache-Control"] == "private, no-store"
         assert len(public_bodies) == 1
-        # The public's answer is in the cache, and nothing else for this path is.
-        keys = [k for k in cache if k[-1] == path]
-        assert [k[1] for k in keys] == ["anonymous"]
+        # The public's answer is in the cache (keyed without a purpose), and nothing else for
+        # this path is: authorized requests neither read nor fill it.
+        held = cache.keys()
+        keys = [k for k in held if k[1] == path]
+        assert keys == [(keys[0][0], path)]
 
 
 # --- /entity/HANDLE: issue 11 item 1 -------------------------------------------------------

@@ -15,7 +15,8 @@ from aiohttp.test_utils import TestClient
 from access.service import build
 from access.settings import AuthSettings
 from core.lookup import Lookup
-from rdap.limits import LIMITS, Budget, Budgets, Limits, RatePolicy
+from rdap.limits import LIMITS, Limits
+from rdap.rates import Budget, Budgets, RatePolicy
 from rdap.server import make_app
 from rdap.settings import RdapConfig
 from rdds import config

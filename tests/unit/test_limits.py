@@ -7,7 +7,8 @@ import pytest
 
 from core.limits import ConnectionCaps, RateLimiter, retry_after
 from core.network import network_key
-from rdap.limits import Budget, Budgets, Kind, Limits, RatePolicy, from_settings
+from rdap.limits import Limits, from_settings
+from rdap.rates import Budget, Budgets, Kind, RatePolicy
 from rdap.settings import RdapSettings, TierRate
 from registry.errors import RateLimited
 
