@@ -291,9 +291,10 @@ def workers_flag(rdds: list[str]) -> bool:
 def _lifted(cls: Any) -> dict[str, Any]:
     """Per-client limits of a settings section raised out of the load generators' way.
 
-    Today's keys are whois.rate_per_second, rate_burst, max_connections, max_per_address;
-    the same names in the `[rdap]` section (or any `*_per_second`, `*_burst`,
-    `max_connections*`, `max_per_address*`) are lifted too once they exist there.
+    Any number key named `*per_second`, `*burst`, `max_connections*` or `max_per_address*`
+    (today in both sections: rate_per_second, rate_burst, max_connections, max_per_address,
+    and in `[rdap]` search_rate_per_second, search_rate_burst). A run with 429s or refused
+    connections shows them as errors in its notes.
     """
     out: dict[str, Any] = {}
     for f in fields(cls):
@@ -1122,10 +1123,12 @@ def main() -> int:
     from rdap.settings import RdapSettings
 
     entries = getattr(RdapSettings(), "cache_entries", None)
-    if entries is not None and answered.get("rdds", entries) < entries:
+    size = getattr(RdapSettings(), "cache_bytes", None)
+    if "rdds" in answered and entries is not None and answered["rdds"] < entries:
+        bound = f"{entries:,} answers" + (f" or {size / MB:g} MiB" if size else "")
         notes.append(
             f"rss: rdds answered {answered['rdds']:,} random names; its RDAP answer cache holds"
-            f" up to {entries:,}, so a longer run may peak higher"
+            f" up to {bound}, so a longer run may peak higher"
         )
 
     out = args.out or OUT / f"serve-{args.domains}-{stamp}.json"

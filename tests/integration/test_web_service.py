@@ -30,6 +30,7 @@ async def running(
         replica=demo_replica,
         rdap=replace(s.rdap, port=port, base_url=f"http://127.0.0.1:{port}/"),
         whois=replace(s.whois, port=0),
+        metrics=replace(s.metrics, port=0),  # never the default 9108: another rdds may hold it
     )
     r = await service.start(s)
     try:
