@@ -199,7 +199,9 @@ async def test_withheld_and_absent_values_are_indistinguishable(
         value = data.draw(st.sampled_from(withheld_handles(demo_replica)))
         taken = all_keys(demo_replica, "handle_key")
     if data.draw(st.booleans()):
-        value = value[: max(3, len(value) - data.draw(st.integers(0, 4)))] + "*"
+        # The value as a prefix. (A shorter prefix may match entities the public does see:
+        # those are answered, as for any search; the property is about the withheld one.)
+        value += "*"
     absent = absent_twin(value, taken, random.Random(data.draw(st.integers(0, 2**32))))
     extra = data.draw(st.sampled_from(["", "&count=true", "&fieldSet=brief", "&sort=handle:d"]))
     # (an ignored parameter keeps each request out of the answer cache)
