@@ -41,8 +41,10 @@ def fold(text: str) -> str:
 
 def addr_text(street: Sequence[str], city: str, pc: str | None) -> str:
     """The text an address (`addr`) search compares: the street lines, the city and the
-    postal code, joined by ", " (the replica's addr key holds it `fold`ed)."""
-    return ", ".join([*street, city, *([pc] if pc else [])])
+    postal code, joined by ", " (the replica's addr key holds it `fold`ed). A part the
+    address lacks is left out, not joined as an empty one (docs/search.md: an address
+    matches on the parts it has)."""
+    return ", ".join(part for part in (*street, city, pc or "") if part)
 
 
 def upper_bound(prefix: str) -> str | None:

@@ -45,6 +45,18 @@ ELEMENTS: dict[str, frozenset[str]] = {
     "email": frozenset({"email"}),
 }
 ROLES = ("registrant", "administrative", "technical", "billing")
+#: docs/search.md "What can be searched": the entity search properties over contacts, and the
+#: reverse search properties (RFC 9536 and this server's `addr`).
+ENTITY_SEARCH: tuple[str, ...] = ("fn", "handle")
+REVERSE_SEARCH: tuple[str, ...] = ("handle", "fn", "email", "addr")
+#: The fields a search property compares (docs/search.md: `addr` is "the street lines, city
+#: and postal code of the address the answer shows").
+SEARCH_FIELDS: dict[str, frozenset[str]] = {
+    "fn": frozenset({"name"}),
+    "handle": frozenset({"handle"}),
+    "email": frozenset({"email"}),
+    "addr": frozenset({"street", "city", "pc"}),
+}
 #: "In gTLDs (ICANN profile)": DECISION: the sponsored kind (.coop, under an ICANN registry
 #: agreement) follows the profile as the generic kind does; ccTLDs do not.
 ICANN_KINDS = frozenset({"gtld", "sponsored"})
@@ -68,6 +80,9 @@ class Section:
 class TierModel:
     rank: int
     grants: Mapping[str, frozenset[str]]  # purpose (or "*") -> fields
+    #: docs/policy.md "Searches over registrant data": `search` and `reverse_search`.
+    search: frozenset[str] = frozenset()
+    reverse_search: frozenset[str] = frozenset()
 
     def granted(self, purpose: str | None) -> frozenset[str]:
         """'grants under "*" apply to any purpose'."""
@@ -97,8 +112,17 @@ DEFAULT_TIERS: dict[str, TierModel] = {
             # "identity and contact fields for regulatoryAndContractEnforcement"
             "regulatoryAndContractEnforcement": _IDENTITY_AND_CONTACT,
         },
+        # "law-enforcement and registry-staff may search registrant data and use reverse
+        # search"; docs/search.md: "by fn and handle and use every reverse search property".
+        search=frozenset(ENTITY_SEARCH),
+        reverse_search=frozenset(REVERSE_SEARCH),
     ),
-    "registry-staff": TierModel(30, {ANYONE: ALL}),
+    "registry-staff": TierModel(
+        30,
+        {ANYONE: ALL},
+        search=frozenset(ENTITY_SEARCH),
+        reverse_search=frozenset(REVERSE_SEARCH),
+    ),
 }
 
 
@@ -134,12 +158,18 @@ def _section(body: Mapping[str, Any], base: Section) -> Section:
     return out
 
 
+def _properties(names: list[str], known: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(known) if ANYONE in names else frozenset(names)
+
+
 def from_mapping(data: Mapping[str, Any]) -> PolicyModel:
     """The model of a policy file's tables (`default`, `tld`, `tiers`).
 
     DECISION: a `[tld.X]` section starts from `[default]` (the document's example sets only
     what differs). DECISION: a file with a `[tiers]` table defines every tier; the built-in
-    tiers apply only to a file without one.
+    tiers apply only to a file without one. A tier of the file without `search` or
+    `reverse_search` may use neither (docs/policy.md: private by default; the example gives
+    both keys to the tiers that search).
     """
     default = _section(data.get("default", {}), Section())
     sections = {name: _section(body, default) for name, body in data.get("tld", {}).items()}
@@ -149,6 +179,8 @@ def from_mapping(data: Mapping[str, Any]) -> PolicyModel:
             name: TierModel(
                 body["rank"],
                 {purpose: _fields(names) for purpose, names in body.get("purposes", {}).items()},
+                search=_properties(body.get("search", []), ENTITY_SEARCH),
+                reverse_search=_properties(body.get("reverse_search", []), REVERSE_SEARCH),
             )
             for name, body in data["tiers"].items()
         }
@@ -290,3 +322,50 @@ def entity_bound(decisions: list[Decision]) -> tuple[frozenset[str], bool]:
         shown = shown & d.shown
     hidden = any("handle" not in d.shown for d in decisions)
     return shown, hidden
+
+
+# --- searches (docs/search.md, docs/policy.md "Searches over registrant data") ----------------
+
+
+def may_search(policy: PolicyModel, asker: Asker, prop: str, *, reverse: bool = False) -> bool:
+    """A search by registrant data is granted: "a tier whose `search` list names the property,
+    for a purpose the tier has grants for" (`reverse_search` for a reverse search); "never
+    open to the public"."""
+    if asker.tier is None:
+        return False
+    tier = policy.tiers.get(asker.tier)
+    if tier is None:
+        return False
+    allowed = tier.reverse_search if reverse else tier.search
+    return prop in allowed and bool(tier.granted(asker.purpose))
+
+
+def search_matchable(
+    prop: str,
+    present: frozenset[str],
+    mine: tuple[frozenset[str], bool],
+    public: tuple[frozenset[str], bool],
+    may: bool,
+) -> bool:
+    """Whether an entity or reverse search by `prop` may match a contact at all.
+
+    `mine` and `public` are `entity_bound` for the requester and for the public; `present` is
+    what the contact holds; `may` is `may_search` for this search. docs/search.md: "a contact
+    is a candidate only if its lookup by handle would answer for this requester" and "it
+    matches only on a value that answer shows"; "a value they see only because of their
+    authorization ... matches only if" the search is granted. DECISION: a value with several
+    parts (`addr`) matches on the parts the contact holds (docs/search.md: "a part the
+    address lacks is left out, and every part it has must be shown"); a contact holding none
+    of them never matches.
+    """
+    shown, hidden = mine
+    if hidden:
+        return False
+    fields = SEARCH_FIELDS[prop] & present
+    if not fields or not fields <= shown:
+        return False
+    # DECISION: "seen only because of their authorization" is a part that some domain answer
+    # withholds from the public (the public bound lacks it), as for the disclosure log; a name
+    # every answer publishes is public even where the public's lookup by handle is a 404.
+    public_shown, _ = public
+    return may or fields <= public_shown

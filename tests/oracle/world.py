@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import sqlite3
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -312,6 +313,82 @@ def expected(
     return {
         role: model.decide(person(k), role, ctx, policy, asker) for role, k in roles_of(rec).items()
     }
+
+
+# --- contacts by handle, and what searches compare -----------------------------------------
+
+
+def references(w: World) -> dict[str, list[tuple[DomainRecord, str]]]:
+    """Every contact's (domain, role) references; [] for a contact no domain references."""
+    out: dict[str, list[tuple[DomainRecord, str]]] = {h: [] for h in w.contacts}
+    for rec in w.records:
+        for role, k in roles_of(rec).items():
+            out[k.handle].append((rec, role))
+    return out
+
+
+def by_handle(
+    w: World, handle: str, policy: model.PolicyModel, asker: model.Asker
+) -> tuple[frozenset[str], bool]:
+    """docs/policy.md "Contacts looked up by handle": the fields `/entity/HANDLE` may show
+    this requester, and whether it must be the 404 of an unknown handle."""
+    from tests.oracle.observe import person
+
+    refs = references(w)[handle]
+    k = person(w.contacts[handle])
+    if not refs:
+        # "A contact no domain references is decided under every served TLD's section at
+        # once".
+        contexts = [
+            model.Context(t.kind.value, t.policy, t.disclose_default, False, False) for t in TLDS
+        ]
+        return model.entity_bound(
+            [model.decide(k, "registrant", ctx, policy, asker) for ctx in contexts]
+        )
+    return model.entity_bound(
+        [model.decide(k, role, context(rec), policy, asker) for rec, role in refs]
+    )
+
+
+def shown_postal(k: Contact) -> PostalInfo | None:
+    """The one postal-info block answers show (docs/whois.md "Postal info"): `int` when the
+    contact has one, otherwise `loc`."""
+    for kind in ("int", "loc"):
+        for p in k.postal:
+            if p.type == kind:
+                return p
+    return None
+
+
+def search_value(k: Contact, prop: str) -> str | None:
+    """The value of a contact an entity or reverse search by `prop` compares: docs/search.md
+    ("contacts by the name their answer shows"; `addr` "the street lines, city and postal
+    code of the address the answer shows, joined by ', '")."""
+    if prop == "handle":
+        return k.handle
+    if prop == "email":
+        return k.email
+    p = shown_postal(k)
+    if p is None:
+        return None
+    if prop == "fn":
+        return p.name
+    parts = [*p.street, p.city, p.pc or ""]
+    return ", ".join(x for x in parts if x) or None
+
+
+def fold(text: str) -> str:
+    """docs/search.md: text patterns "compare case-folded after Unicode NFC"."""
+    return unicodedata.normalize("NFC", text).casefold()
+
+
+def pattern_matches(pattern: str, value: str | None) -> bool:
+    """RFC 9082 §4.1 as docs/search.md applies it to text: exact, or a prefix and `*`."""
+    if not value:
+        return False
+    if pattern.endswith("*"):
+        return fold(value).startswith(fold(pattern[:-1].lstrip()))
+    return fold(value) == fold(pattern.strip())
 
 
 # --- a whole replica on disk ------------------------------------------------------------------

@@ -206,3 +206,27 @@ def test_upper_bound(prefix: str, bound: str | None) -> None:
         # Every string with the prefix sorts below the bound (SQLite BINARY order is code
         # point order for UTF-8 text).
         assert prefix + "\U0010fffe" < bound
+
+
+@pytest.mark.parametrize(
+    ("street", "city", "pc", "text"),
+    [
+        (
+            ("12 Example Lane", "Flat 3"),
+            "Exampleton",
+            "EX1 2MP",
+            "12 Example Lane, Flat 3, Exampleton, EX1 2MP",
+        ),
+        (("9 Quiet Row",), "Sampleton", None, "9 Quiet Row, Sampleton"),
+        # Parts the address lacks are left out, never joined as empty ones: the address
+        # matches on what it has (a deposit may omit the city).
+        (("9 Quiet Row",), "", "SW1A 1AA", "9 Quiet Row, SW1A 1AA"),
+        ((), "", "SW1A 1AA", "SW1A 1AA"),
+        ((), "Sampleton", "", "Sampleton"),
+        ((), "", None, ""),
+    ],
+)
+def test_addr_text(street: tuple[str, ...], city: str, pc: str | None, text: str) -> None:
+    # Mutation that fails it: addr_text joining [*street, city, pc] without dropping empty
+    # parts (", SW1A 1AA").
+    assert patterns.addr_text(street, city, pc) == text
