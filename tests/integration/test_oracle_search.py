@@ -193,7 +193,7 @@ def check_page_leaks(
     """No value on the page that every appearance of its contact there withholds (contacts
     that do not appear at all: none of their values)."""
     text = unechoed(body, echo)
-    problems = []
+    problems: list[tuple[Any, ...]] = []
     for handle, contact in w.contacts.items():
         withheld = observe.person(contact).present - seen.get(handle, frozenset())
         problems += [(handle, f) for f, _ in observe.leaks(text, contact, withheld)]
@@ -306,7 +306,7 @@ async def test_entity_searches_match_only_what_the_model_shows(
     `not all(view.shows(f) ...)` guard removed (withheld names match); the `may_search`
     guard removed (authorized-only values match without a search grant); the
     `view is None` guard removed (contacts whose handle is withheld are found)."""
-    problems = []
+    problems: list[tuple[Any, ...]] = []
     for who in service.askers:
         for prop, patterns in PREFIXES.items():
             for pattern in patterns:
@@ -333,7 +333,7 @@ async def test_entity_search_for_each_value_matches_only_what_the_model_shows(
         or (who.asker.tier == "registrar" and who.asker.purpose == "domainNameControl")
     ]
     assert len(askers) == 3
-    problems = []
+    problems: list[tuple[Any, ...]] = []
     # Every contact with both blocks (the one answers do not show must not match), and a
     # fifth of the others (each search examines the whole registry: keep the test short).
     chosen = [
@@ -381,7 +381,7 @@ async def test_reverse_search_is_allowed_only_where_the_model_grants_it(
 
     Mutations that fail this: core/searcher.py Searcher.search without its `may_search`
     refusal; redaction/policy.py Tier.may_search ignoring the purpose's grants."""
-    problems = []
+    problems: list[tuple[Any, ...]] = []
     for who in service.askers:
         for prop, pattern in REVERSE_PATTERNS.items():
             allowed = model.may_search(REFERENCE, who.asker, prop, reverse=True)
@@ -419,7 +419,7 @@ async def test_reverse_search_for_each_value(
     """GIVEN every contact's email, handle and address WHEN the highest tier reverse-searches
     each exactly THEN it finds exactly the contact's domains the model says."""
     (staff,) = [who for who in service.askers if who.asker.tier == "registry-staff"]
-    problems = []
+    problems: list[tuple[Any, ...]] = []
     for contact in the_world.contacts.values():
         for prop in ("email", "handle", "addr"):
             value = world.search_value(contact, prop)

@@ -204,6 +204,76 @@ def test_entity_bound_is_the_intersection() -> None:
     assert model.entity_bound([a, model.Decision(frozenset(), omitted=True)]) == (set(), True)
 
 
+def test_model_search_grants_follow_the_documents() -> None:
+    # docs/policy.md "Defaults": "law-enforcement and registry-staff may search registrant
+    # data and use reverse search"; the registrar may not.
+    crime = model.Asker(LE, "criminalInvestigationAndDNSAbuse")
+    registrar = model.Asker("registrar", "domainNameControl")
+    assert model.may_search(DEFAULT, crime, "fn") and model.may_search(DEFAULT, crime, "handle")
+    assert all(model.may_search(DEFAULT, crime, p, reverse=True) for p in model.REVERSE_SEARCH)
+    assert not model.may_search(DEFAULT, registrar, "fn")
+    assert not model.may_search(DEFAULT, registrar, "handle", reverse=True)
+    # "never open to the public".
+    assert not model.may_search(DEFAULT, model.PUBLIC, "fn")
+    # "for a purpose the tier has grants for": none for academic research by default.
+    assert not model.may_search(DEFAULT, model.Asker(LE, "academicPublicInterestDNSResearch"), "fn")
+    # A file's tier has no grant unless it names one, whatever its name (docs/policy.md).
+    policy = model.parse(
+        '[tiers.law-enforcement]\nrank = 20\nreverse_search = ["email"]\n'
+        '[tiers.law-enforcement.purposes]\nlegalActions = ["*"]\n'
+        '[tiers.staff]\nrank = 30\nsearch = ["*"]\n'
+        '[tiers.staff.purposes]\n"*" = ["*"]\n'
+    )
+    legal = model.Asker(LE, "legalActions")
+    assert not model.may_search(policy, legal, "fn")
+    assert model.may_search(policy, legal, "email", reverse=True)
+    assert not model.may_search(policy, legal, "handle", reverse=True)
+    assert model.may_search(policy, model.Asker("staff", "dnsTransparency"), "handle")
+
+
+HIDDEN = (frozenset({"sp", "cc"}), True)  # a natural person's bound, its handle withheld
+
+
+@pytest.mark.parametrize(
+    ("case", "prop", "present", "mine", "public", "may", "want"),
+    [
+        # "a contact is a candidate only if its lookup by handle would answer for this
+        # requester": a withheld handle is never found, whatever the grant.
+        ("handle withheld", "fn", EVERYTHING, (EVERYTHING, True), HIDDEN, True, False),
+        # "it matches only on a value that answer shows".
+        ("name withheld", "fn", EVERYTHING, (frozenset({"handle"}), False), HIDDEN, True, False),
+        # A value seen only by authorization: only with the search grant.
+        ("authorized only", "fn", EVERYTHING, (EVERYTHING, False), HIDDEN, False, False),
+        ("granted", "fn", EVERYTHING, (EVERYTHING, False), HIDDEN, True, True),
+        # A published value matches for anyone who sees the contact.
+        ("public", "handle", EVERYTHING, (EVERYTHING, False), (EVERYTHING, False), False, True),
+        # addr: every part the contact holds must be shown; a missing part is left out.
+        ("addr, pc withheld", "addr", EVERYTHING, ({"street", "city"}, False), HIDDEN, True, False),
+        (
+            "addr without pc",
+            "addr",
+            EVERYTHING - {"pc"},
+            ({"street", "city"}, False),
+            HIDDEN,
+            True,
+            True,
+        ),
+        ("addr, none held", "addr", frozenset({"name"}), (EVERYTHING, False), HIDDEN, True, False),
+    ],
+)
+def test_model_search_matching(
+    case: str,
+    prop: str,
+    present: frozenset[str],
+    mine: tuple[frozenset[str], bool],
+    public: tuple[frozenset[str], bool],
+    may: bool,
+    want: bool,
+) -> None:
+    got = model.search_matchable(prop, present, (frozenset(mine[0]), mine[1]), public, may)
+    assert got is want, case
+
+
 # --- the property ------------------------------------------------------------------------
 
 

@@ -90,3 +90,20 @@ def test_loader_errors_name_key_and_problem(text: str, message: str) -> None:
         policy.parse(text, "rdds.toml")
     assert message in info.value.message
     assert info.value.message.startswith("rdds.toml: ")
+
+
+def test_a_file_tier_gets_no_search_grant_by_its_name() -> None:
+    # docs/policy.md: the `search` / `reverse_search` default is none for every tier a file
+    # defines, `law-enforcement` included; only the built-in tiers come with grants.
+    # Mutation that fails it: redaction/policy.py _tier defaulting `search` to
+    # DEFAULT_TIERS[name].search for a known name.
+    text = (
+        "[tiers.law-enforcement]\nrank = 20\n"
+        '[tiers.law-enforcement.purposes]\ncriminalInvestigationAndDNSAbuse = ["*"]\n'
+    )
+    p = policy.parse(text, "rdds.toml")
+    le = Requester("law-enforcement", "criminalInvestigationAndDNSAbuse")
+    assert p.tiers["law-enforcement"].search == frozenset()
+    assert not p.may_search(le, "fn")
+    assert not p.may_search(le, "handle", reverse=True)
+    assert p.reverse_search_offered == frozenset()
