@@ -382,6 +382,21 @@ def domain_context(record: DomainRecord) -> DomainContext:
     )
 
 
+def _icann_side_contact(view: ContactView) -> ContactView:
+    """An administrative or billing contact under the ICANN profile: withheld whole where its
+    handle is withheld (nothing of it is then shown, so nothing is disclosed); where the
+    requester sees the handle only by authorization, the public's answer withholds the whole
+    contact, so every field shown is a disclosure (docs/policy.md rule 6)."""
+    if view.role not in (ContactRole.ADMIN, ContactRole.BILLING):
+        return view
+    if Field.HANDLE in view.withheld:
+        return replace(view, omitted=True, disclosed=frozenset())
+    if Field.HANDLE in view.disclosed:
+        shown = (f for f in Field if f not in view.withheld and has_value(view.contact, f))
+        return replace(view, disclosed=frozenset(shown))
+    return view
+
+
 def redact_domain(record: DomainRecord, requester: Requester, policy: Policy) -> RedactedDomain:
     """Decide every contact of a domain for one requester, under the TLD's policy section."""
     context = domain_context(record)
@@ -406,10 +421,5 @@ def redact_domain(record: DomainRecord, requester: Requester, policy: Policy) ->
         # ICANN profile 2024 §2.7.3: a top-level administrative or billing entity must carry a
         # handle. Where the handle is withheld (it would link a person's registrations), the
         # whole contact is withheld instead: one RFC 9537 removal of the entity.
-        views = [
-            replace(v, omitted=True)
-            if v.role in (ContactRole.ADMIN, ContactRole.BILLING) and Field.HANDLE in v.withheld
-            else v
-            for v in views
-        ]
+        views = [_icann_side_contact(v) for v in views]
     return RedactedDomain(record=record, contacts=tuple(views), requester=requester)

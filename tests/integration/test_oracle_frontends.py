@@ -230,6 +230,49 @@ async def test_rdap_domain_answers_match_the_model(
     assert disclosed > len(the_world.records)  # authorized answers really disclosed things
 
 
+def disclosed_labels(
+    record: Any, mine: dict[str, model.Decision], public: dict[str, model.Decision]
+) -> set[str]:
+    """docs/policy.md rule 6: the fields an authorized answer shows that the public's answer
+    withholds (a contact the public's answer withholds whole: every field shown)."""
+    out = set()
+    for role in world.roles_of(record):
+        if mine[role].omitted:
+            continue
+        seen = frozenset() if public[role].omitted else public[role].shown
+        out |= {observe.label(role, f) for f in mine[role].shown - seen}
+    return out
+
+
+async def test_disclosure_records_name_what_the_model_says_was_disclosed(
+    service: Service, the_world: world.World
+) -> None:
+    """GIVEN every authorized requester WHEN it looks up each domain THEN the disclosure
+    record written for the answer names exactly the fields the model says it saw and the
+    public's answer withholds (no record when there are none).
+
+    Failed before redaction/engine.py redact_domain counted a gTLD admin or billing contact
+    that the public's answer withholds whole: the registrar's record left out that contact's
+    State/Province and Country. Mutation that fails it: the `Field.HANDLE in v.disclosed`
+    branch of redact_domain removed."""
+    problems = []
+    for who in service.askers[1:]:
+        for record in the_world.records:
+            before = len(list(disclosures.records(service.data_dir)))
+            status, _, _ = await service.get(f"/domain/{record.domain.name}", who)
+            assert status == 200
+            new = list(disclosures.records(service.data_dir))[before:]
+            want = disclosed_labels(
+                record,
+                world.expected(record, REFERENCE, who.asker),
+                world.expected(record, REFERENCE, model.PUBLIC),
+            )
+            got = set(new[0]["fields"]) if new else set()
+            if len(new) > 1 or got != want:
+                problems.append((who.asker, record.domain.name, sorted(got ^ want)))
+    assert problems == []
+
+
 async def ask_whois(port: int, line: str) -> str:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:

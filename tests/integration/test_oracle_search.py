@@ -20,6 +20,7 @@ contact and its result set can be compared with the model's whole.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,8 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
+from access import credentials, disclosures
+from access.credentials import CredentialStore
 from access.service import build
 from access.settings import AuthSettings
 from core.lookup import Lookup
@@ -37,6 +40,7 @@ from core.search import SearchSettings
 from core.searcher import Searcher
 from rdap.server import make_app
 from rdap.settings import RdapConfig
+from redaction import policy as product_policy
 from registry.model import Contact
 from replica.store import open_store
 from tests.integration.test_oracle_frontends import (
@@ -127,25 +131,32 @@ async def search(service: Service, path: str, who: Asking) -> Answer:
 class Expect:
     """The model's answers for one world, computed once per (contact, requester)."""
 
-    def __init__(self, w: world.World) -> None:
+    def __init__(self, w: world.World, policy: model.PolicyModel = REFERENCE) -> None:
         self.w = w
+        self.policy = policy
         self.refs = world.references(w)
         self.by_name = {rec.domain.name: rec for rec in w.records}
         self._bound: dict[tuple[str, model.Asker], tuple[frozenset[str], bool]] = {}
+        self._public: dict[str, frozenset[str]] = {}
 
     def bound(self, handle: str, asker: model.Asker) -> tuple[frozenset[str], bool]:
         key = (handle, asker)
         if key not in self._bound:
-            self._bound[key] = world.by_handle(self.w, handle, REFERENCE, asker)
+            self._bound[key] = world.by_handle(self.w, handle, self.policy, asker)
         return self._bound[key]
 
+    def public(self, handle: str) -> frozenset[str]:
+        if handle not in self._public:
+            self._public[handle] = world.public_answers(self.w, handle, self.policy)
+        return self._public[handle]
+
     def matchable(self, handle: str, prop: str, asker: model.Asker, *, reverse: bool) -> bool:
-        may = model.may_search(REFERENCE, asker, prop, reverse=reverse)
+        may = model.may_search(self.policy, asker, prop, reverse=reverse)
         return model.search_matchable(
             prop,
             observe.person(self.w.contacts[handle]).present,
             self.bound(handle, asker),
-            self.bound(handle, model.PUBLIC),
+            self.public(handle),
             may,
         )
 
@@ -209,7 +220,7 @@ def check_domain_results(
         seen: dict[str, frozenset[str]] = {}
         for result in doc["domainSearchResults"]:
             record = expect.by_name[result["ldhName"]]
-            decisions = world.expected(record, REFERENCE, who.asker)
+            decisions = world.expected(record, expect.policy, who.asker)
             check_domain(record, decisions, result)
             for role, contact in world.roles_of(record).items():
                 seen[contact.handle] = seen.get(contact.handle, frozenset()) | (
@@ -295,27 +306,34 @@ def entity_problems(
 PREFIXES = {"fn": ("Zq*", "zqلوك*"), "handle": ("ZH*", "zh1*")}
 
 
+async def entity_prefix_problems(
+    service: Service, who: Asking, expect: Expect
+) -> list[tuple[Any, ...]]:
+    problems: list[tuple[Any, ...]] = []
+    for prop, patterns in PREFIXES.items():
+        for pattern in patterns:
+            answer = await search(service, f"/entities?{prop}={quote(pattern)}", who)
+            want = expect.entities(prop, pattern, who.asker)
+            problems += [
+                (who.asker, prop, pattern, *p) for p in entity_problems(answer, who, expect, want)
+            ]
+    return problems
+
+
 async def test_entity_searches_match_only_what_the_model_shows(
     service: Service, expect: Expect
 ) -> None:
     """GIVEN every requester WHEN it searches entities by a prefix every contact's name (or
     handle) has THEN it finds exactly the contacts the model says the search may match, each
-    showing exactly its lookup by handle's fields, and no withheld value is on the page.
+    showing exactly its lookup by handle's fields, and no withheld value is on the page (the
+    public asks again last: an authorized answer is never served to it from the cache).
 
     Mutations that fail this, in core/searcher.py Searcher._contact_hit: the
     `not all(view.shows(f) ...)` guard removed (withheld names match); the `may_search`
-    guard removed (authorized-only values match without a search grant); the
-    `view is None` guard removed (contacts whose handle is withheld are found)."""
+    guard replaced by `if False:` (authorized-only values match without a search grant)."""
     problems: list[tuple[Any, ...]] = []
-    for who in service.askers:
-        for prop, patterns in PREFIXES.items():
-            for pattern in patterns:
-                answer = await search(service, f"/entities?{prop}={quote(pattern)}", who)
-                want = expect.entities(prop, pattern, who.asker)
-                problems += [
-                    (who.asker, prop, pattern, *p)
-                    for p in entity_problems(answer, who, expect, want)
-                ]
+    for who in [*service.askers, service.askers[0]]:
+        problems += await entity_prefix_problems(service, who, expect)
     assert problems == []
 
 
@@ -371,45 +389,48 @@ REVERSE = "/domains/reverse_search/entity"
 REVERSE_PATTERNS = {"handle": "ZH*", "fn": "Zq*", "email": "zq*", "addr": "Zq*"}
 
 
+async def reverse_problems(
+    service: Service, who: Asking, expect: Expect, roles: tuple[str | None, ...]
+) -> list[tuple[Any, ...]]:
+    problems: list[tuple[Any, ...]] = []
+    for prop, pattern in REVERSE_PATTERNS.items():
+        allowed = model.may_search(expect.policy, who.asker, prop, reverse=True)
+        for role in roles:
+            path = f"{REVERSE}?{prop}={quote(pattern)}"
+            if role is not None:
+                path += f"&role={role}"
+            answer = await search(service, path, who)
+            if not allowed:
+                body = answer.bodies[0].decode()
+                if answer.status != 403 or all_tokens_absent(body, expect.w.contacts):
+                    problems.append((who.asker, prop, role, answer.status))
+                continue
+            if answer.status != 200:
+                problems.append((who.asker, prop, role, answer.status))
+                continue
+            found = check_domain_results(answer, who, expect)
+            want = expect.reverse(prop, pattern, role, who.asker)
+            if set(found) != want or len(found) != len(want):
+                problems.append(
+                    (who.asker, prop, role, sorted(set(found) - want), sorted(want - set(found)))
+                )
+    return problems
+
+
 async def test_reverse_search_is_allowed_only_where_the_model_grants_it(
-    service: Service, the_world: world.World, expect: Expect
+    service: Service, expect: Expect
 ) -> None:
     """GIVEN every requester and every reverse search property, with and without a role
     WHEN it reverse-searches by a prefix every contact's value has THEN it is refused (403,
     no contact data) wherever the model's policy does not grant it, and otherwise finds
     exactly the domains of the contacts the model says may match, each the model's lookup.
 
-    Mutations that fail this: core/searcher.py Searcher.search without its `may_search`
-    refusal; redaction/policy.py Tier.may_search ignoring the purpose's grants."""
+    Mutations that fail this: core/searcher.py Searcher.search refusing only the public
+    (`if request.reverse and requester.is_anonymous:`); the `not all(view.shows(f) ...)`
+    guard of Searcher._contact_hit removed."""
     problems: list[tuple[Any, ...]] = []
     for who in service.askers:
-        for prop, pattern in REVERSE_PATTERNS.items():
-            allowed = model.may_search(REFERENCE, who.asker, prop, reverse=True)
-            for role in (None, *model.ROLES):
-                path = f"{REVERSE}?{prop}={quote(pattern)}"
-                if role is not None:
-                    path += f"&role={role}"
-                answer = await search(service, path, who)
-                if not allowed:
-                    body = answer.bodies[0]
-                    if answer.status != 403 or all_tokens_absent(body.decode(), the_world.contacts):
-                        problems.append((who.asker, prop, role, answer.status))
-                    continue
-                if answer.status != 200:
-                    problems.append((who.asker, prop, role, answer.status))
-                    continue
-                found = check_domain_results(answer, who, expect)
-                want = expect.reverse(prop, pattern, role, who.asker)
-                if set(found) != want or len(found) != len(want):
-                    problems.append(
-                        (
-                            who.asker,
-                            prop,
-                            role,
-                            sorted(set(found) - want),
-                            sorted(want - set(found)),
-                        )
-                    )
+        problems += await reverse_problems(service, who, expect, (None, *model.ROLES))
     assert problems == []
 
 
@@ -431,6 +452,70 @@ async def test_reverse_search_for_each_value(
             if found != want:
                 problems.append((contact.handle, prop, sorted(found ^ want)))
     assert problems == []
+
+
+# --- random worlds and policies --------------------------------------------------------------
+
+
+def askers_for(tables: dict[str, Any], c: world.Seeded) -> list[model.Asker]:
+    """The public, and each tier of the policy with two purposes (often one it has no grants
+    for)."""
+    out = [model.PUBLIC]
+    for tier in world.tier_names(tables):
+        purposes = {c.choice(world.PURPOSES[:4]), c.choice(world.PURPOSES)}
+        out += [model.Asker(tier, p) for p in sorted(purposes)]
+    return out
+
+
+def credentials_for(data_dir: Path, askers: list[model.Asker]) -> list[Asking]:
+    disclosures.set_up(data_dir)
+    now = dt.datetime.now(dt.UTC)
+    out = []
+    for asker in askers:
+        if asker.tier is None or asker.purpose is None:
+            out.append(Asking(asker, {}, ""))
+            continue
+        cred, token = credentials.issue(asker.tier, "Oracle Org", (asker.purpose,), now)
+        CredentialStore(data_dir).add(cred)
+        out.append(Asking(asker, {"Authorization": f"Bearer {token}"}, ""))
+    return out
+
+
+@pytest.mark.parametrize("seed", [3, 5, 8])
+async def test_searches_over_random_worlds_and_policies(
+    seed: int, tmp_path: Path, aiohttp_client: Callable[..., Awaitable[Client]]
+) -> None:
+    """GIVEN a random registry and a random policy (sections, tiers with partial grants and
+    random `search` / `reverse_search` lists, or the built-in tiers) WHEN each of its
+    requesters runs the prefix entity searches, the reverse searches and a domain search over
+    every domain THEN every answer is the model's."""
+    c = world.Seeded(seed)
+    tables = world.policy_tables(c)
+    w = world.build_world(seed, n_random=15)
+    path = tmp_path / "replica.sqlite"
+    world.write(w, path)
+    product = product_policy.from_mapping(tables, "random policy")
+    expect = Expect(w, model.from_mapping(tables))
+    store = await open_store(path, pool_size=2)
+    try:
+        data_dir = tmp_path / "access"
+        askers = credentials_for(data_dir, askers_for(tables, c))
+        app = make_app(
+            Lookup(store, product),
+            RdapConfig(base_url=BASE, port43=None),
+            build(AuthSettings(data_dir=data_dir), product),
+            searcher=Searcher(store, product, SETTINGS),
+        )
+        service = Service(await aiohttp_client(app), askers)
+        problems: list[tuple[Any, ...]] = []
+        for who in askers:
+            problems += await entity_prefix_problems(service, who, expect)
+            problems += await reverse_problems(service, who, expect, (None, "technical"))
+            answer = await search(service, "/domains?nsLdhName=ns1.oracle-dns.example", who)
+            assert sorted(check_domain_results(answer, who, expect)) == sorted(expect.by_name)
+        assert problems == [], tables
+    finally:
+        await store.close()
 
 
 def test_the_world_holds_the_search_cases(the_world: world.World, expect: Expect) -> None:

@@ -344,13 +344,14 @@ def search_matchable(
     prop: str,
     present: frozenset[str],
     mine: tuple[frozenset[str], bool],
-    public: tuple[frozenset[str], bool],
+    public: frozenset[str],
     may: bool,
 ) -> bool:
     """Whether an entity or reverse search by `prop` may match a contact at all.
 
-    `mine` and `public` are `entity_bound` for the requester and for the public; `present` is
-    what the contact holds; `may` is `may_search` for this search. docs/search.md: "a contact
+    `mine` is `entity_bound` for the requester; `public` the fields every domain answer
+    referencing the contact shows the public (in any of its roles there); `present` is what
+    the contact holds; `may` is `may_search` for this search. docs/search.md: "a contact
     is a candidate only if its lookup by handle would answer for this requester" and "it
     matches only on a value that answer shows"; "a value they see only because of their
     authorization ... matches only if" the search is granted. DECISION: a value with several
@@ -365,7 +366,7 @@ def search_matchable(
     if not fields or not fields <= shown:
         return False
     # DECISION: "seen only because of their authorization" is a part that some domain answer
-    # withholds from the public (the public bound lacks it), as for the disclosure log; a name
-    # every answer publishes is public even where the public's lookup by handle is a 404.
-    public_shown, _ = public
-    return may or fields <= public_shown
+    # withholds from the public, as for the disclosure log ("whatever the answer shows that
+    # any of the domains withholds from the public"); a name every domain answer publishes is
+    # public even where the public's lookup by handle is a 404.
+    return may or fields <= public

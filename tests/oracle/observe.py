@@ -139,3 +139,26 @@ def leaks(body: str, contact: Contact, withheld: Iterable[str]) -> list[tuple[st
     """(field, value) pairs of withheld fields whose value appears anywhere in `body` (the
     country excepted: two letters appear everywhere; its place is checked instead)."""
     return [(f, v) for f in withheld if f != "cc" for v in values(contact, f) if v in body]
+
+
+#: docs/policy.md "Fields": the RFC 9537 / WHOIS name of each field (ICANN's RDAP response
+#: profile names), with the role prefix; the handle is "Registry <Prefix> ID".
+LABEL_SUFFIX = {
+    "name": "Name",
+    "org": "Organization",
+    "street": "Street",
+    "city": "City",
+    "sp": "State/Province",
+    "pc": "Postal Code",
+    "cc": "Country",
+    "voice": "Phone",
+    "voice_ext": "Phone Ext",
+    "fax": "Fax",
+    "fax_ext": "Fax Ext",
+    "email": "Email",
+}
+
+
+def label(role: str, f: str) -> str:
+    prefix = WHOIS_PREFIX[role]
+    return f"Registry {prefix} ID" if f == "handle" else f"{prefix} {LABEL_SUFFIX[f]}"

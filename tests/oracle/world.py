@@ -228,6 +228,13 @@ def policy_tables(c: Chooser) -> dict[str, Any]:
             ranks.remove(rank)
             grants = {p: _fields(c) for p in c.subset((*PURPOSES[:4], "*"))}
             tiers[name] = {"rank": rank * 10, "purposes": grants}
+            # Search grants (docs/policy.md "Searches over registrant data"), often none.
+            for key, props in (
+                ("search", model.ENTITY_SEARCH),
+                ("reverse_search", model.REVERSE_SEARCH),
+            ):
+                if c.chance(0.6):
+                    tiers[name][key] = ["*"] if c.chance(0.3) else sorted(c.subset(props))
         data["tiers"] = tiers
     return data
 
@@ -348,6 +355,26 @@ def by_handle(
     return model.entity_bound(
         [model.decide(k, role, context(rec), policy, asker) for rec, role in refs]
     )
+
+
+def public_answers(w: World, handle: str, policy: model.PolicyModel) -> frozenset[str]:
+    """The fields of a contact that every domain answer referencing it shows the public (in
+    any of its roles there): what the public sees of it wherever it appears. A field outside
+    this set is one "any of the domains withholds from the public" (docs/policy.md); a value
+    of it that a requester sees was seen only because of its authorization."""
+    from tests.oracle.observe import person
+
+    k = person(w.contacts[handle])
+    per_domain: dict[str, frozenset[str]] = {}
+    for rec, role in references(w)[handle]:
+        d = model.decide(k, role, context(rec), policy, model.PUBLIC)
+        per_domain[rec.domain.name] = per_domain.get(rec.domain.name, frozenset()) | d.shown
+    if not per_domain:
+        return by_handle(w, handle, policy, model.PUBLIC)[0]
+    out = model.ALL
+    for shown in per_domain.values():
+        out &= shown
+    return out
 
 
 def shown_postal(k: Contact) -> PostalInfo | None:
