@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -41,7 +41,7 @@ from core.searcher import Searcher
 from rdap.server import make_app
 from rdap.settings import RdapConfig
 from redaction import policy as product_policy
-from registry.model import Contact
+from registry.model import Contact, PersonKind
 from replica.store import open_store
 from tests.integration.test_oracle_frontends import (
     BASE,
@@ -514,6 +514,71 @@ async def test_searches_over_random_worlds_and_policies(
             answer = await search(service, "/domains?nsLdhName=ns1.oracle-dns.example", who)
             assert sorted(check_domain_results(answer, who, expect)) == sorted(expect.by_name)
         assert problems == [], tables
+    finally:
+        await store.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "known gap: a contact looked up by handle is decided per referencing domain's context "
+        "without its role (replica References carry no roles), so a name that only an "
+        "ICANN-omitted admin or billing contact holds counts as public; needs the roles in "
+        "References (SQLite and PostgreSQL stores)"
+    ),
+)
+async def test_a_name_the_public_never_sees_needs_a_search_grant(
+    tmp_path: Path, aiohttp_client: Callable[..., Awaitable[Client]]
+) -> None:
+    """GIVEN a natural person who consented to publish their name but is only ever the
+    administrative contact of a .org domain (the public's answer withholds that contact
+    whole: the public never sees the name) WHEN a registrar, which sees every field for
+    domainNameControl but has no search grant, searches entities by that name THEN the model
+    says nothing matches (docs/search.md: a value seen only by authorization matches only
+    under a search grant); law enforcement, which holds the grant, finds it."""
+    c = world.Seeded(1)
+    tokens = world.Tokens()
+    natural: dict[str, Any] = {
+        "kind": PersonKind.NATURAL,
+        "at_risk": False,
+        "disclose_no": frozenset(),
+    }
+    admin = world.contact(c, tokens, **natural, disclose_yes=frozenset({"name"}))
+    registrant = world.contact(c, tokens, **natural, disclose_yes=frozenset())
+    org = world.TLDS[0]
+    rec = world.record(
+        c, tokens, "consenting-admin.org", org, {"registrant": registrant, "administrative": admin}
+    )
+    rec = replace(rec, domain=replace(rec.domain, statuses=("ok",), rgp_statuses=()))
+    w = world.World([rec], {k.handle: k for k in (registrant, admin)}, [])
+    path = tmp_path / "replica.sqlite"
+    world.write(w, path)
+    product = product_policy.default_policy()
+    expect = Expect(w, model.PolicyModel())
+    store = await open_store(path, pool_size=1)
+    try:
+        data_dir = tmp_path / "access"
+        askers = credentials_for(
+            data_dir,
+            [
+                model.PUBLIC,
+                model.Asker("law-enforcement", "criminalInvestigationAndDNSAbuse"),
+                model.Asker("registrar", "domainNameControl"),
+            ],
+        )
+        app = make_app(
+            Lookup(store, product),
+            RdapConfig(base_url=BASE, port43=None),
+            build(AuthSettings(data_dir=data_dir), product),
+            searcher=Searcher(store, product, SETTINGS),
+        )
+        service = Service(await aiohttp_client(app), askers)
+        name = admin.postal[0].name
+        for who in askers:
+            answer = await search(service, f"/entities?fn={quote(name)}", who)
+            want = expect.entities("fn", name, who.asker)
+            assert want == ({admin.handle} if who.asker.tier == "law-enforcement" else set())
+            assert entity_problems(answer, who, expect, want, echo=name) == [], who.asker
     finally:
         await store.close()
 
