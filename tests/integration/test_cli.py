@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from rdds.cli import main
-from replica import schema
+from replica import demo, schema
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -221,7 +221,8 @@ def test_serve_demo_builds_at_cache_path_and_stops_on_sigterm(tmp_path: Path) ->
             except OSError:
                 assert proc.poll() is None
                 time.sleep(0.1)
-        assert (tmp_path / "rdds" / f"demo-30-v{schema.SCHEMA_VERSION}.sqlite").exists()
+        name = f"demo-30-v{schema.SCHEMA_VERSION}-r{demo.REVISION}.sqlite"
+        assert (tmp_path / "rdds" / name).exists()
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=10)
     finally:
