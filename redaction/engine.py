@@ -326,6 +326,21 @@ def view_contact_by_handle(
         )
         for c in contexts
     ]
+    # A domain that holds the contact only as an ICANN-profile administrative or billing
+    # contact withholds it whole from whoever does not see its handle: nothing of it is
+    # public there, and nothing is shown to a requester not granted the handle.
+    decided = [
+        (
+            rules,
+            (
+                public if Field.HANDLE in public else frozenset(),
+                granted if Field.HANDLE in public | granted else frozenset(),
+            )
+            if c.side_only
+            else (public, granted),
+        )
+        for c, (rules, (public, granted)) in zip(contexts, decided, strict=True)
+    ]
     allowed = frozenset(Field)
     for _, (public, granted) in decided:
         allowed &= public | granted

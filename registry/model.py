@@ -250,6 +250,10 @@ class DomainContext:
     disclose_default: bool = False
     registrant_at_risk: bool = False
     pending_delete: bool = False
+    #: The contact is only an administrative or billing contact of this domain, in a TLD
+    #: under the ICANN profile: the domain's answer withholds it whole wherever its handle
+    #: is withheld (docs/policy.md), so nothing of it is public there.
+    side_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)

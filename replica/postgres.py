@@ -30,7 +30,6 @@ from registry.model import (
     Contact,
     ContactRecord,
     ContactRole,
-    DomainContext,
     DomainRecord,
     Host,
     HostRecord,
@@ -39,7 +38,6 @@ from registry.model import (
     ReplicaInfo,
     Tld,
 )
-from registry.status import is_pending_delete
 from replica import pg_schema
 from replica.schema import (
     META_GENERATION,
@@ -58,6 +56,7 @@ from replica.store import (
     _domain,
     _registrar,
     _tld,
+    reference_contexts,
 )
 
 log = logging.getLogger("rdds.replica")
@@ -148,13 +147,17 @@ WITH c AS (
                                WHERE domain_contact.contact = c.id LIMIT $2) AS y)
     ) AS n
 ), ref AS (
-    (SELECT domain.name AS domain FROM domain, c WHERE domain.registrant = c.id LIMIT $2)
+    (SELECT domain.name AS domain, 0 AS side FROM domain, c
+     WHERE domain.registrant = c.id LIMIT $2)
     UNION ALL
-    (SELECT dc.domain FROM domain_contact AS dc, c WHERE dc.contact = c.id LIMIT $2)
+    (SELECT dc.domain, CASE WHEN dc.role IN ('administrative', 'billing') THEN 1 ELSE 0 END
+     FROM domain_contact AS dc, c WHERE dc.contact = c.id LIMIT $2)
 )
 SELECT row_to_json(c) AS contact, counted.n,
-  (SELECT coalesce(json_agg(json_build_array(x.tld, x.statuses, x.at_risk)), '[]') FROM (
-      SELECT DISTINCT d.tld, d.statuses, coalesce(r.at_risk, 0) AS at_risk
+  (SELECT coalesce(json_agg(json_build_array(x.tld, x.statuses, x.at_risk, x.domain, x.side)),
+                   '[]') FROM (
+      SELECT DISTINCT d.tld, d.statuses, coalesce(r.at_risk, 0) AS at_risk, ref.domain,
+                      ref.side
       FROM ref JOIN domain AS d ON d.name = ref.domain
       LEFT JOIN contact AS r ON r.id = d.registrant
       WHERE counted.n < $2) AS x) AS refs
@@ -448,19 +451,7 @@ class PostgresStore:
         row = await self._row(CONTACT_SQL, fold(handle), reference_cap + 1)
         if row is None:
             return None
-        contexts: set[DomainContext] = set()
-        for tld_name, statuses, at_risk in row["refs"]:
-            tld = self._tlds.get(tld_name)
-            if tld is None:
-                raise ReplicaError()  # an import defect: never decide without the policy
-            contexts.add(
-                DomainContext(
-                    section=tld.policy,
-                    disclose_default=tld.disclose_default,
-                    registrant_at_risk=bool(at_risk),
-                    pending_delete=is_pending_delete(split_words(statuses)),
-                )
-            )
+        contexts = reference_contexts(row["refs"], self._tlds)
         complete = row["n"] <= reference_cap
         crow = row["contact"]
         return ContactRecord(

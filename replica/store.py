@@ -84,15 +84,17 @@ WITH counted(n) AS (
         (SELECT count(*) FROM (SELECT 1 FROM domain WHERE registrant = ?1 LIMIT ?2)),
         (SELECT count(*) FROM (SELECT 1 FROM domain_contact WHERE contact = ?1 LIMIT ?2))
     )
-), ref(domain) AS (
-    SELECT name FROM (SELECT name FROM domain WHERE registrant = ?1 LIMIT ?2)
+), ref(domain, side) AS (
+    SELECT name, 0 FROM (SELECT name FROM domain WHERE registrant = ?1 LIMIT ?2)
     UNION ALL
-    SELECT domain FROM (SELECT domain FROM domain_contact WHERE contact = ?1 LIMIT ?2)
+    SELECT domain, role IN ('administrative', 'billing')
+    FROM (SELECT domain, role FROM domain_contact WHERE contact = ?1 LIMIT ?2)
 )
-SELECT n, NULL AS tld, NULL AS statuses, NULL AS at_risk FROM counted
+SELECT n, NULL AS tld, NULL AS statuses, NULL AS at_risk, NULL AS domain, NULL AS side
+FROM counted
 UNION ALL
 SELECT * FROM (
-    SELECT DISTINCT counted.n, d.tld, d.statuses, coalesce(r.at_risk, 0)
+    SELECT DISTINCT counted.n, d.tld, d.statuses, coalesce(r.at_risk, 0), ref.domain, ref.side
     FROM counted
     CROSS JOIN ref
     JOIN domain AS d ON d.name = ref.domain
@@ -671,6 +673,33 @@ def _read_hosts_by_ip(
     return out
 
 
+def reference_contexts(rows: Sequence[Sequence[Any]], tlds: dict[str, Tld]) -> set[DomainContext]:
+    """The contexts of a contact's referencing domains, from (tld, statuses, at_risk, domain,
+    side) rows, one per domain and kind of reference (`side`: an administrative or billing
+    reference). A domain where every reference is a side one, in an ICANN-profile TLD, is a
+    `side_only` context. Both stores share this."""
+    seen: dict[str, tuple[str, str, Any]] = {}
+    side: dict[str, bool] = {}
+    for tld_name, statuses, at_risk, domain, is_side in rows:
+        seen[domain] = (tld_name, statuses, at_risk)
+        side[domain] = side.get(domain, True) and bool(is_side)
+    out: set[DomainContext] = set()
+    for domain, (tld_name, statuses, at_risk) in seen.items():
+        tld = tlds.get(tld_name)
+        if tld is None:
+            raise ReplicaError()  # an import defect: never decide without the policy
+        out.add(
+            DomainContext(
+                section=tld.policy,
+                disclose_default=tld.disclose_default,
+                registrant_at_risk=bool(at_risk),
+                pending_delete=is_pending_delete(split_words(statuses)),
+                side_only=side[domain] and tld.kind.icann_profile,
+            )
+        )
+    return out
+
+
 def _read_contact(
     conn: sqlite3.Connection,
     handle: str,
@@ -693,21 +722,11 @@ def _contact_record(
 ) -> ContactRecord:
     """A contact row (CONTACT_SQL's columns) with the contexts of its referencing domains."""
     refs = _all(conn, REFERENCES_SQL, (row["id"], reference_cap + 1))
-    contexts: set[DomainContext] = set()
-    for ref in refs:
-        if ref["tld"] is None:
-            continue  # the count row (every row carries n; domain.tld is NOT NULL)
-        tld = tlds.get(ref["tld"])
-        if tld is None:
-            raise ReplicaError()  # an import defect: never decide without the policy
-        contexts.add(
-            DomainContext(
-                section=tld.policy,
-                disclose_default=tld.disclose_default,
-                registrant_at_risk=bool(ref["at_risk"]),
-                pending_delete=is_pending_delete(split_words(ref["statuses"])),
-            )
-        )
+    # The count row has no domain (every other row does: domain.tld is NOT NULL).
+    contexts = reference_contexts(
+        [tuple(r)[1:] for r in refs if r["tld"] is not None],
+        tlds,
+    )
     complete = max(r["n"] for r in refs) <= reference_cap
     return ContactRecord(
         _contact(row),

@@ -23,7 +23,6 @@ from registry.model import (
     Contact,
     ContactRecord,
     ContactRole,
-    DomainContext,
     DomainRecord,
     Host,
     HostRecord,
@@ -32,7 +31,6 @@ from registry.model import (
     ReplicaInfo,
     Tld,
 )
-from registry.status import is_pending_delete
 from replica.schema import (
     META_GENERATION,
     META_WATERMARK,
@@ -49,6 +47,7 @@ from replica.store import (
     _registrar,
     _tld,
     check_readable,
+    reference_contexts,
 )
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -284,21 +283,9 @@ class ReferenceStore:
             if row is None:
                 return None
             refs = await _all(conn, REFERENCES_SQL, (row["id"], reference_cap + 1))
-        contexts: set[DomainContext] = set()
-        for ref in refs:
-            if ref["tld"] is None:
-                continue  # the count row (every row carries n; domain.tld is NOT NULL)
-            tld = self._tlds.get(ref["tld"])
-            if tld is None:
-                raise ReplicaError()  # an import defect: never decide without the policy
-            contexts.add(
-                DomainContext(
-                    section=tld.policy,
-                    disclose_default=tld.disclose_default,
-                    registrant_at_risk=bool(ref["at_risk"]),
-                    pending_delete=is_pending_delete(split_words(ref["statuses"])),
-                )
-            )
+        contexts = reference_contexts(
+            [tuple(r)[1:] for r in refs if r["tld"] is not None], self._tlds
+        )
         complete = max(r["n"] for r in refs) <= reference_cap
         return ContactRecord(
             _contact(row),

@@ -20,7 +20,7 @@ from redaction.fields import Field
 from redaction.policy import Policy, Requester
 from registry import names
 from registry.errors import NotFound
-from registry.model import Contact, ContactRole, DomainRecord, Tld, TldKind
+from registry.model import Contact, ContactRole, DomainContext, DomainRecord, Tld, TldKind
 from replica.store import open_store
 from tests.conftest import make_record, write_replica
 from tests.unit.test_no_leak_property import REQUESTERS, contacts, two_section_policies
@@ -61,6 +61,14 @@ def registries(draw: st.DrawFn) -> tuple[list[DomainRecord], list[Contact]]:
     return records, people
 
 
+def context_of(record: DomainRecord, handle: str) -> DomainContext:
+    """The context a referencing domain gives a contact: the domain's, and whether the
+    contact is only its administrative or billing contact under the ICANN profile."""
+    roles = {role for role, c in record.contacts if c.handle == handle}
+    side = roles <= {ContactRole.ADMIN, ContactRole.BILLING} and record.tld.kind.icann_profile
+    return replace(engine.domain_context(record), side_only=side)
+
+
 def _shown(view: engine.ContactView) -> set[Field]:
     return {f for f in Field if view.shows(f)}
 
@@ -81,7 +89,7 @@ async def _check(
             ]
             found = await store.contact(person.handle)
             assert found is not None and found.references.complete
-            assert found.references.contexts == {engine.domain_context(r) for r in referencing}
+            assert found.references.contexts == {context_of(r, person.handle) for r in referencing}
             views = []
             for r in referencing:
                 rd = await lookup.domain(names.from_text(r.domain.name), requester)

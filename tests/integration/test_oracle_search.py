@@ -518,15 +518,6 @@ async def test_searches_over_random_worlds_and_policies(
         await store.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "known gap: a contact looked up by handle is decided per referencing domain's context "
-        "without its role (replica References carry no roles), so a name that only an "
-        "ICANN-omitted admin or billing contact holds counts as public; needs the roles in "
-        "References (SQLite and PostgreSQL stores)"
-    ),
-)
 async def test_a_name_the_public_never_sees_needs_a_search_grant(
     tmp_path: Path, aiohttp_client: Callable[..., Awaitable[Client]]
 ) -> None:
@@ -535,7 +526,13 @@ async def test_a_name_the_public_never_sees_needs_a_search_grant(
     whole: the public never sees the name) WHEN a registrar, which sees every field for
     domainNameControl but has no search grant, searches entities by that name THEN the model
     says nothing matches (docs/search.md: a value seen only by authorization matches only
-    under a search grant); law enforcement, which holds the grant, finds it."""
+    under a search grant); law enforcement, which holds the grant, finds it; and the
+    registrar's lookup by handle records the name, state/province and country it was shown.
+
+    Failed before the stores' References told the engine which domains hold a contact only
+    as an ICANN-profile admin or billing contact (DomainContext.side_only): the name counted
+    as public there. Mutation that fails it: replica/store.py reference_contexts setting
+    `side_only=False`."""
     c = world.Seeded(1)
     tokens = world.Tokens()
     natural: dict[str, Any] = {
@@ -579,6 +576,14 @@ async def test_a_name_the_public_never_sees_needs_a_search_grant(
             want = expect.entities("fn", name, who.asker)
             assert want == ({admin.handle} if who.asker.tier == "law-enforcement" else set())
             assert entity_problems(answer, who, expect, want, echo=name) == [], who.asker
+        registrar = askers[-1]
+        before = len(list(disclosures.records(data_dir)))
+        answer = await search(service, f"/entity/{admin.handle}", registrar)
+        assert answer.status == 200
+        (record,) = list(disclosures.records(data_dir))[before:]
+        assert {"Contact Name", "Contact State/Province", "Contact Country"} <= set(
+            record["fields"]
+        )
     finally:
         await store.close()
 
