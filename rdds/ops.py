@@ -32,8 +32,10 @@ def build(settings: Settings, lookup: Lookup, watcher: ReplicaWatcher) -> Ops:
     """Metrics and health for a service, fed by the replica watcher's checks."""
     metrics = Metrics()
     health = Health(lookup, settings.health)
-    if settings.auth.data_dir is not None:
+    if settings.auth.data_dir is not None and settings.access_database is None:
         # Authorized access fails closed without its log: not ready when it cannot be written.
+        # (A shared log in PostgreSQL is no readiness check: when the primary is away, every
+        # node would leave the balancer, anonymous answers too.)
         health.add_check(
             writable_check(settings.auth.data_dir, disclosures.LOG, "the disclosure log")
         )
