@@ -303,6 +303,17 @@ async def test_commits_are_durable_even_where_the_server_turned_them_off(db: str
         await conn.close()
 
 
+async def test_the_audit_commands_read_the_log_page_by_page(
+    db: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pglog, "PAGE", 4)
+    await write_log(db, 10)
+    code, out, _ = await arun(capsys, "audit", "verify", "--replica", db)
+    assert code == 0 and out.startswith("ok: 10 record(s)")
+    code, out, _ = await arun(capsys, "audit", "export", "--replica", db, "--since", "2026-11-05")
+    assert code == 0 and [json.loads(x)["seq"] for x in out.splitlines()] == list(range(5, 11))
+
+
 # --- tampering -----------------------------------------------------------------------------
 
 
