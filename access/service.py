@@ -75,7 +75,7 @@ class AuthorizedAccess:
 
     async def close(self) -> None:
         """Close the database pool, if any."""
-        for task in self._checks:
+        for task in list(self._checks):
             task.cancel()
         if self._closer is not None:
             await self._closer()
