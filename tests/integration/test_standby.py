@@ -1,9 +1,10 @@
-"""Nodes on a streaming standby (docs/scale-out.md): a real primary and a hot standby made
-by `pg_basebackup -R` (tests/pgserver.py). A DIFF imported once on the primary reaches a node
-on the primary (NOTIFY) and a node on the standby (polling: a standby refuses LISTEN); a
-standby whose replay is paused shows its lag in the metrics and in /readyz; a PostgreSQL
-outage makes a node answer 503 (RDAP error JSON, one WHOIS error line) and the node recovers
-without a restart, while nodes on the other server keep answering.
+"""Nodes on a primary and a streaming standby, and what failures do (docs/scale-out.md): a
+real primary and a hot standby made by `pg_basebackup -R` (tests/pgserver.py). A DIFF
+imported once on the primary reaches a node on the primary (NOTIFY) and a node on the
+standby (polling: a standby refuses LISTEN); a standby whose replay is paused shows its lag
+in the metrics and in /readyz; a PostgreSQL outage makes a node answer 503 (RDAP error JSON,
+one WHOIS error line) and the node recovers without a restart, while nodes on the other
+server keep answering; an importer killed mid-import commits nothing.
 
 Mutations that fail these tests: REFRESH_SQL's idle branch removed (an idle standby reads
 "now minus the last commit" as lag); `Health.ready` not consulting `replication_lag`; the
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
@@ -27,11 +29,12 @@ import pytest
 
 from escrow import export, pg_import
 from escrow.importer import import_deposits
-from rdds import service
+from rdds import cli, service
 from rdds.config import Settings
 from replica import open as replica_open
 from replica import postgres
 from tests import pgserver
+from tests.integration.processes import ROOT, environment
 from tests.pgserver import PgServer
 from tests.whois_support import ask
 
@@ -258,9 +261,11 @@ async def test_an_outage_answers_503_on_its_nodes_only_and_they_recover_without_
                         assert r.status == 503 or await until(
                             lambda: _ready_status(http, node, 503)  # noqa: B023
                         )
-                    # The other server's node keeps answering (a fresh, uncached name).
+                    # The other server's node keeps answering (a fresh, uncached name) and
+                    # stays ready: a standby cut off from its primary has replayed all it got.
                     name = f"outage-{next(asked)}.coop"
                     assert await status(http, other.rdap_port, f"/domain/{name}") == 404
+                    assert await _ready_status(http, other, 200)
                 finally:
                     down.start()
                 name = f"outage-{next(asked)}.coop"
@@ -294,3 +299,68 @@ async def _expect_unavailable(
         assert body["errorCode"] == 503 and body["title"] == "Service Unavailable"
     assert node.whois_port is not None
     assert await ask(node.whois_port, f"{name}\r\n".encode()) == UNAVAILABLE
+
+
+async def test_an_importer_killed_mid_import_commits_nothing_and_the_next_import_runs(
+    pg_server: PgServer,
+    pg_standby: PgServer,
+    database: str,
+    deposits: list[Path],
+    tmp_path: Path,
+) -> None:
+    gone = deleted_by_diffs(deposits, tmp_path)
+    diffs = [str(p) for p in split(deposits)[1]]
+    primary_url = url(pg_server, database)
+    store = await postgres.open_store(url(pg_standby, database), pool_size=1)
+    before = store.info
+    holder = await asyncpg.connect(primary_url)
+    importer: asyncio.subprocess.Process | None = None
+    try:
+        # GIVEN an import stopped mid-way: its transaction has written the other tables and
+        # waits to write the deposit chain, which this session holds in SHARE mode
+        tx = holder.transaction()
+        await tx.start()
+        await holder.execute("LOCK TABLE deposit IN SHARE MODE")
+        importer = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *("-m", "rdds", "import", "--quiet", "--replica", primary_url, *diffs),
+            cwd=ROOT,
+            env=environment(),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        waiting = (
+            "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'deposit'::regclass"
+        )
+        assert await until(lambda: _fetch_is(holder, waiting, 1))
+        # WHEN the importer dies (SIGKILL: no cleanup of its own)
+        importer.kill()
+        await importer.wait()
+        await tx.rollback()
+        importer_gone = (
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        )
+        assert await until(lambda: _fetch_is(holder, importer_gone, 0))
+        # THEN nothing of it was committed (the standby replays nothing new either) ...
+        await asyncio.to_thread(pgserver.wait_replayed, pg_server, pg_standby)
+        assert await store.refresh() is False and store.info == before
+        assert await store.domain(gone) is not None
+        # ... and the import lock died with it: the next import runs and commits
+        done = await asyncio.to_thread(
+            cli.main, ["import", "--quiet", "--replica", primary_url, *diffs]
+        )
+        assert done == 0
+        await asyncio.to_thread(pgserver.wait_replayed, pg_server, pg_standby)
+        assert await store.refresh() is True and store.info.generation == len(deposits)
+        assert await store.domain(gone) is None
+    finally:
+        if importer is not None and importer.returncode is None:
+            importer.kill()
+            await importer.wait()
+        await holder.close()
+        await store.close()
+
+
+async def _fetch_is(conn: asyncpg.Connection, sql: str, want: int) -> bool:
+    return bool(await conn.fetchval(sql) == want)
