@@ -138,9 +138,11 @@ async def start(settings: Settings, *, reuse_port: bool = False) -> Running:
         stack.push_async_callback(store.close)
         lookup = Lookup(store, settings.policy)
         watcher = ReplicaWatcher(lookup, settings.rdap.refresh_seconds)
+        lag: Callable[[], float | None] | None = None
         if isinstance(store, PostgresStore):
             store.on_notify(watcher.wake)  # LISTEN: refresh at once; polling stays the fallback
-        ops = ops_mod.build(settings, lookup, watcher)
+            lag = _replication_lag(store)
+        ops = ops_mod.build(settings, lookup, watcher, lag)
         config = RdapConfig(
             base_url=settings.base_url,
             port43=settings.port43,
@@ -214,6 +216,11 @@ async def start(settings: Settings, *, reuse_port: bool = False) -> Running:
         watcher.start()
         stack.pop_all()  # started: from now on `Running.close` owns all of it
     return running
+
+
+def _replication_lag(store: PostgresStore) -> Callable[[], float | None]:
+    """The standby's replay lag as of the store's last refresh (None on a primary)."""
+    return lambda: store.replication_lag
 
 
 def _within_descriptors(settings: Settings) -> Settings:
