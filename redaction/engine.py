@@ -328,13 +328,15 @@ def view_contact_by_handle(
     ]
     # A domain that holds the contact only as an ICANN-profile administrative or billing
     # contact withholds it whole from whoever does not see its handle: nothing of it is
-    # public there, and nothing is shown to a requester not granted the handle.
+    # public there (so whatever a requester is shown of it there is a disclosure), and
+    # nothing is shown to a requester not granted the handle. (The pair stays "public" and
+    # "what this requester sees beyond it".)
     decided = [
         (
             rules,
             (
                 public if Field.HANDLE in public else frozenset(),
-                granted if Field.HANDLE in public | granted else frozenset(),
+                public | granted if Field.HANDLE in public | granted else frozenset(),
             )
             if c.side_only
             else (public, granted),
