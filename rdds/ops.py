@@ -6,14 +6,16 @@ the live gauges from the running front-ends, and the operations listener. Called
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 
 from access import disclosures
 from core import opsserver
+from core.fleet import SharedHealth
 from core.health import Health, writable_check
 from core.lookup import Lookup
-from core.metrics import Metrics
+from core.metrics import Metrics, multiprocess_dir
 from core.watcher import ReplicaWatcher
 from rdap.state import CACHE
 from rdds.config import Settings
@@ -31,7 +33,12 @@ class Ops:
 def build(settings: Settings, lookup: Lookup, watcher: ReplicaWatcher) -> Ops:
     """Metrics and health for a service, fed by the replica watcher's checks."""
     metrics = Metrics()
-    health = Health(lookup, settings.health)
+    shared = multiprocess_dir()
+    health = (
+        Health(lookup, settings.health)
+        if shared is None
+        else SharedHealth(lookup, settings.health, Path(shared))
+    )
     if settings.auth.data_dir is not None:
         # Authorized access fails closed without its log: not ready when it cannot be written.
         health.add_check(
@@ -49,6 +56,15 @@ def build(settings: Settings, lookup: Lookup, watcher: ReplicaWatcher) -> Ops:
             lookup.generation, lookup.watermark, health.last_refresh, health.now()
         )
     )
+    if isinstance(health, SharedHealth):
+        # One of several workers: whichever answers a scrape or /readyz reads its siblings'
+        # live gauges and verdicts from the shared directory, as of their last tick.
+        def publish(ok: bool) -> None:
+            metrics.sample()
+            health.publish()
+
+        watcher.observe(publish)
+        health.publish()
     return Ops(metrics, health)
 
 
@@ -74,9 +90,11 @@ def probe_whois(metrics: Metrics, whois: WhoisServer) -> None:
     metrics.add_probe(probe)
 
 
-async def listen(settings: Settings, ops: Ops) -> opsserver.OpsServer | None:
+async def listen(
+    settings: Settings, ops: Ops, *, reuse_port: bool = False
+) -> opsserver.OpsServer | None:
     """Start the operations listener (None when `[metrics] enabled = false`); OSError when
-    its port cannot be bound."""
+    its port cannot be bound. `reuse_port`: the other workers listen on the same port."""
     if not settings.metrics.enabled:
         return None
-    return await opsserver.start(ops.metrics, ops.health, settings.metrics)
+    return await opsserver.start(ops.metrics, ops.health, settings.metrics, reuse_port=reuse_port)

@@ -183,7 +183,7 @@ async def start(settings: Settings, *, reuse_port: bool = False) -> Running:
             running.closers.append(w.close)
             ops_mod.probe_whois(ops.metrics, w)
         try:
-            listener = await ops_mod.listen(settings, ops)
+            listener = await ops_mod.listen(settings, ops, reuse_port=reuse_port)
         except (OSError, OverflowError) as exc:
             m = settings.metrics
             raise ConfigError(_cannot_listen(m.host, m.port, "metrics", exc)) from None

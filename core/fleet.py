@@ -1,0 +1,102 @@
+"""Readiness of the whole when `rdds serve --workers N` runs several worker processes (I/O:
+one small file per worker in the multiprocess metrics directory). Each worker publishes its
+own verdict there on every replica-watcher tick; whichever worker answers `/readyz` (they
+share the operations port) reports the whole: ready only when every live worker is.
+
+Why the whole and not the answering worker: the kernel spreads connections over every
+worker that listens, so a worker that cannot read the replica gets its share of the traffic
+while its siblings look healthy. A worker that died is not counted: its sockets closed with
+it, the others take its connections, and the supervisor removes its file
+(`forget`) when it replaces it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from prometheus_client import multiprocess
+
+from core.health import Health, HealthSettings, Verdict
+from core.lookup import Lookup
+
+#: A worker's published verdict: `health_<pid>.txt` ("1" when ready, else "0 " + reason).
+PREFIX, SUFFIX = "health_", ".txt"
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _file(directory: Path, pid: int) -> Path:
+    return directory / f"{PREFIX}{pid}{SUFFIX}"
+
+
+def encode(verdict: Verdict) -> str:
+    """A verdict as its published line. Pure."""
+    return "1\n" if verdict.ok else f"0 {verdict.reason}\n"
+
+
+def decode(text: str) -> Verdict:
+    """A published line as a verdict (anything unreadable is not ready). Pure."""
+    if text.startswith("1"):
+        return Verdict(True, "ready")
+    reason = text[2:].strip() if text.startswith("0 ") else ""
+    return Verdict(False, reason or "unreadable health file")
+
+
+class SharedHealth(Health):
+    """One worker's health: its own liveness, and the readiness of every live worker."""
+
+    def __init__(
+        self,
+        lookup: Lookup,
+        settings: HealthSettings,
+        directory: Path,
+        clock: Callable[[], dt.datetime] = _utcnow,
+    ) -> None:
+        super().__init__(lookup, settings, clock)
+        self._directory = directory
+        self._pid = os.getpid()
+        self._published: str | None = None
+
+    def own(self) -> Verdict:
+        """This worker's readiness alone."""
+        return super().ready()
+
+    def publish(self) -> None:
+        """Write this worker's verdict for its siblings (only when it changed)."""
+        text = encode(self.own())
+        if text == self._published:
+            return
+        target = _file(self._directory, self._pid)
+        scratch = target.with_name(f".{target.name}")
+        scratch.write_text(text, encoding="utf-8")
+        os.replace(scratch, target)  # atomic: a reader sees the old line or the new one
+        self._published = text
+
+    def ready(self) -> Verdict:
+        """Not ready with this worker's reason, or the first sibling's; else ready."""
+        verdict = self.own()
+        if not verdict.ok:
+            return verdict
+        for path in sorted(self._directory.glob(f"{PREFIX}*{SUFFIX}")):
+            pid = path.name[len(PREFIX) : -len(SUFFIX)]
+            if pid == str(self._pid):
+                continue
+            try:
+                sibling = decode(path.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                continue  # that worker died and was just forgotten
+            if not sibling.ok:
+                return Verdict(False, f"worker pid {pid}: {sibling.reason}")
+        return verdict
+
+
+def forget(directory: Path, pid: int) -> None:
+    """A worker died: drop its live gauges (`mark_process_dead`: its counters and histograms
+    stay in the totals) and its published readiness."""
+    multiprocess.mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]
+    _file(directory, pid).unlink(missing_ok=True)

@@ -1,0 +1,75 @@
+"""Readiness of the whole with several workers (`core.fleet`): a real replica, the shared
+directory in a temp dir, a pinned clock; sibling workers are their published files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+
+from core import fleet
+from core.fleet import SharedHealth
+from core.health import HealthSettings, Verdict
+from core.lookup import Lookup
+from redaction.policy import default_policy
+from replica.store import SqliteStore
+
+YEARS = HealthSettings(max_replica_age=3_153_600_000.0)  # the demo replica counts as fresh
+
+
+def _health(store: SqliteStore, directory: Path, settings: HealthSettings) -> SharedHealth:
+    now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    return SharedHealth(Lookup(store, default_policy()), settings, directory, clock=lambda: now)
+
+
+async def test_one_worker_not_ready_makes_the_whole_not_ready(
+    store: SqliteStore, tmp_path: Path
+) -> None:
+    # GIVEN this worker ready, and a sibling that published "replica cannot be read"
+    health = _health(store, tmp_path, YEARS)
+    health.publish()
+    assert (tmp_path / f"health_{os.getpid()}.txt").read_text() == "1\n"
+    (tmp_path / "health_4242.txt").write_text("0 replica cannot be read\n")
+    # THEN the whole is not ready, and the reason names the sibling; its own view is ready
+    assert health.ready() == Verdict(False, "worker pid 4242: replica cannot be read")
+    assert health.own().ok
+    assert health.alive().ok
+    # WHEN the supervisor forgets the dead sibling, THEN ready again
+    fleet.forget(tmp_path, 4242)
+    assert not (tmp_path / "health_4242.txt").exists()
+    assert health.ready() == Verdict(True, "ready")
+    # AND a ready sibling changes nothing
+    (tmp_path / "health_4243.txt").write_text("1\n")
+    assert health.ready().ok
+
+
+async def test_this_workers_own_reason_comes_first(store: SqliteStore, tmp_path: Path) -> None:
+    health = _health(store, tmp_path, HealthSettings(max_replica_age=60.0))
+    (tmp_path / "health_4242.txt").write_text("0 replica cannot be read\n")
+    verdict = health.ready()
+    assert not verdict.ok and verdict.reason.startswith("replica is stale")
+    health.publish()
+    assert (tmp_path / f"health_{os.getpid()}.txt").read_text().startswith("0 replica is stale")
+
+
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        ("1\n", Verdict(True, "ready")),
+        ("0 replica cannot be read\n", Verdict(False, "replica cannot be read")),
+        ("0 \n", Verdict(False, "unreadable health file")),
+        ("", Verdict(False, "unreadable health file")),
+        ("garbage", Verdict(False, "unreadable health file")),
+    ],
+)
+def test_published_lines_decode(text: str, verdict: Verdict) -> None:
+    assert fleet.decode(text) == verdict
+
+
+@pytest.mark.parametrize(
+    "verdict", [Verdict(True, "ready"), Verdict(False, "the disclosure log is not writable (x)")]
+)
+def test_published_lines_round_trip(verdict: Verdict) -> None:
+    assert fleet.decode(fleet.encode(verdict)) == verdict
