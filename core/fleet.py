@@ -1,7 +1,9 @@
 """Readiness of the whole when `rdds serve --workers N` runs several worker processes (I/O:
 one small file per worker in the multiprocess metrics directory). Each worker publishes its
 own verdict there on every replica-watcher tick; whichever worker answers `/readyz` (they
-share the operations port) reports the whole: ready only when every live worker is.
+share the operations port) reports the whole: ready only when every live worker is ready and
+has published within `stale_after` seconds (one that stopped ticking hangs its share of the
+connections).
 
 Why the whole and not the answering worker: the kernel spreads connections over every
 worker that listens, so a worker that cannot read the replica gets its share of the traffic
@@ -22,8 +24,12 @@ from prometheus_client import multiprocess
 from core.health import Health, HealthSettings, Verdict
 from core.lookup import Lookup
 
-#: A worker's published verdict: `health_<pid>.txt` ("1" when ready, else "0 " + reason).
+#: A worker's published verdict: `health_<pid>.txt`, one line: "1 TIME" when ready, else
+#: "0 TIME reason" (TIME: when it was published, Unix seconds of the health clock).
 PREFIX, SUFFIX = "health_", ".txt"
+#: Seconds without a publication after which a sibling counts as hung (with the default
+#: one-second replica check, ten missed ticks).
+STALE_AFTER = 10.0
 
 
 def _utcnow() -> dt.datetime:
@@ -34,17 +40,25 @@ def _file(directory: Path, pid: int) -> Path:
     return directory / f"{PREFIX}{pid}{SUFFIX}"
 
 
-def encode(verdict: Verdict) -> str:
-    """A verdict as its published line. Pure."""
-    return "1\n" if verdict.ok else f"0 {verdict.reason}\n"
+def encode(verdict: Verdict, at: float) -> str:
+    """A verdict published at `at` as its line. Pure."""
+    return f"1 {at:.3f}\n" if verdict.ok else f"0 {at:.3f} {verdict.reason}\n"
 
 
-def decode(text: str) -> Verdict:
-    """A published line as a verdict (anything unreadable is not ready). Pure."""
-    if text.startswith("1"):
-        return Verdict(True, "ready")
-    reason = text[2:].strip() if text.startswith("0 ") else ""
-    return Verdict(False, reason or "unreadable health file")
+def decode(text: str) -> tuple[Verdict, float | None]:
+    """A published line as the verdict and when it was published (anything unreadable is
+    not ready, at no time). Pure."""
+    flag, _, rest = text.strip().partition(" ")
+    stamp, _, reason = rest.partition(" ")
+    try:
+        at: float | None = float(stamp)
+    except ValueError:
+        at = None
+    if flag == "1" and at is not None and not reason:
+        return Verdict(True, "ready"), at
+    if flag == "0" and at is not None and reason:
+        return Verdict(False, reason), at
+    return Verdict(False, "unreadable health file"), None
 
 
 class SharedHealth(Health):
@@ -56,26 +70,24 @@ class SharedHealth(Health):
         settings: HealthSettings,
         directory: Path,
         clock: Callable[[], dt.datetime] = _utcnow,
+        stale_after: float = STALE_AFTER,
     ) -> None:
         super().__init__(lookup, settings, clock)
         self._directory = directory
         self._pid = os.getpid()
-        self._published: str | None = None
+        self._stale_after = stale_after
 
     def own(self) -> Verdict:
         """This worker's readiness alone."""
         return super().ready()
 
     def publish(self) -> None:
-        """Write this worker's verdict for its siblings (only when it changed)."""
-        text = encode(self.own())
-        if text == self._published:
-            return
+        """Write this worker's verdict, and that it still ticks, for its siblings."""
+        text = encode(self.own(), self.now().timestamp())
         target = _file(self._directory, self._pid)
         scratch = target.with_name(f".{target.name}")
         scratch.write_text(text, encoding="utf-8")
         os.replace(scratch, target)  # atomic: a reader sees the old line or the new one
-        self._published = text
 
     def ready(self) -> Verdict:
         """Not ready with this worker's reason, or the first sibling's; else ready."""
@@ -87,11 +99,14 @@ class SharedHealth(Health):
             if pid == str(self._pid):
                 continue
             try:
-                sibling = decode(path.read_text(encoding="utf-8"))
+                sibling, at = decode(path.read_text(encoding="utf-8"))
             except FileNotFoundError:
                 continue  # that worker died and was just forgotten
             if not sibling.ok:
                 return Verdict(False, f"worker pid {pid}: {sibling.reason}")
+            silent = self.now().timestamp() - (at or 0.0)
+            if silent > self._stale_after:
+                return Verdict(False, f"worker pid {pid}: no health report for {silent:.0f} s")
         return verdict
 
 

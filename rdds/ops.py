@@ -11,7 +11,7 @@ from pathlib import Path
 from aiohttp import web
 
 from access import disclosures
-from core import opsserver
+from core import fleet, opsserver
 from core.fleet import SharedHealth
 from core.health import Health, writable_check
 from core.lookup import Lookup
@@ -37,7 +37,13 @@ def build(settings: Settings, lookup: Lookup, watcher: ReplicaWatcher) -> Ops:
     health = (
         Health(lookup, settings.health)
         if shared is None
-        else SharedHealth(lookup, settings.health, Path(shared))
+        else SharedHealth(
+            lookup,
+            settings.health,
+            Path(shared),
+            # A sibling is hung after ten missed replica checks (it publishes at each).
+            stale_after=max(fleet.STALE_AFTER, 10 * settings.rdap.refresh_seconds),
+        )
     )
     if settings.auth.data_dir is not None:
         # Authorized access fails closed without its log: not ready when it cannot be written.

@@ -391,3 +391,35 @@ def test_two_workers_one_exposition_exact_counts_and_a_restart(service: Service)
     svc.proc.send_signal(signal.SIGTERM)
     assert svc.proc.wait(timeout=60) == 0
     assert not directory.exists()
+
+
+def test_one_worker_keeps_a_single_process_registry(demo_replica: Path, tmp_path: Path) -> None:
+    """`rdds serve` without `--workers`: no multiprocess directory, metrics as before."""
+    rdap_port, metrics_port = _free_port(), _free_port()
+    stdout = tmp_path / "stdout"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RDDS_METRICS_PORT": str(metrics_port)}
+    env["TMPDIR"] = str(tmp_path)
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    with stdout.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "rdds", "serve", "--replica", str(demo_replica),
+             "--rdap-port", str(rdap_port), "--whois-port", "0"],
+            env=env, stdout=out, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+    try:
+        _wait(lambda: "rdds: metrics and health on" in stdout.read_text(), "listening")
+        tally = Tally()
+        rdap(tally, rdap_port, "127.0.0.1", "/help")
+        url = f"http://127.0.0.1:{metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=30) as resp:
+            s = parse(resp.read().decode())
+        labels = (("frontend", "rdap"), ("route", "help"), ("status", "200"))
+        assert s[("rdds_requests_total", labels)] == 1
+        assert s[("rdds_worker_restarts_total", ())] == 0
+        assert not list(tmp_path.glob("rdds-metrics-*"))
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
