@@ -30,10 +30,14 @@ class Ops:
     health: Health
 
 
-def build(settings: Settings, lookup: Lookup, watcher: ReplicaWatcher) -> Ops:
-    """Metrics and health for a service, fed by the replica watcher's checks."""
+def build(
+    settings: Settings, lookup: Lookup, watcher: ReplicaWatcher, *, worker: bool = False
+) -> Ops:
+    """Metrics and health for a service, fed by the replica watcher's checks. `worker`: one
+    of the workers of `rdds serve --workers N` (`rdds.workers`), whose readiness is the
+    whole's (`core.fleet`, in the supervisor's multiprocess directory)."""
     metrics = Metrics()
-    shared = multiprocess_dir()
+    shared = multiprocess_dir() if worker else None
     health = (
         Health(lookup, settings.health)
         if shared is None
@@ -70,7 +74,8 @@ def build(settings: Settings, lookup: Lookup, watcher: ReplicaWatcher) -> Ops:
             health.publish()
 
         watcher.observe(publish)
-        health.publish()
+        publish(True)  # at once: a new worker's gauges start at 0 (a generation 0 would
+        # be the lowest of all until its first tick)
     return Ops(metrics, health)
 
 

@@ -119,7 +119,7 @@ async def start(settings: Settings, *, reuse_port: bool = False) -> Running:
         watcher = ReplicaWatcher(lookup, settings.rdap.refresh_seconds)
         if isinstance(store, PostgresStore):
             store.on_notify(watcher.wake)  # LISTEN: refresh at once; polling stays the fallback
-        ops = ops_mod.build(settings, lookup, watcher)
+        ops = ops_mod.build(settings, lookup, watcher, worker=reuse_port)
         config = RdapConfig(
             base_url=settings.base_url,
             port43=settings.port43,
