@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import json
 import os
 import select
 import signal
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from rdap.observe import route_kind
@@ -38,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 CONFIG = """
 [rdap]
+refresh_seconds = 30.0          # ticks (gauge samples, health reports) rare: see the restart
 rate_burst = 8                  # 4 per worker
 rate_per_second = 0.0001        # refilled far too slowly to matter during the test
 search_rate_burst = 2           # 1 per worker
@@ -124,9 +127,13 @@ def rdap(tally: Tally, port: int, source: str, path: str, *, keep: bool = False)
     """One GET from `source`, tallied; the socket when kept alive and answered."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=30, source_address=(source, 0))
     close = "" if keep else "Connection: close\r\n"
-    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: rdap.example\r\n{close}\r\n".encode())
-    status = _read_answer(sock, keep)
+    try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: rdap.example\r\n{close}\r\n".encode())
+        status = _read_answer(sock, keep)
+    except BaseException:
+        sock.close()
+        raise
     if status is None:
         tally.refused["rdap", "per_network"] += 1  # closed at once: over a connection cap
     else:
@@ -232,7 +239,15 @@ class Service:
             with urllib.request.urlopen(url, timeout=30) as resp:
                 return int(resp.status), resp.read().decode()
         except urllib.error.HTTPError as err:
-            return int(err.code), err.read().decode()
+            with err:
+                return int(err.code), err.read().decode()
+
+    def gauge(self, pid: int, mode: str, name: str) -> float:
+        """Worker `pid`'s own value of an unlabelled gauge, from its file."""
+        path = self.directory() / f"gauge_{mode}_{pid}.db"
+        values = MmapedDict.read_all_values_from_file(str(path))
+        (value,) = [v for key, v, _, _ in values if json.loads(key)[0] == name]
+        return float(value)
 
     def served_by(self, pid: int) -> float:
         """Answers worker `pid` counted, from its own file in the multiprocess directory."""
@@ -379,6 +394,10 @@ def test_two_workers_one_exposition_exact_counts_and_a_restart(service: Service)
     _check(svc, tally)
     # AND the new worker adds to the same totals
     (newcomer,) = svc.workers() - workers
+    # (its live gauges are set before it publishes its readiness: never a generation 0)
+    _wait(lambda: (directory / f"health_{newcomer}.txt").exists(), "the newcomer's report")
+    assert svc.gauge(newcomer, "livemin", "rdds_replica_generation") == 1
+    assert svc.scrape()[1][("rdds_replica_generation", ())] == 1
     for _ in range(200):
         if (directory / f"health_{newcomer}.txt").exists() and svc.served_by(newcomer) > 0:
             break
