@@ -73,9 +73,10 @@ class Running:
 
 def demo_replica(settings: Settings) -> Path:
     """The demo replica for `--demo`, built once at the documented cache path. The name
-    carries the schema version, so a cache built by an older rdds is never served: a new
-    one is built beside it."""
-    path = default_demo_path() / f"demo-{settings.demo_domains}-v{schema.SCHEMA_VERSION}.sqlite"
+    carries the schema version and the demo data's revision, so a cache built by an older
+    rdds is never served: a new one is built beside it."""
+    name = f"demo-{settings.demo_domains}-v{schema.SCHEMA_VERSION}-r{demo.REVISION}.sqlite"
+    path = default_demo_path() / name
     if path.exists():
         try:
             check_readable(path)
