@@ -70,9 +70,10 @@ class SharedHealth(Health):
         settings: HealthSettings,
         directory: Path,
         clock: Callable[[], dt.datetime] = _utcnow,
+        replication_lag: Callable[[], float | None] | None = None,
         stale_after: float = STALE_AFTER,
     ) -> None:
-        super().__init__(lookup, settings, clock)
+        super().__init__(lookup, settings, clock, replication_lag)
         self._directory = directory
         self._pid = os.getpid()
         self._stale_after = stale_after

@@ -5,6 +5,7 @@ the live gauges from the running front-ends, and the operations listener. Called
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,26 +32,35 @@ class Ops:
 
 
 def build(
-    settings: Settings, lookup: Lookup, watcher: ReplicaWatcher, *, worker: bool = False
+    settings: Settings,
+    lookup: Lookup,
+    watcher: ReplicaWatcher,
+    replication_lag: Callable[[], float | None] | None = None,
+    *,
+    worker: bool = False,
 ) -> Ops:
-    """Metrics and health for a service, fed by the replica watcher's checks. `worker`: one
-    of the workers of `rdds serve --workers N` (`rdds.workers`), whose readiness is the
-    whole's (`core.fleet`, in the supervisor's multiprocess directory)."""
+    """Metrics and health for a service, fed by the replica watcher's checks;
+    `replication_lag` reads a standby's lag as of the last check (PostgreSQL replicas).
+    `worker`: one of the workers of `rdds serve --workers N` (`rdds.workers`), whose
+    readiness is the whole's (`core.fleet`, in the supervisor's multiprocess directory)."""
     metrics = Metrics()
     shared = multiprocess_dir() if worker else None
     health = (
-        Health(lookup, settings.health)
+        Health(lookup, settings.health, replication_lag=replication_lag)
         if shared is None
         else SharedHealth(
             lookup,
             settings.health,
             Path(shared),
+            replication_lag=replication_lag,
             # A sibling is hung after ten missed replica checks (it publishes at each).
             stale_after=max(fleet.STALE_AFTER, 10 * settings.rdap.refresh_seconds),
         )
     )
-    if settings.auth.data_dir is not None:
+    if settings.auth.data_dir is not None and settings.access_database is None:
         # Authorized access fails closed without its log: not ready when it cannot be written.
+        # (A shared log in PostgreSQL is no readiness check: when the primary is away, every
+        # node would leave the balancer, anonymous answers too.)
         health.add_check(
             writable_check(settings.auth.data_dir, disclosures.LOG, "the disclosure log")
         )
@@ -63,7 +73,11 @@ def build(
     watcher.observe(count_failure)
     metrics.add_probe(
         lambda: metrics.observe_replica(
-            lookup.generation, lookup.watermark, health.last_refresh, health.now()
+            lookup.generation,
+            lookup.watermark,
+            health.last_refresh,
+            health.now(),
+            health.replication_lag(),
         )
     )
     if isinstance(health, SharedHealth):
