@@ -1,7 +1,8 @@
 """Composition root: `rdds serve --workers N`. A supervisor process forks N workers that each
 run the whole service (their own store pool, caches and replica watcher) on the same RDAP and
 WHOIS ports (SO_REUSEPORT: the kernel spreads connections over them); it forwards SIGTERM and
-SIGINT to all, and restarts a worker that dies (with backoff, one log line each).
+SIGINT to all, and restarts a worker that dies (with backoff, one log line each); a worker
+stops by itself when the supervisor dies, even by SIGKILL (Linux `PR_SET_PDEATHSIG`).
 
 Per-client limits are counted in each worker alone, so each worker enforces `1/N` of every
 budget: a client's connections are spread roughly evenly, so together they allow about the
@@ -103,11 +104,33 @@ def _reserve_port(host: str) -> socket.socket:
     return sock
 
 
-def _worker(settings: Settings, load: Callable[[], Settings] | None, source: str) -> None:
+#: prctl(2) option: the signal this process gets when its parent dies (Linux).
+_PR_SET_PDEATHSIG = 1
+
+
+def _stop_with_parent(parent: int) -> None:
+    """SIGTERM (a clean stop) when the supervisor dies, however it dies: a SIGKILLed
+    supervisor must not leave workers holding the ports with nobody to stop or restart
+    them. Linux only (prctl); elsewhere an orphaned worker runs until stopped by hand."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        log.warning("worker: cannot ask to stop with the supervisor (errno %d)", ctypes.get_errno())
+    if os.getppid() != parent:  # the supervisor died before the request took effect
+        sys.exit(0)
+
+
+def _worker(
+    settings: Settings, load: Callable[[], Settings] | None, source: str, parent: int
+) -> None:
     # The supervisor's signal handlers came along with the fork: the service sets its own.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    _stop_with_parent(parent)
     try:
         asyncio.run(service.serve(settings, load, source, reuse_port=True))
     except RddsError as exc:  # an operator error: one line, as the command says it
@@ -226,7 +249,9 @@ def _supervise(
             if when <= now:
                 del due[slot]
                 proc = ctx.Process(
-                    target=_worker, args=(settings, load, source), name=f"rdds-worker-{slot}"
+                    target=_worker,
+                    args=(settings, load, source, os.getpid()),
+                    name=f"rdds-worker-{slot}",
                 )
                 proc.start()
                 procs[slot], started[slot] = proc, now

@@ -166,3 +166,16 @@ def test_workers_below_one_is_one_line(demo_replica: Path) -> None:
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == "rdds: --workers: at least 1"
+
+
+def test_workers_stop_when_the_supervisor_is_killed(supervisor: Any) -> None:
+    """GIVEN the supervisor dies by SIGKILL (no chance to forward anything) THEN its workers
+    stop by themselves and free the ports, instead of serving on with nobody to restart or
+    stop them. Mutation: drop `_stop_with_parent(parent)` from `_worker` -> they serve on."""
+    proc, rdap_port, whois_port, _ = supervisor
+    pids = _children(proc.pid)
+    assert len(pids) == 2
+    proc.kill()
+    proc.wait()
+    _wait(lambda: not any(_alive(pid) for pid in pids), "workers stopped with the supervisor")
+    assert not _serving(rdap_port, whois_port)
