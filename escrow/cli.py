@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from escrow import pg_import, textfile
@@ -28,6 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         nargs="+",
         help="RFC 8909 deposits (.xml or .xml.gz): a FULL, then DIFF/INCR in order",
+    )
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        help="PostgreSQL only: where the importer keeps its working copy of the replica, so "
+        "that a DIFF costs what it changes (default $XDG_CACHE_HOME/rdds/import)",
     )
     parser.add_argument("--quiet", action="store_true", help="print failures only")
     parser.add_argument(
@@ -57,7 +64,10 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         if isinstance(args.replica, str):
-            asyncio.run(pg_import.import_into(args.replica, args.deposits, report=say))
+            work_dir = _work_dir(getattr(args, "work_dir", None), say)
+            asyncio.run(
+                pg_import.import_into(args.replica, args.deposits, work_dir=work_dir, report=say)
+            )
         else:
             import_deposits(args.replica, args.deposits, report=say)
     except ReplicaError as exc:
@@ -70,3 +80,24 @@ def _run(args: argparse.Namespace) -> int:
         print(f"rdds import: internal error ({type(exc).__name__})", file=sys.stderr)
         return 1
     return 0
+
+
+def _work_dir(given: Path | None, say: Callable[[str], None]) -> Path | None:
+    """The working copy's directory: the one given (it must be usable), else the default,
+    else none (each import then reads the whole replica, and says so)."""
+    if given is not None:
+        try:
+            given.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ReplicaError(f"--work-dir {given}: {exc.strerror or 'cannot create'}") from None
+        return given
+    default = pg_import.default_work_dir()
+    try:
+        default.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        say(
+            f"working copy: cannot use {default} ({exc.strerror or 'cannot create'}); this "
+            "import reads the whole replica (set --work-dir)"
+        )
+        return None
+    return default
