@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from escrow import pg_import, textfile
@@ -64,9 +63,16 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         if isinstance(args.replica, str):
-            work_dir = _work_dir(getattr(args, "work_dir", None), say)
+            given = getattr(args, "work_dir", None)
             asyncio.run(
-                pg_import.import_into(args.replica, args.deposits, work_dir=work_dir, report=say)
+                pg_import.import_into(
+                    args.replica,
+                    args.deposits,
+                    # The default directory may be unusable (no home): a temporary copy then.
+                    work_dir=given or pg_import.default_work_dir(),
+                    fall_back=given is None,
+                    report=say,
+                )
             )
         else:
             import_deposits(args.replica, args.deposits, report=say)
@@ -80,24 +86,3 @@ def _run(args: argparse.Namespace) -> int:
         print(f"rdds import: internal error ({type(exc).__name__})", file=sys.stderr)
         return 1
     return 0
-
-
-def _work_dir(given: Path | None, say: Callable[[str], None]) -> Path | None:
-    """The working copy's directory: the one given (it must be usable), else the default,
-    else none (each import then reads the whole replica, and says so)."""
-    if given is not None:
-        try:
-            given.mkdir(mode=0o700, parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ReplicaError(f"--work-dir {given}: {exc.strerror or 'cannot create'}") from None
-        return given
-    default = pg_import.default_work_dir()
-    try:
-        default.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError as exc:
-        say(
-            f"working copy: cannot use {default} ({exc.strerror or 'cannot create'}); this "
-            "import reads the whole replica (set --work-dir)"
-        )
-        return None
-    return default

@@ -108,13 +108,27 @@ def work_path(work_dir: Path, url: str) -> Path:
 
 
 @contextlib.contextmanager
-def _work_file(work_dir: Path | None, url: str) -> Iterator[Path]:
-    if work_dir is None:  # a throw-away copy: every import reads the whole replica
-        with tempfile.TemporaryDirectory(prefix="rdds-pg-import-") as tmp:
-            yield Path(tmp) / "work.sqlite"
-        return
-    work_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    yield work_path(work_dir, url)
+def _work_file(
+    work_dir: Path | None, url: str, fall_back: bool, report: Callable[[str], None]
+) -> Iterator[tuple[Path, bool]]:
+    """The working copy's path, and whether it persists after this import."""
+    if work_dir is not None:
+        try:
+            work_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            if not fall_back:
+                raise ReplicaError(f"working copy directory {work_dir}: {reason}") from None
+            report(
+                f"working copy: cannot use {work_dir} ({reason}); this import reads the "
+                "whole replica (set --work-dir)"
+            )
+        else:
+            yield work_path(work_dir, url), True
+            return
+    # A throw-away copy: the import reads the whole replica.
+    with tempfile.TemporaryDirectory(prefix="rdds-pg-import-") as tmp:
+        yield Path(tmp) / "work.sqlite", False
 
 
 def _remove(path: Path) -> None:
@@ -379,12 +393,15 @@ async def import_into(
     deposits: Sequence[Path],
     *,
     work_dir: Path | None = None,
+    fall_back: bool = False,
     report: Callable[[str], None] = _quiet,
 ) -> int:
     """Apply `deposits` to the PostgreSQL replica at `url` (creating the schema if absent);
-    return the new generation. The working copy lives in `work_dir` (None: a temporary one,
-    so that the import reads the whole replica). Raises ImportFailed (after committing the
-    deposits applied before the failing one, as the SQLite importer does) or ReplicaError."""
+    return the new generation. The working copy lives in `work_dir` (created if missing);
+    None, or a directory that cannot be created when `fall_back` is set (reported), means a
+    temporary copy: the import then reads the whole replica. Raises ImportFailed (after
+    committing the deposits applied before the failing one, as the SQLite importer does)
+    or ReplicaError."""
     where = redact_url(url)
     try:
         pg = await asyncpg.connect(url, timeout=10)
@@ -395,13 +412,13 @@ async def import_into(
     try:
         await pg_schema.create(pg)
         await check_schema(pg, where)
-        with _work_file(work_dir, url) as work:
+        with _work_file(work_dir, url, fall_back, report) as (work, kept):
             async with pg.transaction():
                 await pg.execute(f"SELECT pg_advisory_xact_lock({pg_schema.IMPORT_LOCK})")
                 await pg.execute(STATE_DDL)
                 start = await _generation(pg)
                 if _work_signature(work) != await _pg_signature(pg):
-                    if work_dir is not None:
+                    if kept:
                         report(f"working copy {work}: rebuilding it from the replica")
                     await dump(pg, work)
                 fresh = _is_empty(work)

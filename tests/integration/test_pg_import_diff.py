@@ -369,7 +369,7 @@ async def test_cli_work_dir(
     argv = ["import", "--replica", pg_url, "--work-dir", str(blocker / "w"), str(fulls[0])]
     assert await asyncio.to_thread(cli.main, argv) == 1
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("rdds import: --work-dir ")
+    assert err.count("\n") == 1 and err.startswith("rdds import: working copy directory ")
     # The default directory unusable: the import still runs, on a temporary copy, and says so.
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
     argv = ["import", "--replica", pg_url, *map(str, fulls)]
