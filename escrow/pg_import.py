@@ -205,12 +205,21 @@ async def dump(pg: Any, path: Path) -> None:
                     batch.clear()
             lite.executemany(insert, batch)
         lite.execute("COMMIT")
-        # Statistics for the importer's queries (the SQLite importer's own replicas get them
-        # when built); sampled, so a large copy does not pay a full ANALYZE.
-        lite.execute("PRAGMA analysis_limit = 1000")
-        lite.execute("ANALYZE")
     finally:
         lite.close()
+    if not _is_empty(path):
+        _analyze(path)
+
+
+def _analyze(path: Path) -> None:
+    """Statistics for the importer's queries (the SQLite importer's own replicas get them
+    when built); sampled, so that a large copy does not pay a full ANALYZE."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA analysis_limit = 1000")
+        conn.execute("ANALYZE")
+    finally:
+        conn.close()
 
 
 def _is_empty(path: Path) -> bool:
@@ -428,6 +437,7 @@ async def import_into(
                 except ImportFailed as exc:
                     failure = exc
                 if fresh:
+                    _analyze(work)  # as the SQLite importer does for a replica it creates
                     await push_all(pg, work)
                 else:
                     await push_touched(pg, work)

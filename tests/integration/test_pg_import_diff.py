@@ -346,6 +346,11 @@ async def test_the_working_copy_is_private_and_rebuilt_after_a_load(
     copy = pg_import.work_path(work, pg_url)
     assert stat.S_IMODE(os.stat(copy).st_mode) == 0o600  # it holds every contact's data
     assert stat.S_IMODE(os.stat(work).st_mode) == 0o700
+    conn = sqlite3.connect(copy)
+    try:  # statistics for the importer's queries, as an import-built replica has
+        assert conn.execute("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'domain'").fetchone()[0]
+    finally:
+        conn.close()
     loaded = tmp_path / "loaded.sqlite"
     import_deposits(loaded, deposits)
     await pg_import.load(pg_url, loaded)  # moves the database past the copy
