@@ -168,29 +168,33 @@ def check_duplicates(conn: sqlite3.Connection) -> None:
 # --- references ----------------------------------------------------------------------------
 
 # Domains written by this deposit (`pend`), and domains pointing at objects it removed
-# (`gone`). Each query yields (domain, line, referenced key).
+# (`gone`). Each query yields (domain, line, referenced key). CROSS JOIN fixes SQLite's join
+# order: the deposit's own keys outside, the replica's indexes inside, so that a check costs
+# what the deposit holds. Left to itself the planner scanned every domain for the
+# registrar check (few registrars: `domain_registrar` looked unselective), even with `gone`
+# empty.
 _FATAL = (
     (
         "sponsoring registrar",
-        "SELECT p.key, p.line, d.registrar FROM pend p JOIN domain d ON d.name = p.key "
+        "SELECT p.key, p.line, d.registrar FROM pend p CROSS JOIN domain d ON d.name = p.key "
         "WHERE p.kind = 'domain' AND NOT EXISTS "
         "(SELECT 1 FROM registrar r WHERE r.id = d.registrar)",
     ),
     (
         "registrant",
-        "SELECT p.key, p.line, d.registrant FROM pend p JOIN domain d ON d.name = p.key "
+        "SELECT p.key, p.line, d.registrant FROM pend p CROSS JOIN domain d ON d.name = p.key "
         "WHERE p.kind = 'domain' AND d.registrant IS NOT NULL AND NOT EXISTS "
         "(SELECT 1 FROM contact c WHERE c.id = d.registrant)",
     ),
     (
         "sponsoring registrar",
-        "SELECT d.name, 0, d.registrar FROM gone g JOIN domain d ON d.registrar = g.key "
+        "SELECT d.name, 0, d.registrar FROM gone g CROSS JOIN domain d ON d.registrar = g.key "
         "WHERE g.kind = 'registrar' AND NOT EXISTS "
         "(SELECT 1 FROM registrar r WHERE r.id = g.key)",
     ),
     (
         "registrant",
-        "SELECT d.name, 0, d.registrant FROM gone g JOIN domain d "
+        "SELECT d.name, 0, d.registrant FROM gone g CROSS JOIN domain d "
         "ON d.registrant = g.key WHERE g.kind = 'contact' AND NOT EXISTS "
         "(SELECT 1 FROM contact c WHERE c.id = g.key)",
     ),
@@ -199,16 +203,16 @@ _FATAL = (
 # what is referenced, its key).
 _SOFT = (
     "SELECT p.key, p.line, dc.role || ' contact', dc.contact FROM pend p "
-    "JOIN domain_contact dc ON dc.domain = p.key WHERE p.kind = 'domain' AND "
+    "CROSS JOIN domain_contact dc ON dc.domain = p.key WHERE p.kind = 'domain' AND "
     "NOT EXISTS (SELECT 1 FROM contact c WHERE c.id = dc.contact)",
     "SELECT p.key, p.line, 'nameserver', n.host FROM pend p "
-    "JOIN domain_ns n ON n.domain = p.key WHERE p.kind = 'domain' AND "
+    "CROSS JOIN domain_ns n ON n.domain = p.key WHERE p.kind = 'domain' AND "
     "n.addrs IS NULL AND NOT EXISTS (SELECT 1 FROM host h WHERE h.name = n.host)",
     "SELECT dc.domain, 0, dc.role || ' contact', dc.contact FROM gone g "
-    "JOIN domain_contact dc ON dc.contact = g.key WHERE g.kind = 'contact' AND "
+    "CROSS JOIN domain_contact dc ON dc.contact = g.key WHERE g.kind = 'contact' AND "
     "NOT EXISTS (SELECT 1 FROM contact c WHERE c.id = g.key)",
     "SELECT n.domain, 0, 'nameserver', n.host FROM gone g "
-    "JOIN domain_ns n ON n.host = g.key WHERE g.kind = 'host' AND n.addrs IS NULL "
+    "CROSS JOIN domain_ns n ON n.host = g.key WHERE g.kind = 'host' AND n.addrs IS NULL "
     "AND NOT EXISTS (SELECT 1 FROM host h WHERE h.name = g.key)",
 )
 

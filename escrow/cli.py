@@ -29,6 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         help="RFC 8909 deposits (.xml or .xml.gz): a FULL, then DIFF/INCR in order",
     )
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        help="PostgreSQL only: where the importer keeps its working copy of the replica, so "
+        "that a DIFF costs what it changes (default $XDG_CACHE_HOME/rdds/import)",
+    )
     parser.add_argument("--quiet", action="store_true", help="print failures only")
     parser.add_argument(
         "--metrics-textfile", type=Path, help="record the run for node_exporter (a .prom file)"
@@ -57,7 +63,17 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         if isinstance(args.replica, str):
-            asyncio.run(pg_import.import_into(args.replica, args.deposits, report=say))
+            given = getattr(args, "work_dir", None)
+            asyncio.run(
+                pg_import.import_into(
+                    args.replica,
+                    args.deposits,
+                    # The default directory may be unusable (no home): a temporary copy then.
+                    work_dir=given or pg_import.default_work_dir(),
+                    fall_back=given is None,
+                    report=say,
+                )
+            )
         else:
             import_deposits(args.replica, args.deposits, report=say)
     except ReplicaError as exc:

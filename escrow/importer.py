@@ -701,6 +701,9 @@ def _connect(path: Path, fresh: bool) -> sqlite3.Connection:
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA busy_timeout = 10000")
     conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+    # A replica has no triggers; a PostgreSQL import's working copy does (escrow.pg_import),
+    # and they must also see the rows that INSERT OR REPLACE deletes.
+    conn.execute("PRAGMA recursive_triggers = ON")
     if fresh:
         # A private file, renamed into place when complete: no fsync per commit, and a
         # rollback journal on disk (cheap: a new file has few old pages to save) so that a

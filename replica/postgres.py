@@ -106,8 +106,8 @@ SELECT row_to_json(d) AS domain,
   (SELECT coalesce(json_agg(json_build_array(dc.role, dc.contact)), '[]')
      FROM domain_contact AS dc WHERE dc.domain = d.name) AS roles,
   (SELECT coalesce(json_object_agg(c.id, row_to_json(c)), '{{}}') FROM contact AS c
-     WHERE c.id = d.registrant
-        OR c.id IN (SELECT contact FROM domain_contact WHERE domain = d.name)) AS contacts,
+     WHERE c.id IN (SELECT d.registrant
+                    UNION SELECT contact FROM domain_contact WHERE domain = d.name)) AS contacts,
   (SELECT coalesce(json_agg(json_build_object(
             'host', n.host, 'addrs', n.addrs,
             'object', (SELECT {_HOST_JSON} FROM host AS h WHERE h.name = n.host))

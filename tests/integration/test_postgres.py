@@ -278,7 +278,8 @@ async def test_cli_init_import_and_two_nodes_learn_a_diff_by_notify(
     name = min(gone)
 
     assert await asyncio.to_thread(cli.main, ["db", "init", "--replica", pg_url]) == 0
-    argv = ["import", "--quiet", "--replica", pg_url, *map(str, fulls)]
+    work = ["--work-dir", str(tmp_path / "work")]
+    argv = ["import", "--quiet", *work, "--replica", pg_url, *map(str, fulls)]
     assert await asyncio.to_thread(cli.main, argv) == 0
     # Polling once an hour: only the notification can make the nodes see the DIFF.
     settings = Settings(replica=replica_open.parse(pg_url))
@@ -294,7 +295,7 @@ async def test_cli_init_import_and_two_nodes_learn_a_diff_by_notify(
             for node in nodes:
                 async with http.get(f"http://127.0.0.1:{node.rdap_port}/domain/{name}") as r:
                     assert r.status == 200
-            argv = ["import", "--quiet", "--replica", pg_url, *map(str, diffs)]
+            argv = ["import", "--quiet", *work, "--replica", pg_url, *map(str, diffs)]
             assert await asyncio.to_thread(cli.main, argv) == 0
             for node in nodes:
                 status = 200
