@@ -51,6 +51,8 @@ def access(
     method: str | None = None,
 ) -> None:
     """One access line: `message % args` for text logs; the fields for JSON logs."""
+    if not logger.isEnabledFor(logging.INFO):
+        return  # filtered out: nothing built
     fields: dict[str, Any] = {
         "frontend": frontend,
         "route": route,
@@ -61,7 +63,15 @@ def access(
     }
     if method is not None:
         fields["method"] = method
-    logger.info(message, *args, extra={ACCESS: fields})
+    extra = {ACCESS: fields}
+    if isinstance(logger, logging.LoggerAdapter):
+        logger.info(message, *args, extra=extra)
+        return
+    # The record made directly: `Logger.info` would also walk the stack for the caller's file
+    # and line (no formatter here shows them), a large part of a cache hit's cost.
+    logger.handle(
+        logger.makeRecord(logger.name, logging.INFO, "", 0, message, args, None, extra=extra)
+    )
 
 
 class JsonFormatter(logging.Formatter):
