@@ -136,10 +136,20 @@ ENTITY_LABEL: dict[ContactRole, str] = {
 
 def label(role: ContactRole | None, field: Field) -> str:
     """The field's RFC 9537 / WHOIS name for a role: "Registrant Name", "Registry Tech ID"."""
+    return _LABELS[role, field]
+
+
+def _label(role: ContactRole | None, field: Field) -> str:
     prefix = ROLE_PREFIX[role]
     if field is Field.HANDLE:
         return f"Registry {prefix} ID"
     return f"{prefix} {_SUFFIX[field]}"
+
+
+#: Every (role, field) name, spelled once: both renderers ask for each field of each contact.
+_LABELS: dict[tuple[ContactRole | None, Field], str] = {
+    (role, f): _label(role, f) for role in ROLE_PREFIX for f in Field
+}
 
 
 def value(contact: Contact, field: Field) -> str | tuple[str, ...] | None:

@@ -8,8 +8,10 @@ from urllib.parse import quote
 import pytest
 
 from rdap import render
-from redaction.fields import Field, value
+from redaction.fields import ROLE_PREFIX, Field, label, value
+from registry.model import ContactRole
 from tests.conftest import make_contact
+from whois43 import render as whois_render
 
 CTX = render.RenderContext(base_url="https://rdap.example/", request_url="https://rdap.example/x")
 
@@ -53,6 +55,7 @@ def test_url_segments_are_quoted_like_quote_safe_nothing(segment: str) -> None:
 )
 def test_dates(when: dt.datetime, text: str) -> None:
     assert render._date(when) == text
+    assert whois_render._date(when) == text
 
 
 FULL = make_contact()
@@ -86,3 +89,21 @@ def test_field_values(field: Field, full: object, bare: object) -> None:
 def test_every_field_has_a_value_getter() -> None:
     for field in Field:
         value(FULL, field)
+
+
+@pytest.mark.parametrize(
+    ("role", "field", "text"),
+    [
+        (ContactRole.REGISTRANT, Field.NAME, "Registrant Name"),
+        (ContactRole.TECH, Field.HANDLE, "Registry Tech ID"),
+        (ContactRole.ADMIN, Field.SP, "Admin State/Province"),
+        (None, Field.EMAIL, "Contact Email"),
+        (ContactRole.BILLING, Field.FAX_EXT, "Billing Fax Ext"),
+    ],
+)
+def test_labels(role: ContactRole | None, field: Field, text: str) -> None:
+    assert label(role, field) == text
+
+
+def test_every_role_and_field_has_a_label() -> None:
+    assert all(label(role, f) for role in ROLE_PREFIX for f in Field)
