@@ -168,7 +168,11 @@ def parse_line(raw: bytes) -> dict[str, Any] | None:
 
 
 def verify(
-    lines: Iterable[bytes], anchor: Anchor | None, expect_head: str | None = None
+    lines: Iterable[bytes],
+    anchor: Anchor | None,
+    expect_head: str | None = None,
+    *,
+    max_beyond: int = MAX_BEYOND_ANCHOR,
 ) -> Verdict:
     """Check every record's hash, the chain of `prev` hashes, the sequence, the anchor, and
     that the log still holds the record whose hash is `expect_head` (a head noted earlier).
@@ -177,7 +181,8 @@ def verify(
     end in a newline, is passed as it is and fails as not well formed). Names the first bad
     record by its line number (line N holds record N in an intact log). A missing anchor is
     always a problem: a data directory has one from the start, so its absence means it (and
-    perhaps the log) was deleted.
+    perhaps the log) was deleted. `max_beyond`: records an intact log may hold past its
+    anchor (0 where record and anchor are written in one transaction, as in PostgreSQL).
     """
     head, count, n = GENESIS, 0, 0
     at_anchor = GENESIS  # the hash of the record the anchor counts up to
@@ -234,7 +239,7 @@ def verify(
         )
         return Verdict(count, head, Problem(0, what))
     beyond = count - anchor.count
-    if beyond > MAX_BEYOND_ANCHOR:
+    if beyond > max_beyond:
         what = (
             f"the anchor counts {anchor.count} of {count} records: the anchor is rewritten "
             "after every append, so it was replaced"

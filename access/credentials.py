@@ -276,6 +276,10 @@ class CredentialStore:
         self.load()
         return find(self._by_hash, token)
 
+    async def find(self, token: str) -> Credential | None:
+        """`lookup`, as the access layer asks every credential source (a small file read)."""
+        return self.lookup(token)
+
     def add(self, cred: Credential) -> None:
         """Append a credential (under the lock, atomically)."""
         with locked(self._lock):

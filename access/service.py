@@ -1,20 +1,26 @@
 """Authorized access for the RDAP front-end: identify requesters from bearer tokens (local
 credentials or OpenID Connect) and record every disclosure before it is sent. I/O glue; the
 decisions are in `bearer`, `purposes`, `oidc` and `chain`.
+
+Credentials and the log live in a data directory (`build`: `credentials`, `disclosures`) or,
+shared by every node, in PostgreSQL (`open_database`: `pgcredentials`, `pglog`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
 
-from access import bearer, chain, disclosures, oidc
+from access import bearer, chain, disclosures, oidc, pgdb
 from access import purposes as purposes_mod
 from access.credentials import Credential, CredentialStore
 from access.disclosures import DisclosureLog
+from access.pgcredentials import PgCredentials
+from access.pglog import PgDisclosureLog
 from access.settings import AuthSettings
 from redaction.policy import Policy, Requester
 from registry.errors import ConfigError, Forbidden, RddsError, Unauthorized, Unavailable
@@ -26,22 +32,53 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+class Credentials(Protocol):
+    """Where local credentials are looked up: the data directory's file or the database."""
+
+    async def find(self, token: str) -> Credential | None:
+        """The credential for a token; Unavailable when the store cannot be read."""
+        ...
+
+
+class Log(Protocol):
+    """Where disclosures are recorded: the data directory's file or the database."""
+
+    def stamp(self) -> dt.datetime:
+        """The time for a new record."""
+        ...
+
+    async def append(self, disclosure: chain.Disclosure) -> dict[str, Any]:
+        """Record durably; Unavailable when it cannot."""
+        ...
+
+
 class AuthorizedAccess:
-    """The `access.protocol.Access` implementation behind `rdds serve --data-dir`."""
+    """The `access.protocol.Access` implementation behind `rdds serve --data-dir` (or a
+    PostgreSQL replica)."""
 
     def __init__(
         self,
-        store: CredentialStore,
-        disclosures: DisclosureLog,
+        store: Credentials,
+        disclosures: Log,
         policy: Policy,
         verifier: oidc.Verifier | None = None,
         clock: Callable[[], dt.datetime] = _now,
+        closer: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.disclosures = disclosures
         self.policy = policy
         self.verifier = verifier
         self._clock = clock
+        self._closer = closer
+        self._checks: set[asyncio.Task[None]] = set()
+
+    async def close(self) -> None:
+        """Close the database pool, if any."""
+        for task in list(self._checks):
+            task.cancel()
+        if self._closer is not None:
+            await self._closer()
 
     async def identify(self, authorization: Sequence[str], purposes: Sequence[str]) -> Requester:
         """Anonymous without an Authorization header; otherwise a verified requester.
@@ -55,7 +92,7 @@ class AuthorizedAccess:
             return Requester.anonymous()
         if bearer.is_local(token):
             try:
-                cred = self.store.lookup(token)
+                cred = await self.store.find(token)
             except Unavailable as exc:
                 # Security: the store's error names its path and may quote its content; the
                 # log gets it, the requester does not.
@@ -119,23 +156,88 @@ class AuthorizedAccess:
     def reload(self, policy: Policy) -> None:
         """Re-read the credential store and take `policy` (SIGHUP). ConfigError naming the
         store when it cannot be read; then nothing here changes (and requests with a local
-        credential keep failing closed until the file is fixed)."""
-        try:
-            creds = self.store.load()
-        except RddsError as exc:
-            raise ConfigError(exc.message) from None
-        for cred in unknown_tiers(creds, policy):
-            log.warning(
-                "credential %s has tier %r, which the policy does not define: it will be refused",
-                cred.id,
-                cred.tier,
-            )
+        credential keep failing closed until the file is fixed).
+
+        Credentials in the database are read on every token request, so there is nothing to
+        re-read: their tiers are checked against `policy` in the background (a warning per
+        credential the policy refuses), and an unreachable database does not refuse the
+        reload (token requests fail closed until it returns)."""
+        if isinstance(self.store, PgCredentials):
+            task = asyncio.get_running_loop().create_task(_warn_later(self.store, policy))
+            self._checks.add(task)
+            task.add_done_callback(self._checks.discard)
+        elif isinstance(self.store, CredentialStore):
+            try:
+                creds = self.store.load()
+            except RddsError as exc:
+                raise ConfigError(exc.message) from None
+            _warn(creds, policy)
         self.policy = policy
 
 
 def unknown_tiers(creds: tuple[Credential, ...], policy: Policy) -> list[Credential]:
     """Usable credentials whose tier the policy does not define (they will get 403)."""
     return [c for c in creds if c.revoked is None and policy.tier(c.tier) is None]
+
+
+def _warn(creds: tuple[Credential, ...], policy: Policy) -> None:
+    for cred in unknown_tiers(creds, policy):
+        log.warning(
+            "credential %s has tier %r, which the policy does not define: it will be refused",
+            cred.id,
+            cred.tier,
+        )
+
+
+async def _warn_later(store: PgCredentials, policy: Policy) -> None:
+    try:
+        _warn(await store.all(), policy)
+    except Unavailable as exc:
+        log.error("%s; token requests are refused until it can be read", exc.message)
+
+
+async def open_database(url: str, settings: AuthSettings, policy: Policy) -> AuthorizedAccess:
+    """The access layer with credentials and the disclosure log in the PostgreSQL database at
+    `url` (the primary), shared by every node; the OIDC issuers as `build`'s.
+
+    Starts while the database is unreachable or lacks the tables (one error line): token
+    requests then get 503, anonymous answers go on, and the next request tries again.
+    """
+    where = pgdb.redact_url(url)
+    issuers = oidc.parse_issuers(settings.oidc_issuers)
+    try:
+        pool = await pgdb.create_pool(url)
+    except ValueError as exc:
+        raise ConfigError(f"auth database {where}: {pgdb.reason(exc)}") from None
+    store = PgCredentials(pool, where)
+    try:
+        async with pool.acquire(timeout=pgdb.TIMEOUT) as conn:
+            missing = await pgdb.missing_tables(conn)
+        if missing:
+            log.error(
+                "auth database %s has no credential and disclosure tables (run rdds db init); "
+                "token requests are refused until it has",
+                where,
+            )
+        else:
+            _warn(await store.all(), policy)
+    except Unavailable as exc:
+        log.error("%s; token requests are refused until it can be read", exc.message)
+    except pgdb.DB_ERRORS as exc:
+        log.error(
+            "auth database %s: cannot connect (%s); token requests are refused until it can",
+            where,
+            pgdb.reason(exc),
+        )
+
+    async def close() -> None:
+        try:
+            await asyncio.wait_for(pool.close(), pgdb.TIMEOUT)
+        except pgdb.DB_ERRORS:
+            pool.terminate()
+
+    verifier = oidc.Verifier(issuers) if issuers else None
+    return AuthorizedAccess(store, PgDisclosureLog(pool, where), policy, verifier, closer=close)
 
 
 def build(settings: AuthSettings, policy: Policy) -> AuthorizedAccess:
@@ -156,12 +258,7 @@ def build(settings: AuthSettings, policy: Policy) -> AuthorizedAccess:
         raise ConfigError(exc.message) from None
     if store.path.exists() and store.path.stat().st_mode & 0o077:
         log.warning("credential store %s is readable by others; chmod 600 it", store.path)
-    for cred in unknown_tiers(creds, policy):
-        log.warning(
-            "credential %s has tier %r, which the policy does not define: it will be refused",
-            cred.id,
-            cred.tier,
-        )
+    _warn(creds, policy)
     issuers = oidc.parse_issuers(settings.oidc_issuers)
     verifier = oidc.Verifier(issuers) if issuers else None
     return AuthorizedAccess(store, DisclosureLog(settings.data_dir), policy, verifier)

@@ -28,6 +28,9 @@ class HealthSettings:
     #: Seconds the replica's watermark may lag behind now before the service reports itself
     #: not ready (default 26 h: one daily deposit plus two hours to fetch and import it).
     max_replica_age: float = 93_600.0
+    #: Seconds a streaming standby's replay may trail the WAL it received before the service
+    #: reports itself not ready (PostgreSQL replicas only; docs/scale-out.md).
+    max_replication_lag: float = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,14 @@ def stale_reason(watermark: dt.datetime, now: dt.datetime, max_age: float) -> st
     return f"replica is stale: watermark {stamp} is {_hours(age)} old (max {_hours(max_age)})"
 
 
+def lag_reason(lag: float | None, max_lag: float) -> str | None:
+    """Why a standby whose replay trails by `lag` seconds is too far behind, or None (also
+    for None: not a standby). Pure."""
+    if lag is None or lag <= max_lag:
+        return None
+    return f"replica is lagging: the standby's replay is {lag:.1f} s behind (max {max_lag:g} s)"
+
+
 def writable_check(directory: Path, file_name: str, what: str) -> Callable[[], str | None]:
     """A readiness check: `directory` (and `file_name` in it, if present) can be written."""
 
@@ -82,8 +93,11 @@ class Health:
         lookup: Lookup,
         settings: HealthSettings,
         clock: Callable[[], dt.datetime] = _utcnow,
+        replication_lag: Callable[[], float | None] | None = None,
     ) -> None:
         self._lookup = lookup
+        #: The standby's replay lag at the last check (None: not a standby).
+        self.replication_lag: Callable[[], float | None] = replication_lag or (lambda: None)
         #: Replaced on reload (`max_replica_age` applies live).
         self.settings = settings
         self._clock = clock
@@ -111,12 +125,16 @@ class Health:
         return Verdict(True, "alive")
 
     def ready(self) -> Verdict:
-        """Replica readable and younger than `max_replica_age`; every extra check passes."""
+        """Replica readable, younger than `max_replica_age` and (a standby) trailing by at
+        most `max_replication_lag`; every extra check passes."""
         if not self._replica_ok:
             return Verdict(False, "replica cannot be read")
         stale = stale_reason(self._lookup.watermark, self._clock(), self.settings.max_replica_age)
         if stale is not None:
             return Verdict(False, stale)
+        lagging = lag_reason(self.replication_lag(), self.settings.max_replication_lag)
+        if lagging is not None:
+            return Verdict(False, lagging)
         for check in self._checks:
             reason = check()
             if reason is not None:

@@ -150,6 +150,12 @@ class Metrics:
             multiprocess_mode="livemax",
             registry=r,
         )
+        self.replication_lag = Gauge(
+            "rdds_replica_replication_lag_seconds",
+            "A streaming standby's replay lag at the last check (0 on a primary or SQLite).",
+            multiprocess_mode="livemax",
+            registry=r,
+        )
         self.refresh_age = Gauge(
             "rdds_replica_refresh_age_seconds",
             "Seconds since the last successful check of the replica.",
@@ -217,11 +223,13 @@ class Metrics:
         watermark: dt.datetime,
         last_refresh: dt.datetime | None,
         now: dt.datetime,
+        replication_lag: float | None = None,
     ) -> None:
-        """Set the replica gauges for `now`."""
+        """Set the replica gauges for `now` (`replication_lag`: None when not a standby)."""
         self.replica_generation.set(generation)
         self.replica_watermark.set(watermark.timestamp())
         self.replica_age.set(max(0.0, (now - watermark).total_seconds()))
+        self.replication_lag.set(replication_lag or 0.0)
         if last_refresh is not None:
             self.refresh_age.set(max(0.0, (now - last_refresh).total_seconds()))
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urljoin, urlsplit
 
 from core import texts
 from redaction.engine import ContactView, RedactedDomain
@@ -62,6 +62,18 @@ class RenderContext:
     def url(self, *segments: str) -> str:
         """An absolute URL under the public base, each segment percent-encoded."""
         return self.base_url + "/".join(_segment(s) for s in segments)
+
+    def registrar_base(self, reg: Registrar) -> str | None:
+        """The registrar's RDAP base URL as links show it. A relative value in the replica
+        (no scheme, e.g. `./`) names a service under this server's public base and is
+        resolved against it (RFC 3986 §5.2): the demo registry's registrars are served by
+        this server, so clients that follow `related` links reach an answer."""
+        value = reg.rdap_base_url
+        if not value:
+            return None
+        if urlsplit(value).scheme:
+            return value
+        return urljoin(self.base_url, value)
 
 
 #: What `quote(s, safe="")` leaves as it is (RFC 3986 §2.3 unreserved characters).
@@ -182,14 +194,15 @@ def registrar_entity(
         "status": ["active"] if reg.status == "ok" else [reg.status],
         "links": [_link(ctx, "self", ctx.url("entity", handle))],
     }
-    if reg.rdap_base_url:
+    base = ctx.registrar_base(reg)
+    if base:
         # ICANN profile 2024 §2.4.6: an `about` link whose value and href are the registrar's
         # RDAP base URL as listed by IANA.
         out["links"].append(
             {
-                "value": reg.rdap_base_url,
+                "value": base,
                 "rel": "about",
-                "href": reg.rdap_base_url,
+                "href": base,
                 "type": MEDIA_TYPE,
             }
         )
@@ -457,9 +470,10 @@ def domain(rd: RedactedDomain, ctx: RenderContext) -> JSON:
     if remarks:
         out["remarks"] = remarks
     links = [_link(ctx, "self", ctx.url("domain", d.name))]
-    if record.registrar.rdap_base_url:
+    registrar_base = ctx.registrar_base(record.registrar)
+    if registrar_base:
         # ICANN profile 2024 §2.10 / TIG §3.2: a registry links to the registrar's answer.
-        links.append(_link(ctx, "related", f"{record.registrar.rdap_base_url}domain/{d.name}"))
+        links.append(_link(ctx, "related", f"{registrar_base}domain/{d.name}"))
     out["links"] = links
     if ctx.port43:
         out["port43"] = ctx.port43

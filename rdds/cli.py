@@ -162,10 +162,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # -v is about rdds: its own loggers (all under "rdds") go to DEBUG, while libraries
+    # (asyncio, aiohttp, asyncpg, selenium's urllib3 ...) stay at INFO and keep their debug
+    # output, which may carry request lines or peer addresses, out of the log.
+    logging.getLogger("rdds").setLevel(logging.DEBUG if args.verbose else logging.NOTSET)
     try:
         result: int = args.func(args)
     except RddsError as exc:

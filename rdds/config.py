@@ -29,6 +29,7 @@ from redaction import policy as policy_mod
 from redaction.policy import Policy
 from registry.errors import ConfigError
 from replica import open as replica_open
+from replica import postgres
 from web.settings import WebConfig, WebSettings
 from web.settings import resolve as resolve_web
 from whois43.settings import WhoisSettings
@@ -54,6 +55,16 @@ class Settings:
     #: Proxies (CIDR) whose X-Forwarded-For names the client; nobody by default.
     trusted_proxies: tuple[str, ...] = ()
     policy: Policy = field(default_factory=policy_mod.default_policy)
+
+    @property
+    def access_database(self) -> str | None:
+        """Where credentials and the disclosure log live when they are shared: `auth.database`,
+        else the replica's URL when the replica is PostgreSQL; None: the data directory."""
+        if self.auth.database:
+            return self.auth.database
+        if isinstance(self.replica, str) and postgres.is_url(self.replica):
+            return self.replica
+        return None
 
     @property
     def base_url(self) -> str:
@@ -181,9 +192,8 @@ def parse(text: str, source: str = "config") -> Settings:
     if "replica" in server:
         settings = replace(
             settings,
-            replica=replica_open.parse(
-                str(_coerce(server["replica"], None, "server.replica", source))
-            ),
+            # A string first: through a Path, "postgresql://h/db" would lose a slash.
+            replica=replica_open.parse(_coerce(server["replica"], "", "server.replica", source)),
         )
     if "demo_domains" in server:
         settings = replace(
@@ -256,6 +266,8 @@ def check(settings: Settings, source: str) -> None:
         network.parse_networks(settings.trusted_proxies)
     except ValueError as exc:
         raise ConfigError(f"{source}: server.trusted_proxies: {exc}") from None
+    if settings.auth.database and not postgres.is_url(settings.auth.database):
+        raise ConfigError(f"{source}: auth.database: expected a postgresql:// URL")
     problem = observe.check_health_path(settings.rdap.health_path)
     if problem is not None:
         raise ConfigError(f"{source}: rdap.health_path: {problem}")
@@ -287,6 +299,8 @@ def apply_env(settings: Settings, env: Mapping[str, str] | None = None) -> Setti
         whois = replace(whois, port=port)
     if "RDDS_DATA_DIR" in env:
         auth = replace(auth, data_dir=Path(env["RDDS_DATA_DIR"]))
+    if "RDDS_AUTH_DATABASE" in env:
+        auth = replace(auth, database=env["RDDS_AUTH_DATABASE"])
     if "RDDS_SMTP_PASSWORD" in env:
         # A secret is better kept out of the configuration file.
         web = replace(web, smtp_password=env["RDDS_SMTP_PASSWORD"])

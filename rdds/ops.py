@@ -5,6 +5,7 @@ the live gauges from the running front-ends, and the operations listener. Called
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -28,12 +29,20 @@ class Ops:
     health: Health
 
 
-def build(settings: Settings, lookup: Lookup, watcher: ReplicaWatcher) -> Ops:
-    """Metrics and health for a service, fed by the replica watcher's checks."""
+def build(
+    settings: Settings,
+    lookup: Lookup,
+    watcher: ReplicaWatcher,
+    replication_lag: Callable[[], float | None] | None = None,
+) -> Ops:
+    """Metrics and health for a service, fed by the replica watcher's checks;
+    `replication_lag` reads a standby's lag as of the last check (PostgreSQL replicas)."""
     metrics = Metrics()
-    health = Health(lookup, settings.health)
-    if settings.auth.data_dir is not None:
+    health = Health(lookup, settings.health, replication_lag=replication_lag)
+    if settings.auth.data_dir is not None and settings.access_database is None:
         # Authorized access fails closed without its log: not ready when it cannot be written.
+        # (A shared log in PostgreSQL is no readiness check: when the primary is away, every
+        # node would leave the balancer, anonymous answers too.)
         health.add_check(
             writable_check(settings.auth.data_dir, disclosures.LOG, "the disclosure log")
         )
@@ -46,7 +55,11 @@ def build(settings: Settings, lookup: Lookup, watcher: ReplicaWatcher) -> Ops:
     watcher.observe(count_failure)
     metrics.add_probe(
         lambda: metrics.observe_replica(
-            lookup.generation, lookup.watermark, health.last_refresh, health.now()
+            lookup.generation,
+            lookup.watermark,
+            health.last_refresh,
+            health.now(),
+            health.replication_lag(),
         )
     )
     return Ops(metrics, health)

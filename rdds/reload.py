@@ -45,6 +45,7 @@ LIVE = frozenset(
         "whois.rate_per_second",
         "whois.rate_burst",
         "health.max_replica_age",
+        "health.max_replication_lag",
         "log.format",
     }
 )

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from access import credentials as access_credentials
+from access import disclosures as access_disclosures
 from access import service as access_service
 from access.protocol import Access, AnonymousAccess
 from core import logs, network
@@ -68,14 +70,17 @@ class Running:
         for closer in reversed(self.closers):
             await closer()
         await self.runner.cleanup()
+        if isinstance(self.access, access_service.AuthorizedAccess):
+            await self.access.close()  # after the in-flight requests, which may append
         await self.store.close()
 
 
 def demo_replica(settings: Settings) -> Path:
     """The demo replica for `--demo`, built once at the documented cache path. The name
-    carries the schema version, so a cache built by an older rdds is never served: a new
-    one is built beside it."""
-    path = default_demo_path() / f"demo-{settings.demo_domains}-v{schema.SCHEMA_VERSION}.sqlite"
+    carries the schema version and the demo data's revision, so a cache built by an older
+    rdds is never served: a new one is built beside it."""
+    name = f"demo-{settings.demo_domains}-v{schema.SCHEMA_VERSION}-r{demo.REVISION}.sqlite"
+    path = default_demo_path() / name
     if path.exists():
         try:
             check_readable(path)
@@ -89,7 +94,21 @@ def demo_replica(settings: Settings) -> Path:
     return path
 
 
-def _access(settings: Settings) -> Access:
+async def _access(settings: Settings) -> Access:
+    """Credentials and the disclosure log: shared in PostgreSQL (a PostgreSQL replica, or
+    `auth.database`), else in the data directory, else nobody is authorized."""
+    url = settings.access_database
+    if url is not None:
+        if settings.auth.data_dir is not None and any(
+            (settings.auth.data_dir / name).exists()
+            for name in (access_credentials.FILE, access_disclosures.LOG)
+        ):
+            log.warning(
+                "credentials and the disclosure log are in the database; those in %s are not "
+                "used (rdds credential import, rdds audit import copy them)",
+                settings.auth.data_dir,
+            )
+        return await access_service.open_database(url, settings.auth, settings.policy)
     if settings.auth.data_dir is None:
         return AnonymousAccess()
     return access_service.build(settings.auth, settings.policy)
@@ -112,14 +131,18 @@ async def start(settings: Settings, *, reuse_port: bool = False) -> Running:
         # store's threads would keep the process alive after the error.
         stack.callback(_close_all, sockets)
         settings = rdds_config.with_contact_form(settings)  # withheld emails -> the web form
-        access = _access(settings)
+        access = await _access(settings)
+        if isinstance(access, access_service.AuthorizedAccess):
+            stack.push_async_callback(access.close)
         store = await replica_open.open_replica(replica)
         stack.push_async_callback(store.close)
         lookup = Lookup(store, settings.policy)
         watcher = ReplicaWatcher(lookup, settings.rdap.refresh_seconds)
+        lag: Callable[[], float | None] | None = None
         if isinstance(store, PostgresStore):
             store.on_notify(watcher.wake)  # LISTEN: refresh at once; polling stays the fallback
-        ops = ops_mod.build(settings, lookup, watcher)
+            lag = _replication_lag(store)
+        ops = ops_mod.build(settings, lookup, watcher, lag)
         config = RdapConfig(
             base_url=settings.base_url,
             port43=settings.port43,
@@ -193,6 +216,11 @@ async def start(settings: Settings, *, reuse_port: bool = False) -> Running:
         watcher.start()
         stack.pop_all()  # started: from now on `Running.close` owns all of it
     return running
+
+
+def _replication_lag(store: PostgresStore) -> Callable[[], float | None]:
+    """The standby's replay lag as of the store's last refresh (None on a primary)."""
+    return lambda: store.replication_lag
 
 
 def _within_descriptors(settings: Settings) -> Settings:

@@ -38,6 +38,12 @@ from replica import rows, schema
 _T = TypeVar("_T")
 
 WATERMARK = dt.datetime(2026, 11, 22, 0, 0, 0, tzinfo=dt.UTC)
+#: The demo data's revision, part of the `--demo` cache file name beside the schema version:
+#: bumped whenever the generated registry changes, so an older cached demo is rebuilt.
+#: 2: registrars' RDAP base URL relative to the serving host.
+REVISION = 2
+#: The demo registrars' RDAP base URL: relative, so resolved against the public base URL.
+REGISTRAR_RDAP_BASE = "./"
 _BASE = dt.datetime(1998, 1, 1, tzinfo=dt.UTC)
 
 TLDS: tuple[Tld, ...] = (
@@ -265,11 +271,11 @@ def registrars() -> list[Registrar]:
                 abuse_email=f"abuse@{slug}.example",
                 abuse_phone=f"+1.55501{i:02d}999",
                 created=_BASE + dt.timedelta(days=30 * i),
-                # Fictional and unresolvable, but kept: the ICANN gTLD profile wants a
-                # `related` link to the registrar's RDAP record on every gTLD domain answer,
-                # and without a base URL `rdds check` reports gtld.domain.related-link errors
-                # on the demo's .org and .coop domains. Clients that follow links fail on it.
-                rdap_base_url=f"https://rdap.{slug}.example/rdap/",
+                # Relative: "this server" (`RenderContext.registrar_base`). The ICANN gTLD
+                # profile wants a `related` link to the registrar's RDAP record on every gTLD
+                # domain answer; an invented registrar host would not answer the clients that
+                # follow links, so the demo's registrars are served by the server itself.
+                rdap_base_url=REGISTRAR_RDAP_BASE,
             )
         )
     for j, (name, slug, cc) in enumerate(

@@ -1,6 +1,8 @@
 """The replica's PostgreSQL schema: the same tables, columns and encodings as the SQLite
 replica (`replica.schema`), so one set of row decoders reads both and a SQLite replica copies
-into PostgreSQL row for row (`replica.pg_sync`).
+into PostgreSQL row for row (`replica.pg_sync`). Beside them, outside `TABLES` (an import
+never touches them), the shared credentials and disclosure log of authorized access
+(`ACCESS_DDL`; read and written by `access.pgcredentials` and `access.pglog`).
 
 Values keep the SQLite encodings (RFC 3339 text instants, space-separated statuses, JSON
 text), which keeps the answers of both stores byte-identical. Ordering and case-insensitive
@@ -212,6 +214,68 @@ CREATE INDEX IF NOT EXISTS domain_tld_uname ON domain(tld, (uname COLLATE "C"))
     WHERE uname IS NOT NULL;
 """
 
+#: The access tables: credentials (token hashes only) and the disclosure log, one record per
+#: row as the exact canonical line of the file log (`access.chain`), and its head (the file
+#: log's anchor: count and newest hash), one row, advanced in the same transaction as each
+#: append. Append-only by trigger (the serving role has no UPDATE or DELETE on them anyway):
+#: a change needs the owner to switch the triggers off, and `rdds audit verify` still sees it.
+ACCESS_DDL = f"""
+CREATE TABLE IF NOT EXISTS credential (
+    id           {_C} PRIMARY KEY,
+    tier         TEXT NOT NULL,
+    organisation TEXT NOT NULL,
+    purposes     TEXT NOT NULL,
+    created      TEXT NOT NULL,
+    expires      TEXT,
+    revoked      TEXT,
+    token_sha256 {_C} NOT NULL UNIQUE
+);
+
+CREATE TABLE IF NOT EXISTS disclosure (
+    seq    BIGINT PRIMARY KEY,
+    record TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS disclosure_head (
+    one   BOOLEAN PRIMARY KEY DEFAULT true CHECK (one),
+    count BIGINT NOT NULL,
+    head  TEXT NOT NULL
+);
+
+CREATE OR REPLACE FUNCTION rdds_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the disclosure log is append-only';
+END $$;
+
+CREATE OR REPLACE FUNCTION rdds_head_forward() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.count < OLD.count THEN
+        RAISE EXCEPTION 'the disclosure log head only moves forward';
+    END IF;
+    RETURN NEW;
+END $$;
+
+CREATE OR REPLACE TRIGGER disclosure_append_only BEFORE UPDATE OR DELETE ON disclosure
+    FOR EACH ROW EXECUTE FUNCTION rdds_append_only();
+CREATE OR REPLACE TRIGGER disclosure_no_truncate BEFORE TRUNCATE ON disclosure
+    FOR EACH STATEMENT EXECUTE FUNCTION rdds_append_only();
+CREATE OR REPLACE TRIGGER disclosure_head_forward BEFORE UPDATE ON disclosure_head
+    FOR EACH ROW EXECUTE FUNCTION rdds_head_forward();
+CREATE OR REPLACE TRIGGER disclosure_head_kept BEFORE DELETE OR TRUNCATE ON disclosure_head
+    FOR EACH STATEMENT EXECUTE FUNCTION rdds_append_only();
+"""
+
+#: The genesis head (count 0, 64 zeros), written only by the `create` that creates the head
+#: table, and only when no record and no credential exists: from then on a missing head row
+#: is evidence of deletion, never silently replaced (as the file log's genesis anchor).
+_GENESIS_SQL = """
+INSERT INTO disclosure_head(one, count, head)
+SELECT true, 0, $1
+WHERE NOT EXISTS (SELECT 1 FROM disclosure) AND NOT EXISTS (SELECT 1 FROM credential)
+"""
+
+GENESIS = "0" * 64
+
 #: Every table with its primary key columns, in the order a copy writes them.
 TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("meta", ("key",)),
@@ -232,12 +296,16 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 async def create(conn: Any) -> None:
-    """Create every table, function and index (idempotent) and stamp the schema version, in
-    one transaction on an asyncpg connection."""
+    """Create every table, function and index (idempotent), the access tables with their
+    genesis head, and stamp the schema version, in one transaction on an asyncpg connection."""
     async with conn.transaction():
         # Two `db init` at once: the second waits, then finds everything there.
         await conn.execute(f"SELECT pg_advisory_xact_lock({IMPORT_LOCK})")
         await conn.execute(DDL)
+        fresh = await conn.fetchval("SELECT to_regclass('disclosure_head') IS NULL")
+        await conn.execute(ACCESS_DDL)
+        if fresh:
+            await conn.execute(_GENESIS_SQL, GENESIS)
         await conn.execute(
             "INSERT INTO meta(key, value) VALUES ($1, $2), ($3, '0') ON CONFLICT (key) DO NOTHING",
             META_SCHEMA,

@@ -10,7 +10,8 @@ The row decoders are SQLite's (`replica.store`): the tables and encodings are th
 
 A new generation is learnt by LISTEN on `pg_schema.CHANNEL` (`rdds import` notifies on
 commit) and by polling `refresh()` as a fallback: notifications do not cross to a streaming
-standby, so a node reading a standby learns by polling only (docs/scale-out.md).
+standby (and a standby refuses LISTEN), so a node reading a standby learns by polling only,
+and `refresh()` also reads how far the standby's replay trails (docs/scale-out.md).
 """
 
 from __future__ import annotations
@@ -65,10 +66,12 @@ log = logging.getLogger("rdds.replica")
 #: Seconds a lookup may wait for a pooled connection or the server before it fails (503).
 TIMEOUT = 5.0
 
-#: What a lookup can meet when the server is down, restarting or refusing.
+#: What a lookup can meet when the server is down, restarting or refusing (a connection
+#: the server shut down under the pool can also report a client protocol state error).
 DB_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     OSError,
     TimeoutError,
 )
@@ -76,9 +79,20 @@ DB_ERRORS: tuple[type[BaseException], ...] = (
 #: Opening can also meet a malformed URL (ValueError).
 _OPEN_ERRORS: tuple[type[BaseException], ...] = (*DB_ERRORS, ValueError)
 
+#: The metadata and TLDs, and whether the server is a standby with its replay lag: 0 when it
+#: has replayed all the WAL it received (an idle primary sends none, so an idle standby is
+#: not "behind"), else the seconds since the last transaction it replayed was committed on
+#: the primary (clocks in sync; NULL on a primary). A standby cut off from its primary has
+#: replayed all it received and reads 0: that staleness shows in the watermark's age only.
 REFRESH_SQL = """
 SELECT (SELECT json_object_agg(key, value) FROM meta WHERE key = ANY($1::text[])) AS meta,
-       (SELECT coalesce(json_agg(row_to_json(t)), '[]') FROM tld AS t) AS tlds
+       (SELECT coalesce(json_agg(row_to_json(t)), '[]') FROM tld AS t) AS tlds,
+       pg_is_in_recovery() AS standby,
+       CASE WHEN NOT pg_is_in_recovery() THEN NULL
+            WHEN coalesce(pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn(), true) THEN 0.0
+            ELSE greatest(0.0, extract(epoch FROM now() - coalesce(
+                     pg_last_xact_replay_timestamp(), pg_postmaster_start_time())))::float8
+       END AS lag
 """
 
 _HOST_JSON = """json_build_object(
@@ -272,11 +286,19 @@ class PostgresStore:
         self._info = ReplicaInfo(0, _EPOCH)
         self._tlds: dict[str, Tld] = {}
         self._notified: list[Callable[[], None]] = []
+        self._standby = False
+        self._lag: float | None = None
 
     @property
     def info(self) -> ReplicaInfo:
         """The generation and watermark last seen by `refresh`."""
         return self._info
+
+    @property
+    def replication_lag(self) -> float | None:
+        """Seconds the standby's replay trailed the WAL it had received, at the last
+        `refresh` (see REFRESH_SQL); None when the database is a primary."""
+        return self._lag
 
     def on_notify(self, callback: Callable[[], None]) -> None:
         """Call `callback()` whenever an importer announces a new generation (LISTEN)."""
@@ -324,10 +346,17 @@ class PostgresStore:
         if not self._listen or (self._listener is not None and not self._listener.is_closed()):
             return
         await self._drop_listener()
-        with contextlib.suppress(*DB_ERRORS):
+        try:
             conn = await asyncpg.connect(self.url, timeout=TIMEOUT)
+        except DB_ERRORS:
+            return
+        try:
             await conn.add_listener(pg_schema.CHANNEL, self._heard)
-            self._listener = conn
+        except DB_ERRORS:
+            with contextlib.suppress(*DB_ERRORS):  # never leave the connection open
+                await asyncio.wait_for(conn.close(), TIMEOUT)
+            return
+        self._listener = conn
 
     def _heard(self, *_args: object) -> None:
         for callback in self._notified:
@@ -354,9 +383,13 @@ class PostgresStore:
 
     async def refresh(self) -> bool:
         """Re-read generation, watermark and TLDs (one round trip); True when the generation
-        changed."""
-        await self._ensure_listener()
+        changed. On a standby, no LISTEN (refused during recovery): polling only."""
+        if not self._standby:
+            await self._ensure_listener()  # before the read: no notification falls between
         row = await self._row(REFRESH_SQL, [META_GENERATION, META_WATERMARK])
+        self._standby, self._lag = bool(row["standby"]), row["lag"]
+        if self._standby:
+            await self._drop_listener()
         meta: dict[str, str] = row["meta"] or {}
         generation = int(meta.get(META_GENERATION, "0"))
         if generation == self._info.generation and self._tlds:

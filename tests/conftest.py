@@ -252,3 +252,20 @@ def pg_server() -> Iterator[PgServer]:
             server.stop("immediate")
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_standby(pg_server: PgServer) -> Iterator[PgServer]:
+    """A hot standby streaming from `pg_server` (pg_basebackup -R), for the whole session, on
+    a port of its own. Read-only: write on `pg_server`, then `pgserver.wait_replayed`."""
+    base = Path(tempfile.mkdtemp(prefix="rdds-test-pg-standby-"))
+    try:
+        if pg_server.user is not None:
+            os.chmod(base, 0o755)
+        standby = pgserver.start_standby(pg_server, base)
+        try:
+            yield standby
+        finally:
+            standby.stop("immediate")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

@@ -1,5 +1,6 @@
 """A real PostgreSQL server for tests: initdb in a temporary directory, pg_ctl start on a free
-loopback port, as an unprivileged user when the tests run as root (postgres refuses root)."""
+loopback port, as an unprivileged user when the tests run as root (postgres refuses root).
+`start_standby` adds a hot standby streaming from it (`pg_basebackup -R`) on another port."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,13 +45,14 @@ class PgServer:
     def url(self) -> str:
         return f"postgresql://rdds@127.0.0.1:{self.port}/rdds"
 
-    def _run(self, *argv: str) -> None:
+    def _run(self, *argv: str) -> str:
         cmd = list(argv)
         if self.user is not None:
             cmd = ["runuser", "-u", self.user, "--", *cmd]
         done = subprocess.run(cmd, capture_output=True, timeout=120, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"{argv[0]}: {done.stderr.decode(errors='replace')[-500:]}")
+        return done.stdout.decode(errors="replace").strip()
 
     def start(self) -> None:
         self._run(
@@ -67,8 +70,9 @@ class PgServer:
     def stop(self, mode: str = "fast") -> None:
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "stop")
 
-    def psql(self, sql: str, db: str = "rdds") -> None:
-        self._run(
+    def psql(self, sql: str, db: str = "rdds") -> str:
+        """Run `sql`; its output, unaligned and without headers (one line per row)."""
+        return self._run(
             str(self.bindir / "psql"),
             "-h",
             "127.0.0.1",
@@ -80,24 +84,36 @@ class PgServer:
             db,
             "-v",
             "ON_ERROR_STOP=1",
+            "-A",
+            "-t",
             "-c",
             sql,
         )
 
 
-def start_server(base: Path) -> PgServer:
-    """initdb + start; the caller stops it."""
-    bindir = bin_dir()
-    assert bindir is not None
-    user: str | None = None
-    if os.geteuid() == 0:
-        user = "postgres" if _has_user("postgres") else "nobody"
-        os.chmod(base, 0o755)  # the unprivileged user must reach the directory
-    datadir = base / "data"
-    datadir.mkdir()
+def _server_user(base: Path) -> str | None:
+    """The unprivileged user to run the server as (None: ourselves, not root)."""
+    if os.geteuid() != 0:
+        return None
+    os.chmod(base, 0o755)  # the unprivileged user must reach the directory
+    return "postgres" if _has_user("postgres") else "nobody"
+
+
+def _data_dir(path: Path, user: str | None) -> Path:
+    path.mkdir(mode=0o700)
     if user is not None:
         pw = pwd.getpwnam(user)
-        os.chown(datadir, pw.pw_uid, pw.pw_gid)
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+    return path
+
+
+def start_server(base: Path) -> PgServer:
+    """initdb + start; the caller stops it. The cluster accepts streaming replication from
+    loopback (initdb's trust rules include `replication`; wal_level is `replica`)."""
+    bindir = bin_dir()
+    assert bindir is not None
+    user = _server_user(base)
+    datadir = _data_dir(base / "data", user)
     server = PgServer(bindir, datadir, _free_port(), user)
     server._run(
         str(bindir / "initdb"),
@@ -115,6 +131,59 @@ def start_server(base: Path) -> PgServer:
     server.start()
     server.psql("CREATE DATABASE rdds", db="postgres")
     return server
+
+
+def start_standby(primary: PgServer, base: Path) -> PgServer:
+    """A hot standby of `primary` in `base`/standby on a free port: `pg_basebackup -R` (which
+    writes `standby.signal` and the `primary_conninfo` to stream from), then start. The
+    caller stops it."""
+    datadir = _data_dir(base / "standby", primary.user)
+    standby = PgServer(primary.bindir, datadir, _free_port(), primary.user)
+    standby._run(
+        str(primary.bindir / "pg_basebackup"),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(primary.port),
+        "-U",
+        "rdds",
+        "-D",
+        str(datadir),
+        "-R",
+        "-X",
+        "stream",
+        "--checkpoint=fast",
+    )
+    with open(datadir / "postgresql.conf", "a") as fh:
+        # Replay is never cancelled for a long read here, and the primary's WAL may be
+        # replayed as soon as it arrives.
+        fh.write("hot_standby = on\nmax_standby_streaming_delay = -1\n")
+    standby.start()
+    return standby
+
+
+def wait_replayed(primary: PgServer, standby: PgServer, timeout: float = 60.0) -> None:
+    """Return once `standby` has replayed everything `primary` has written so far (a bounded
+    wait, not a timing assertion); RuntimeError when it does not within `timeout`."""
+    _wait_for(primary, standby, "pg_last_wal_replay_lsn()", timeout)
+
+
+def wait_received(primary: PgServer, standby: PgServer, timeout: float = 60.0) -> None:
+    """Return once `standby` has received (not necessarily replayed) everything `primary` has
+    written so far: with replay paused, that is a standby lagging behind."""
+    _wait_for(primary, standby, "pg_last_wal_receive_lsn()", timeout)
+
+
+def _wait_for(primary: PgServer, standby: PgServer, position: str, timeout: float) -> None:
+    target = primary.psql("SELECT pg_current_wal_lsn()", db="postgres")
+    deadline = time.monotonic() + timeout
+    while True:
+        done = standby.psql(f"SELECT {position} >= '{target}'::pg_lsn", db="postgres")
+        if done == "t":
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"standby: {position} has not reached {target}")
+        time.sleep(0.05)
 
 
 def _has_user(name: str) -> bool:

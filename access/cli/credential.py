@@ -1,4 +1,6 @@
-"""`rdds credential add|list|revoke`: issue, show and revoke bearer-token credentials."""
+"""`rdds credential add|list|revoke|import`: issue, show and revoke bearer-token credentials,
+in a data directory or in PostgreSQL (shared by every node); copy a data directory's into
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,9 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from access import credentials, disclosures, purposes
-from access.cli import add_data_dir
-from access.credentials import CredentialStore
+from access import credentials, disclosures, pgcredentials, purposes
+from access.cli import add_data_dir, on_database, target
+from access.credentials import Credential, CredentialStore
 from redaction.policy import Policy
 from registry.errors import ConfigError, RddsError
 
@@ -35,6 +37,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     rev = sub.add_parser("revoke", help="revoke a credential by id")
     add_data_dir(rev)
     rev.add_argument("id", help="the credential id (from `rdds credential list`)")
+    imp = sub.add_parser(
+        "import", help="copy a data directory's credentials into PostgreSQL (once, when moving)"
+    )
+    imp.add_argument("--data-dir", type=Path, required=True, help="the data directory")
+    imp.add_argument(
+        "--replica",
+        "--database",
+        dest="database",
+        metavar="URL",
+        required=True,
+        help="the PostgreSQL database (the primary), postgresql://...",
+    )
 
 
 #: Reads the policy of a configuration file (None: the built-in default policy). The
@@ -44,6 +58,8 @@ PolicyLoader = Callable[[Path | None], Policy]
 
 def run(args: argparse.Namespace, load_policy: PolicyLoader) -> int:
     """Run `rdds credential ACTION`."""
+    if args.action == "import":
+        return _import(args)
     if args.action == "add":
         return _add(args, load_policy)
     action: Any = {"list": _list, "revoke": _revoke}[args.action]
@@ -62,13 +78,18 @@ def _add(args: argparse.Namespace, load_policy: PolicyLoader) -> int:
         expires = credentials.parse_expiry(args.expires) if args.expires else None
     except ValueError as exc:
         raise RddsError(f"credential add: {exc}") from None
+    where = target(args, "credential add")
     _check_tier(tier, args.config, load_policy)
-    disclosures.set_up(args.data_dir)  # a fresh directory starts its disclosure chain
+    if isinstance(where, Path):
+        disclosures.set_up(where)  # a fresh directory starts its disclosure chain
     try:
         cred, token = credentials.issue(tier, args.org, allowed, _now(), expires)
     except ValueError as exc:
         raise RddsError(f"credential add: {exc}") from None
-    CredentialStore(args.data_dir).add(cred)
+    if isinstance(where, Path):
+        CredentialStore(where).add(cred)
+    else:
+        on_database(where, "credential add", lambda conn: pgcredentials.add(conn, cred))
     until = f", expires {credentials.format_time(cred.expires)}" if cred.expires else ""
     print(
         f"credential {cred.id}: tier {cred.tier}, organisation {cred.organisation}, "
@@ -93,7 +114,12 @@ def _check_tier(tier: str, config: str | None, load_policy: PolicyLoader) -> Non
 
 
 def _list(args: argparse.Namespace) -> int:
-    creds = CredentialStore(args.data_dir).load()
+    where = target(args, "credential list")
+    creds: tuple[Credential, ...]
+    if isinstance(where, Path):
+        creds = CredentialStore(where).load()
+    else:
+        creds = on_database(where, "credential list", pgcredentials.load)
     now = _now()
     header = ("id", "tier", "organisation", "purposes", "created", "expires", "revoked")
     rows = [
@@ -117,7 +143,27 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _revoke(args: argparse.Namespace) -> int:
-    cred = CredentialStore(args.data_dir).revoke(args.id, _now())
+    where = target(args, "credential revoke")
+    now = _now()
+    if isinstance(where, Path):
+        cred = CredentialStore(where).revoke(args.id, now)
+    else:
+        cred = on_database(
+            where, "credential revoke", lambda conn: pgcredentials.revoke(conn, args.id, now)
+        )
     assert cred.revoked is not None
     print(f"credential {cred.id} revoked at {credentials.format_time(cred.revoked)}")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    where = target(args, "credential import")
+    assert isinstance(where, str)
+    if not args.data_dir.is_dir():
+        raise RddsError(f"credential import: {args.data_dir}: not a directory")
+    creds = CredentialStore(args.data_dir).load()
+    added, same = on_database(
+        where, "credential import", lambda conn: pgcredentials.import_all(conn, creds)
+    )
+    print(f"credential import: {added} added, {same} already there")
     return 0

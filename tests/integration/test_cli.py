@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from rdds.cli import main
-from replica import schema
+from replica import demo, schema
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -221,7 +221,8 @@ def test_serve_demo_builds_at_cache_path_and_stops_on_sigterm(tmp_path: Path) ->
             except OSError:
                 assert proc.poll() is None
                 time.sleep(0.1)
-        assert (tmp_path / "rdds" / f"demo-30-v{schema.SCHEMA_VERSION}.sqlite").exists()
+        name = f"demo-30-v{schema.SCHEMA_VERSION}-r{demo.REVISION}.sqlite"
+        assert (tmp_path / "rdds" / name).exists()
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=10)
     finally:
@@ -290,3 +291,43 @@ def test_port_0_links_use_the_bound_port(demo_replica: Path) -> None:
             proc.kill()
             proc.communicate()
     assert proc.returncode == 0
+
+
+def test_verbose_is_debug_for_rdds_only(demo_replica: Path, tmp_path: Path) -> None:
+    """GIVEN `rdds -v serve` THEN rdds's own debug lines are logged (here: a connection
+    closed for sending no request head) and libraries' are not (asyncio announces its
+    selector at DEBUG when the loop starts).
+    Mutation: basicConfig(level=DEBUG if verbose ...) as before -> the asyncio line shows."""
+    cfg = tmp_path / "rdds.toml"
+    cfg.write_text("[rdap]\nheader_timeout = 0.5\n")
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "rdds", "-v", "serve", "--replica", str(demo_replica)),
+                *("--config", str(cfg), "--rdap-port", "0", "--whois-port", "0"),
+            ],
+            env={**os.environ, "PYTHONPATH": str(ROOT), "RDDS_METRICS_PORT": "0"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "rdds: RDAP on " not in log_path.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.1)
+        line = log_path.read_text().split("rdds: RDAP on ", 1)[1]
+        port = int(line.split("http://127.0.0.1:", 1)[1].split("/", 1)[0])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            assert sock.recv(1) == b""  # closed by the server after the head timeout
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    out = log_path.read_text()
+    assert "DEBUG rdds.rdap: closed a connection: no request head" in out
+    assert "DEBUG asyncio" not in out and "Using selector" not in out

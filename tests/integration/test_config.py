@@ -57,6 +57,11 @@ ENV_CASES: list[tuple[str, str, Any]] = [
     ),
     ("RDDS_WHOIS_PORT", "4444", lambda s: s.whois.port == 4444),
     ("RDDS_DATA_DIR", "/srv/access", lambda s: s.auth.data_dir == Path("/srv/access")),
+    (
+        "RDDS_AUTH_DATABASE",
+        "postgresql://node@primary/rdds",
+        lambda s: s.auth.database == "postgresql://node@primary/rdds",
+    ),
     ("RDDS_METRICS_PORT", "9200", lambda s: s.metrics.port == 9200),
     ("RDDS_LOG_FORMAT", "json", lambda s: s.log.format == "json"),
     ("RDDS_SMTP_PASSWORD", "zq-secret", lambda s: s.web.smtp_password == "zq-secret"),
@@ -90,6 +95,33 @@ def test_each_variable_sets_its_setting(name: str, value: str, holds: Any) -> No
             assert other_holds(got) == other_holds(base), other
     assert got.policy == base.policy and got.demo_domains == base.demo_domains
     assert config.apply_env(base, {}) == base
+
+
+@pytest.mark.parametrize(
+    ("replica", "database", "shared"),
+    [
+        ("/srv/r.sqlite", "", None),
+        ("postgresql://reader@db/rdds", "", "postgresql://reader@db/rdds"),
+        (
+            "postgresql://reader@standby/rdds",
+            "postgres://node@primary/rdds",
+            "postgres://node@primary/rdds",
+        ),
+        ("/srv/r.sqlite", "postgresql://node@primary/rdds", "postgresql://node@primary/rdds"),
+    ],
+)
+def test_where_credentials_and_the_log_are_shared(
+    replica: str, database: str, shared: str | None
+) -> None:
+    text = f'[server]\nreplica = "{replica}"\n[auth]\ndata_dir = "/d"\ndatabase = "{database}"\n'
+    assert config.parse(text).access_database == shared
+
+
+def test_auth_database_must_be_a_postgresql_url() -> None:
+    with pytest.raises(ConfigError, match=r"config: auth\.database: expected a postgresql:// URL"):
+        config.parse('[auth]\ndatabase = "/var/lib/rdds.sqlite"\n')
+    with pytest.raises(ConfigError, match=r"environment: auth\.database"):
+        config.apply_env(config.Settings(), {"RDDS_AUTH_DATABASE": "db.example"})
 
 
 @pytest.mark.parametrize("name", ["RDDS_RDAP_PORT", "RDDS_WHOIS_PORT"])

@@ -95,6 +95,43 @@ async def test_unreadable_replica_is_not_ready(tmp_path: Path, aiohttp_client: M
         await store.close()
 
 
+async def test_readiness_and_the_lag_gauge_follow_a_standbys_replication_lag(
+    tmp_path: Path, aiohttp_client: MakeClient
+) -> None:
+    # GIVEN a fresh replica read from a standby whose replay lag the store reports
+    replica = tmp_path / "replica.sqlite"
+    import_deposits(replica, [FULL])
+    store = await open_store(replica, pool_size=1)
+    lag: list[float | None] = [0.0]
+    try:
+        lookup = Lookup(store, default_policy())
+        limits = HealthSettings(max_replica_age=DAY * 2, max_replication_lag=60.0)
+        health = Health(lookup, limits, clock=lambda: NOW, replication_lag=lambda: lag[0])
+        metrics = Metrics()
+        metrics.add_probe(
+            lambda: metrics.observe_replica(
+                lookup.generation, lookup.watermark, None, NOW, health.replication_lag()
+            )
+        )
+        client = await aiohttp_client(opsserver.make_app(metrics, health))
+        assert await get(client, "/readyz") == (200, "ready\n")
+        # WHEN the replay falls 90 s behind, THEN not ready, and the gauge says by how much
+        lag[0] = 90.0
+        assert await get(client, "/readyz") == (
+            503,
+            "not ready: replica is lagging: the standby's replay is 90.0 s behind (max 60 s)\n",
+        )
+        assert "rdds_replica_replication_lag_seconds 90.0" in (await get(client, "/metrics"))[1]
+        # WHEN the limit is raised (a reload), THEN ready again
+        health.settings = replace(limits, max_replication_lag=120.0)
+        assert (await get(client, "/readyz"))[0] == 200
+        # WHEN the database turns out to be a primary (no lag), THEN the gauge reads 0
+        lag[0] = None
+        assert "rdds_replica_replication_lag_seconds 0.0" in (await get(client, "/metrics"))[1]
+    finally:
+        await store.close()
+
+
 async def test_public_health_path_is_off_by_default_and_answers_when_set(
     demo_replica: Path, aiohttp_client: MakeClient
 ) -> None:

@@ -191,7 +191,9 @@ def test_demo_cache_of_an_older_schema_is_rebuilt(
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     settings = replace(Settings(), demo_domains=5)
     path = demo_replica(settings)
-    assert path.name == f"demo-5-v{schema.SCHEMA_VERSION}.sqlite"
+    from replica import demo
+
+    assert path.name == f"demo-5-v{schema.SCHEMA_VERSION}-r{demo.REVISION}.sqlite"
     _stamp(path, "1")  # as if an older rdds had left it under this name
     with pytest.raises(ReplicaError):
         check_readable(path)

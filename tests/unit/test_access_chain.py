@@ -214,6 +214,18 @@ def test_records_beyond_the_anchor_are_reported_not_fatal() -> None:
     )
 
 
+def test_where_record_and_anchor_commit_together_no_record_may_be_beyond() -> None:
+    lines, _ = build(3)
+    anchor = chain.Anchor(2, json.loads(lines[1])["hash"])
+    verdict = chain.verify(lines, anchor, max_beyond=0)
+    assert verdict.problem == chain.Problem(
+        0,
+        "the anchor counts 2 of 3 records: the anchor is rewritten after every append, "
+        "so it was replaced",
+    )
+    assert chain.verify(lines[:2], anchor, max_beyond=0).ok
+
+
 @pytest.mark.parametrize(
     "raw",
     [b"", b"{}", b'{"count":-1,"head":"' + b"0" * 64 + b'"}', b'{"count":1,"head":"xyz"}'],
