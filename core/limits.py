@@ -5,6 +5,7 @@ caps (total and per network). Pure: the caller passes the clock reading.
 from __future__ import annotations
 
 import collections
+import enum
 import math
 
 #: Token buckets remembered at most (oldest forgotten first: a forgotten bucket is full).
@@ -47,6 +48,13 @@ def retry_after(wait: float) -> int:
     return max(1, math.ceil(wait))
 
 
+class Cap(enum.StrEnum):
+    """Which connection cap refused a connection (a metric label: a closed set)."""
+
+    TOTAL = "total"  # every open connection of the front-end (`max_connections`)
+    PER_NETWORK = "per_network"  # one client network's (`max_per_address`)
+
+
 class ConnectionCaps:
     """Open connections counted in total and per network key; `admit` says whether one more
     may stay open. A refused connection is not counted (nothing to release)."""
@@ -61,14 +69,19 @@ class ConnectionCaps:
 
     def admit(self, key: str) -> bool:
         """Count one more connection from `key` in; False (and not counted) over a cap."""
+        return self.refusal(key) is None
+
+    def refusal(self, key: str) -> Cap | None:
+        """Count one more connection from `key` in and return None, or return the cap that
+        refuses it (and count nothing)."""
         if self.total >= self.max_total:
-            return False
+            return Cap.TOTAL
         count = self._per_key.get(key, 0)
         if count >= self.max_per_key:
-            return False
+            return Cap.PER_NETWORK
         self._per_key[key] = count + 1
         self.total += 1
-        return True
+        return None
 
     def release(self, key: str) -> None:
         """Count one admitted connection from `key` out."""

@@ -7,13 +7,17 @@ values come from closed sets (front-end, route kind, HTTP-equivalent status, cac
 or from the operator's own policy file (tier and purpose names), never from a request.
 
 Several worker processes (`--workers N`, docs/operations.md "Metrics"): prometheus-client's
-multiprocess mode. With `PROMETHEUS_MULTIPROC_DIR` set before the first import of
-prometheus_client, every metric below writes its values to memory-mapped files in that
-directory; `Metrics.exposition` then merges every process's files (`MultiProcessCollector`).
-Counters and histograms add up; each gauge declares how workers combine
-(`multiprocess_mode`): open connections and cache sizes add up across live workers, replica
-age is the worst worker's. Live gauges are set by `sample()`; a single process calls it at
-each scrape, a worker calls it on its replica watcher's tick.
+multiprocess mode. The supervisor sets `PROMETHEUS_MULTIPROC_DIR` (`use_multiprocess`) before
+it forks; every metric below then writes its values to memory-mapped files in that directory,
+one set per process, and `Metrics.exposition` merges every process's files
+(`MultiProcessCollector`). Counters and histograms add up, and a dead worker's files stay, so
+its counts stay in the totals; `mark_process_dead` removes only its `live*` gauges. Each gauge
+declares how workers combine (`multiprocess_mode`), over live workers only: open connections
+and cache sizes add up (`livesum`); the replica generation and watermark are the lowest
+(`livemin`) and the replica age and time since the last check the highest (`livemax`), so
+the figure is the worst worker's: one still serving an older deposit shows. Live gauges are
+set by `sample()`: at each scrape in the answering process, and on every replica watcher tick
+in each worker.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, values
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -35,6 +39,10 @@ BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
+#: The supervisor's one metric (`rdds.workers`): every worker declares it too, at 0.
+WORKER_RESTARTS = ("rdds_worker_restarts", "Worker processes restarted after dying.")
+
+
 @dataclass(frozen=True, slots=True)
 class MetricsSettings:
     """The `[metrics]` section: the operations listener (metrics and health), off the
@@ -43,6 +51,18 @@ class MetricsSettings:
     enabled: bool = True
     host: str = "127.0.0.1"
     port: int = 9108
+
+
+def use_multiprocess(directory: str) -> None:
+    """Switch this process (and the processes it forks from now on) to prometheus-client's
+    multiprocess mode, writing into `directory`. Call before the first metric is built.
+
+    prometheus-client chooses how metric values are stored once, when it is first imported,
+    from `PROMETHEUS_MULTIPROC_DIR` (`values.get_value_class`). `rdds serve` has imported it
+    long before it knows it will run workers, so the supervisor sets the variable and asks
+    the library to choose again; the workers it forks inherit both."""
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
 
 
 def multiprocess_dir() -> str | None:
@@ -117,7 +137,10 @@ class Metrics:
             registry=r,
         )
         self.rate_limited = Counter(
-            "rdds_rate_limited", "Requests refused by a rate limit.", ["frontend"], registry=r
+            "rdds_rate_limited",
+            "Requests refused by a rate limit, by front-end and budget (lookup, search).",
+            ["frontend", "kind"],
+            registry=r,
         )
         self.connections = Gauge(
             "rdds_open_connections",
@@ -128,8 +151,8 @@ class Metrics:
         )
         self.connections_refused = Counter(
             "rdds_connections_refused",
-            "Connections refused at admission (connection caps).",
-            ["frontend", "reason"],
+            "Connections refused at admission, by front-end and cap (total, per_network).",
+            ["frontend", "cap"],
             registry=r,
         )
         self.replica_generation = Gauge(
@@ -174,9 +197,7 @@ class Metrics:
         self.reloads = Counter(
             "rdds_reloads", "Configuration reloads (SIGHUP), by outcome.", ["outcome"], registry=r
         )
-        self.worker_restarts = Counter(
-            "rdds_worker_restarts", "Worker processes restarted after dying.", registry=r
-        )
+        self.worker_restarts = Counter(*WORKER_RESTARTS, registry=r)
         self._probes: list[Callable[[], None]] = []
         # `labels()` costs microseconds per call; the per-request calls reuse the children.
         self._children: dict[tuple[str, ...], Any] = {}
@@ -203,13 +224,13 @@ class Metrics:
         """One answer-cache consultation."""
         self._child(self.cache_hits if hit else self.cache_misses, frontend).inc()
 
-    def limited(self, frontend: str) -> None:
-        """One request refused by a rate limit."""
-        self.rate_limited.labels(frontend).inc()
+    def limited(self, frontend: str, kind: str = "lookup") -> None:
+        """One request refused by a rate limit; `kind` is the budget (`lookup`, `search`)."""
+        self._child(self.rate_limited, frontend, kind).inc()
 
-    def refused(self, frontend: str, reason: str) -> None:
-        """One connection refused at admission; `reason` is the refusal's class name."""
-        self.connections_refused.labels(frontend, reason).inc()
+    def refused(self, frontend: str, cap: str) -> None:
+        """One connection refused at admission; `cap` is the cap (`core.limits.Cap`)."""
+        self._child(self.connections_refused, frontend, cap).inc()
 
     def disclosure(self, tier: str, purpose: str | None) -> None:
         """One answer with withheld data shown (after the disclosure log recorded it)."""

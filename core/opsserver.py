@@ -61,11 +61,17 @@ class OpsServer:
         await self._runner.cleanup()
 
 
-async def start(metrics: Metrics, health: Health, settings: MetricsSettings) -> OpsServer:
-    """Listen on `settings.host`:`settings.port`; OSError when the port cannot be bound."""
+async def start(
+    metrics: Metrics, health: Health, settings: MetricsSettings, *, reuse_port: bool = False
+) -> OpsServer:
+    """Listen on `settings.host`:`settings.port`; OSError when the port cannot be bound.
+    `reuse_port`: every worker of `rdds serve --workers N` binds the one port (SO_REUSEPORT)
+    and answers for all of them (`core.metrics`: multiprocess mode; `core.fleet`)."""
     runner = web.AppRunner(make_app(metrics, health), access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
+    site = web.TCPSite(
+        runner, settings.host, settings.port, reuse_address=True, reuse_port=reuse_port or None
+    )
     try:
         await site.start()
     except OSError:

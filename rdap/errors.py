@@ -21,6 +21,7 @@ from core.limits import ConnectionCaps
 from core.network import network_key, truncate_address
 from rdap import cors, render
 from rdap.handler import dump
+from rdap.observe import FRONTEND, METRICS
 from rdap.state import app_context, render_context
 from registry.errors import BadQuery, RateLimited, RddsError, ReplicaError
 
@@ -142,9 +143,11 @@ class RdapProtocol(web.RequestHandler):
         if self._caps is not None:
             peer = transport.get_extra_info("peername")
             self._key = network_key(peer[0] if isinstance(peer, tuple) and peer else "")
-            if not self._caps.admit(self._key):
+            cap = self._caps.refusal(self._key)
+            if cap is not None:
                 # Over a cap: closed at once, never queued; aiohttp never sees it.
                 log.debug("connection refused: over a connection cap")
+                self._app[METRICS].refused(FRONTEND, cap)
                 transport.close()
                 return
         self._admitted = True

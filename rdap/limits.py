@@ -15,7 +15,7 @@ from aiohttp import web
 from core.limits import RateLimiter, retry_after
 from core.network import network_key
 from rdap import query as q
-from rdap.observe import CLIENT
+from rdap.observe import CLIENT, FRONTEND, METRICS
 from rdap.rates import Budget, Budgets, Kind, RatePolicy
 from rdap.search import SEARCH_SEGMENTS, SearchPath
 from rdap.settings import RdapSettings, TierRate
@@ -94,4 +94,8 @@ def check(request: web.Request, requester: Requester, kind: Kind = Kind.LOOKUP) 
     limits); raises `RateLimited`. The search handler calls this with `Kind.SEARCH`."""
     limits = request.app.get(LIMITS)
     if limits is not None:
-        limits.check(client_of(request), requester.tier, kind)
+        try:
+            limits.check(client_of(request), requester.tier, kind)
+        except RateLimited:
+            request.app[METRICS].limited(FRONTEND, kind)  # labels: front-end and budget only
+            raise

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 
 from access import disclosures
-from core import opsserver
+from core import fleet, opsserver
+from core.fleet import SharedHealth
 from core.health import Health, writable_check
 from core.lookup import Lookup
-from core.metrics import Metrics
+from core.metrics import Metrics, multiprocess_dir
 from core.watcher import ReplicaWatcher
 from rdap.state import CACHE
 from rdds.config import Settings
@@ -34,11 +36,27 @@ def build(
     lookup: Lookup,
     watcher: ReplicaWatcher,
     replication_lag: Callable[[], float | None] | None = None,
+    *,
+    worker: bool = False,
 ) -> Ops:
     """Metrics and health for a service, fed by the replica watcher's checks;
-    `replication_lag` reads a standby's lag as of the last check (PostgreSQL replicas)."""
+    `replication_lag` reads a standby's lag as of the last check (PostgreSQL replicas).
+    `worker`: one of the workers of `rdds serve --workers N` (`rdds.workers`), whose
+    readiness is the whole's (`core.fleet`, in the supervisor's multiprocess directory)."""
     metrics = Metrics()
-    health = Health(lookup, settings.health, replication_lag=replication_lag)
+    shared = multiprocess_dir() if worker else None
+    health = (
+        Health(lookup, settings.health, replication_lag=replication_lag)
+        if shared is None
+        else SharedHealth(
+            lookup,
+            settings.health,
+            Path(shared),
+            replication_lag=replication_lag,
+            # A sibling is hung after ten missed replica checks (it publishes at each).
+            stale_after=max(fleet.STALE_AFTER, 10 * settings.rdap.refresh_seconds),
+        )
+    )
     if settings.auth.data_dir is not None and settings.access_database is None:
         # Authorized access fails closed without its log: not ready when it cannot be written.
         # (A shared log in PostgreSQL is no readiness check: when the primary is away, every
@@ -62,6 +80,16 @@ def build(
             health.replication_lag(),
         )
     )
+    if isinstance(health, SharedHealth):
+        # One of several workers: whichever answers a scrape or /readyz reads its siblings'
+        # live gauges and verdicts from the shared directory, as of their last tick.
+        def publish(ok: bool) -> None:
+            metrics.sample()
+            health.publish()
+
+        watcher.observe(publish)
+        publish(True)  # at once: a new worker's gauges start at 0 (a generation 0 would
+        # be the lowest of all until its first tick)
     return Ops(metrics, health)
 
 
@@ -87,9 +115,11 @@ def probe_whois(metrics: Metrics, whois: WhoisServer) -> None:
     metrics.add_probe(probe)
 
 
-async def listen(settings: Settings, ops: Ops) -> opsserver.OpsServer | None:
+async def listen(
+    settings: Settings, ops: Ops, *, reuse_port: bool = False
+) -> opsserver.OpsServer | None:
     """Start the operations listener (None when `[metrics] enabled = false`); OSError when
-    its port cannot be bound."""
+    its port cannot be bound. `reuse_port`: the other workers listen on the same port."""
     if not settings.metrics.enabled:
         return None
-    return await opsserver.start(ops.metrics, ops.health, settings.metrics)
+    return await opsserver.start(ops.metrics, ops.health, settings.metrics, reuse_port=reuse_port)

@@ -142,7 +142,7 @@ async def start(settings: Settings, *, reuse_port: bool = False) -> Running:
         if isinstance(store, PostgresStore):
             store.on_notify(watcher.wake)  # LISTEN: refresh at once; polling stays the fallback
             lag = _replication_lag(store)
-        ops = ops_mod.build(settings, lookup, watcher, lag)
+        ops = ops_mod.build(settings, lookup, watcher, lag, worker=reuse_port)
         config = RdapConfig(
             base_url=settings.base_url,
             port43=settings.port43,
@@ -206,7 +206,7 @@ async def start(settings: Settings, *, reuse_port: bool = False) -> Running:
             running.closers.append(w.close)
             ops_mod.probe_whois(ops.metrics, w)
         try:
-            listener = await ops_mod.listen(settings, ops)
+            listener = await ops_mod.listen(settings, ops, reuse_port=reuse_port)
         except (OSError, OverflowError) as exc:
             m = settings.metrics
             raise ConfigError(_cannot_listen(m.host, m.port, "metrics", exc)) from None

@@ -1,11 +1,21 @@
 """Composition root: `rdds serve --workers N`. A supervisor process forks N workers that each
 run the whole service (their own store pool, caches and replica watcher) on the same RDAP and
 WHOIS ports (SO_REUSEPORT: the kernel spreads connections over them); it forwards SIGTERM and
-SIGINT to all, and restarts a worker that dies (with backoff, one log line each).
+SIGINT to all, and restarts a worker that dies (with backoff, one log line each); a worker
+stops by itself when the supervisor dies, even by SIGKILL (Linux `PR_SET_PDEATHSIG`).
 
 Per-client limits are counted in each worker alone, so each worker enforces `1/N` of every
 budget: a client's connections are spread roughly evenly, so together they allow about the
 configured budget (docs/operations.md).
+
+Metrics and health: the supervisor makes a private directory for prometheus-client's
+multiprocess mode before the first fork (`core.metrics.use_multiprocess`) and removes it at
+exit; every worker writes its figures there and binds the one `[metrics]` port
+(SO_REUSEPORT), so whichever worker a scrape reaches answers with the sum over all of them
+(`core.fleet` does the same for `/readyz`). The supervisor hands each dead worker to
+`mark_process_dead` and counts its replacement in `rdds_worker_restarts_total`. It serves
+nothing itself: it stays a plain loop with no thread or event loop, which is what makes
+forking a replacement at any time safe.
 """
 
 from __future__ import annotations
@@ -17,14 +27,21 @@ import multiprocessing
 import multiprocessing.connection
 import multiprocessing.process
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from types import FrameType
 
+from prometheus_client import CollectorRegistry, Counter
+
+from core import fleet
+from core.metrics import WORKER_RESTARTS, use_multiprocess
 from rdds import service
 from rdds.config import Settings
 from registry.errors import ConfigError, RddsError
@@ -87,11 +104,33 @@ def _reserve_port(host: str) -> socket.socket:
     return sock
 
 
-def _worker(settings: Settings, load: Callable[[], Settings] | None, source: str) -> None:
+#: prctl(2) option: the signal this process gets when its parent dies (Linux).
+_PR_SET_PDEATHSIG = 1
+
+
+def _stop_with_parent(parent: int) -> None:
+    """SIGTERM (a clean stop) when the supervisor dies, however it dies: a SIGKILLed
+    supervisor must not leave workers holding the ports with nobody to stop or restart
+    them. Linux only (prctl); elsewhere an orphaned worker runs until stopped by hand."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        log.warning("worker: cannot ask to stop with the supervisor (errno %d)", ctypes.get_errno())
+    if os.getppid() != parent:  # the supervisor died before the request took effect
+        sys.exit(0)
+
+
+def _worker(
+    settings: Settings, load: Callable[[], Settings] | None, source: str, parent: int
+) -> None:
     # The supervisor's signal handlers came along with the fork: the service sets its own.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    _stop_with_parent(parent)
     try:
         asyncio.run(service.serve(settings, load, source, reuse_port=True))
     except RddsError as exc:  # an operator error: one line, as the command says it
@@ -134,36 +173,50 @@ def run(
         for sock in reserved:
             sock.close()
         raise ConfigError(f"cannot reserve a port on {settings.host}: {exc.strerror}") from None
-    ports = (settings.rdap.port, settings.whois.port)
+    metrics = settings.metrics
+    if metrics.enabled and metrics.port == 0:
+        # The workers share one operations listener: the port is picked once, here.
+        try:
+            reserved.append(_reserve_port(metrics.host))
+        except OSError as exc:
+            for sock in reserved:
+                sock.close()
+            raise ConfigError(f"cannot reserve a port on {metrics.host}: {exc.strerror}") from None
+        metrics = replace(metrics, port=reserved[-1].getsockname()[1])
+        settings = replace(settings, metrics=metrics)
+    ports = (settings.rdap.port, settings.whois.port, settings.metrics.port)
 
     def reload() -> Settings:
         # A reload keeps the ports the workers listen on, and each worker's share.
         assert load is not None
         fresh = load()
         rdap, whois = replace(fresh.rdap, port=ports[0]), replace(fresh.whois, port=ports[1])
-        return share(replace(fresh, rdap=rdap, whois=whois), workers)
+        metrics = replace(fresh.metrics, port=ports[2])
+        return share(replace(fresh, rdap=rdap, whois=whois, metrics=metrics), workers)
 
+    # Private (0700) and new, so never another run's figures; removed again at exit.
+    directory = Path(tempfile.mkdtemp(prefix="rdds-metrics-"))
     try:
+        use_multiprocess(str(directory))
         return _supervise(
-            share(settings, workers), workers, reload if load is not None else None, source
+            share(settings, workers),
+            workers,
+            reload if load is not None else None,
+            source,
+            directory,
         )
     finally:
         for sock in reserved:
             sock.close()
-
-
-def for_slot(settings: Settings, slot: int) -> Settings:
-    """A worker's own settings: worker `slot` (0..N-1) serves metrics and health on the
-    configured metrics port + `slot` (each worker has its own figures; scrape every port and
-    let Prometheus add them up). Port 0 stays 0: each worker picks a free port."""
-    port = settings.metrics.port
-    if slot == 0 or port == 0:
-        return settings
-    return replace(settings, metrics=replace(settings.metrics, port=port + slot))
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _supervise(
-    settings: Settings, workers: int, load: Callable[[], Settings] | None, source: str
+    settings: Settings,
+    workers: int,
+    load: Callable[[], Settings] | None,
+    source: str,
+    directory: Path,
 ) -> int:
     ctx = multiprocessing.get_context("fork")  # before any thread or event loop exists
     stopping = False
@@ -183,6 +236,9 @@ def _supervise(
                 os.kill(proc.pid, signal.SIGHUP)
 
     signal.signal(signal.SIGHUP, hup)
+    # In the multiprocess directory: the sum over processes is the supervisor's own count.
+    restarts = Counter(*WORKER_RESTARTS, registry=CollectorRegistry())
+    replacing: set[int] = set()  # slots whose worker died: their next start is a restart
     started: dict[int, float] = {}
     backoff: dict[int, float] = dict.fromkeys(range(workers), 0.0)
     due: dict[int, float] = dict.fromkeys(range(workers), 0.0)  # slot -> when to (re)start
@@ -194,11 +250,14 @@ def _supervise(
                 del due[slot]
                 proc = ctx.Process(
                     target=_worker,
-                    args=(for_slot(settings, slot), load, source),
+                    args=(settings, load, source, os.getpid()),
                     name=f"rdds-worker-{slot}",
                 )
                 proc.start()
                 procs[slot], started[slot] = proc, now
+                if slot in replacing:
+                    replacing.discard(slot)
+                    restarts.inc()
         waits = [p.sentinel for p in procs.values()]
         timeout = min([0.5, *(max(0.0, w - now) for w in due.values())])
         multiprocessing.connection.wait(waits, timeout=timeout)
@@ -209,6 +268,9 @@ def _supervise(
                 continue
             dead.join()
             del procs[slot]
+            if dead.pid is not None:
+                # Its live gauges and verdict go; its counters and histograms stay in the sums.
+                fleet.forget(directory, dead.pid)
             if dead.exitcode == CONFIG_EXIT:
                 # The worker said why on stderr (a port in use, a bad replica): stop them all.
                 code, stopping = CONFIG_EXIT, True
@@ -219,6 +281,7 @@ def _supervise(
             )
             backoff[slot] = delay
             due[slot] = time.monotonic() + delay
+            replacing.add(slot)
             log.warning(
                 "worker %d (pid %s) exited (%s); restarting in %.1fs",
                 slot,

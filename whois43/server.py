@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from cachetools import LRUCache
 
 from core import logs
-from core.limits import RateLimiter
+from core.limits import Cap, RateLimiter
 from core.lookup import Lookup
 from core.metrics import Metrics
 from core.network import network_key, truncate_address
@@ -191,7 +191,7 @@ class WhoisServer:
             query = protocol.resolve(query, tlds)
         # Rate limit after parsing: a malformed line costs nothing to answer, a lookup does.
         if not self.limiter.allow(network, time.monotonic()):
-            self.metrics.limited(FRONTEND)
+            self.metrics.limited(FRONTEND, "lookup")  # port 43 has lookups only
             body = _encode(render.error(protocol.RateLimited().message))
             return _Answer(body, "rate", False, protocol.describe(query), 429)
         if tlds is not None:
@@ -357,7 +357,8 @@ class WhoisConnection(asyncio.Protocol):
         refusal = self.server.admit(self)
         if refusal is not None:
             log.info("whois %s refused %s", self.peer, type(refusal).__name__)
-            self.server.metrics.refused(FRONTEND, type(refusal).__name__)
+            cap = Cap.TOTAL if isinstance(refusal, protocol.ServerBusy) else Cap.PER_NETWORK
+            self.server.metrics.refused(FRONTEND, cap)
             self._finish(_encode(render.error(refusal.message)), linger=True)
             return
         self._timer = loop.call_later(self.server.settings.read_timeout, self._timed_out)

@@ -3,6 +3,7 @@ a scrape of the operations listener parsed with prometheus-client's own parser."
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -18,8 +19,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from access.service import build
 from access.settings import AuthSettings
+from core import fleet
 from core.lookup import Lookup
 from core.metrics import Metrics
+from rdap.observe import ROUTES
 from rdap.server import make_app
 from rdap.settings import RdapConfig
 from rdds import config, service
@@ -45,6 +48,43 @@ def parse(text: str) -> Samples:
 
 def value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+#: Every label a metric may carry, and the values each may take (closed sets: nothing a
+#: client sent). `tier` and `purpose` come from the operator's policy: checked per test.
+LABELS: dict[str, frozenset[str] | None] = {
+    "frontend": frozenset({"rdap", "whois"}),
+    "route": ROUTES | {"health", "other", "invalid", "address", "registrar"},
+    "kind": frozenset({"lookup", "search"}),
+    "cap": frozenset({"total", "per_network"}),
+    "outcome": frozenset({"applied", "refused"}),
+    "status": None,  # three digits or "other"
+    "le": None,  # histogram buckets
+    "tier": None,
+    "purpose": None,
+}
+
+
+def assert_closed_labels(
+    text: str, tiers: frozenset[str] | set[str] = frozenset(), purposes: Any = frozenset()
+) -> None:
+    """No label holds a name, handle, token or address: every label and every value is one
+    of a closed set (or a policy tier or purpose the test configured)."""
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            for label, v in sample.labels.items():
+                assert label in LABELS, (sample.name, label)
+                allowed = LABELS[label]
+                if label == "status":
+                    assert v == "other" or (len(v) == 3 and v.isdigit()), (sample.name, v)
+                elif label == "le":
+                    assert v == "+Inf" or float(v) > 0, (sample.name, v)
+                elif label == "tier":
+                    assert v in tiers, (sample.name, v)
+                elif label == "purpose":
+                    assert v in purposes or v == "-", (sample.name, v)
+                else:
+                    assert allowed is not None and v in allowed, (sample.name, label, v)
 
 
 def settings_for(replica: Path, **whois: object) -> config.Settings:
@@ -122,7 +162,7 @@ async def test_scripted_mix_gives_exact_counts(running: service.Running) -> None
     assert value(s, "rdds_answer_cache_misses_total", frontend="rdap") == 4
     assert value(s, "rdds_answer_cache_hits_total", frontend="whois") == 2
     assert value(s, "rdds_answer_cache_misses_total", frontend="whois") == 2
-    assert value(s, "rdds_rate_limited_total", frontend="whois") == 1
+    assert value(s, "rdds_rate_limited_total", frontend="whois", kind="lookup") == 1
     assert value(s, "rdds_request_duration_seconds_count", frontend="rdap") == 7
     assert value(s, "rdds_request_duration_seconds_count", frontend="whois") == 6
     assert value(s, "rdds_lookup_duration_seconds_count", frontend="rdap", route="domain") == 3
@@ -138,6 +178,97 @@ async def test_scripted_mix_gives_exact_counts(running: service.Running) -> None
     assert ("rdds_replica_refresh_age_seconds", ()) in s
     # AND no label value anywhere is a queried name
     assert "example" not in text.lower() and "no-such-name" not in text
+    assert_closed_labels(text)
+
+
+async def _http(
+    port: int, source: str, path: str, *, keep: bool = False
+) -> tuple[Any, Any, int | None]:
+    """One GET from `source` (kept alive with `keep`; else the server closes, and so frees
+    its connection slot before we read the end): the streams and the status (None: the
+    server closed the connection without an answer, as a connection cap does)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
+    close = "" if keep else "Connection: close\r\n"
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: rdap.registry.example\r\n{close}\r\n".encode())
+    try:
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+    except (asyncio.IncompleteReadError, ConnectionResetError):
+        return reader, writer, None
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    await asyncio.wait_for(reader.readexactly(length), 10)
+    if not keep:
+        assert await asyncio.wait_for(reader.read(), 10) == b""  # the server closed
+    return reader, writer, int(head.split(b" ", 2)[1])
+
+
+async def test_rate_limits_and_connection_caps_are_counted_by_kind(demo_replica: Path) -> None:
+    """GIVEN RDAP budgets of 2 lookups and 1 search, 2 RDAP and 1 WHOIS connection per
+    client network, WHEN a client spends past each of them, THEN every refusal is counted
+    under its front-end and budget or cap, and nothing else.
+
+    Mutation that fails this: dropping the `limited` call in `rdap.limits.check`, or the
+    `refused` call in `RdapProtocol.connection_made`."""
+    s = settings_for(demo_replica, max_per_address=1, read_timeout=60.0)
+    rdap_settings = replace(
+        s.rdap,
+        rate_burst=2,
+        rate_per_second=0.0001,
+        search_rate_burst=1,
+        search_rate_per_second=0.0001,
+        max_per_address=2,
+        header_timeout=60.0,
+        keepalive_timeout=60.0,
+    )
+    r = await service.start(replace(s, rdap=rdap_settings))
+    held: list[Any] = []
+    try:
+        port = r.rdap_port
+        lookups = [(await _http(port, "127.0.0.2", "/domain/example.org")) for _ in range(4)]
+        searches = [(await _http(port, "127.0.0.3", "/domains?name=exam*.org")) for _ in range(3)]
+        for _, writer, _ in [*lookups, *searches]:
+            writer.close()
+        assert [status for *_, status in lookups] == [200, 200, 429, 429]
+        assert [status for *_, status in searches] == [200, 429, 429]
+        # Connection caps: two kept-alive connections from one network, then two refused.
+        capped = [await _http(port, "127.0.0.4", "/help", keep=True) for _ in range(4)]
+        held += [writer for _, writer, _ in capped]
+        assert [status for *_, status in capped] == [200, 200, None, None]
+        # WHOIS: one connection per network; the second is refused with one line.
+        assert r.whois_port is not None
+        _, first = await asyncio.open_connection(
+            "127.0.0.1", r.whois_port, local_addr=("127.0.0.5", 0)
+        )
+        held.append(first)
+        reader, second = await asyncio.open_connection(
+            "127.0.0.1", r.whois_port, local_addr=("127.0.0.5", 0)
+        )
+        second.write(b"example.org\r\n")
+        refused = await asyncio.wait_for(reader.read(), 10)
+        second.close()
+        assert b"too many open connections" in refused.lower()
+        assert r.metrics_port is not None
+        text = await scrape(r.metrics_port)
+    finally:
+        for writer in held:
+            writer.close()
+        await r.close()
+    s_ = parse(text)
+    limited = "rdds_rate_limited_total"
+    assert value(s_, limited, frontend="rdap", kind="lookup") == 2
+    assert value(s_, limited, frontend="rdap", kind="search") == 2
+    assert value(s_, limited, frontend="whois", kind="lookup") == 0
+    refused_total = "rdds_connections_refused_total"
+    assert value(s_, refused_total, frontend="rdap", cap="per_network") == 2
+    assert value(s_, refused_total, frontend="whois", cap="per_network") == 1
+    assert value(s_, refused_total, frontend="rdap", cap="total") == 0
+    assert value(s_, "rdds_requests_total", frontend="rdap", route="domain", status="429") == 2
+    assert value(s_, "rdds_requests_total", frontend="rdap", route="domains", status="429") == 2
+    assert "127.0.0" not in text
+    assert_closed_labels(text)
 
 
 async def test_metrics_listener_is_off_when_disabled(demo_replica: Path) -> None:
@@ -175,10 +306,11 @@ async def test_disclosures_counted_by_tier_and_purpose_only(
     assert value(s, "rdds_disclosures_total", tier=LE, purpose=CRIME) == 2
     assert value(s, "rdds_answer_cache_misses_total", frontend="rdap") == 1  # public only
     assert "Example Police" not in text and "cred-" not in text and token not in text
+    assert_closed_labels(text, tiers={LE}, purposes={CRIME})
 
 
 MULTIPROCESS_WORKER = """
-import sys
+import os, sys
 from core.metrics import Metrics
 m = Metrics()
 for _ in range(int(sys.argv[1])):
@@ -186,25 +318,51 @@ for _ in range(int(sys.argv[1])):
 m.observe_connections("rdap", int(sys.argv[1]))
 if len(sys.argv) > 2:
     sys.stdout.write(m.exposition().decode())
+else:
+    sys.stdout.write(str(os.getpid()))
 """
 
 
 def test_multiprocess_mode_merges_workers(tmp_path: Path) -> None:
     # GIVEN PROMETHEUS_MULTIPROC_DIR (what a --workers supervisor sets), two workers
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
-    for count in ("3", "4"):
-        subprocess.run(
-            [sys.executable, "-c", MULTIPROCESS_WORKER, count], env=env, check=True, timeout=60
+    pids = [
+        int(
+            subprocess.run(
+                [sys.executable, "-c", MULTIPROCESS_WORKER, count],
+                env=env,
+                check=True,
+                timeout=60,
+                capture_output=True,
+                text=True,
+            ).stdout
         )
+        for count in ("3", "4")
+    ]
+
+    def scrape_merged() -> Samples:
+        out = subprocess.run(
+            [sys.executable, "-c", MULTIPROCESS_WORKER, "0", "scrape"],
+            env=env,
+            check=True,
+            timeout=60,
+            capture_output=True,
+            text=True,
+        ).stdout
+        return parse(out)
+
     # WHEN a third process serves the scrape, THEN the counters are the workers' sum
-    out = subprocess.run(
-        [sys.executable, "-c", MULTIPROCESS_WORKER, "0", "scrape"],
-        env=env,
-        check=True,
-        timeout=60,
-        capture_output=True,
-        text=True,
-    ).stdout
-    s = parse(out)
+    s = scrape_merged()
     assert value(s, "rdds_requests_total", frontend="rdap", route="domain", status="200") == 7
     assert value(s, "rdds_request_duration_seconds_count", frontend="rdap") == 7
+    assert value(s, "rdds_open_connections", frontend="rdap") == 7  # livesum: 3 + 4 + 0
+    # WHEN the first worker is declared dead (what the supervisor does when one dies)
+    fleet.forget(tmp_path, pids[0])
+    # THEN its counts stay in the totals (prometheus-client keeps counter and histogram
+    # files) and only its live gauges leave the sums
+    s = scrape_merged()
+    assert value(s, "rdds_requests_total", frontend="rdap", route="domain", status="200") == 7
+    assert value(s, "rdds_request_duration_seconds_count", frontend="rdap") == 7
+    assert value(s, "rdds_open_connections", frontend="rdap") == 4
+    assert (tmp_path / f"counter_{pids[0]}.db").exists()
+    assert not list(tmp_path.glob(f"gauge_*_{pids[0]}.db"))

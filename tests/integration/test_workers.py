@@ -168,63 +168,14 @@ def test_workers_below_one_is_one_line(demo_replica: Path) -> None:
     assert result.stderr.strip().splitlines()[-1] == "rdds: --workers: at least 1"
 
 
-def _free_pair() -> int:
-    """A port P with P + 1 free as well (the second worker's metrics port)."""
-    for _ in range(50):
-        port = _free_port()
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise AssertionError("no two adjacent free ports")
-
-
-@pytest.mark.parametrize(
-    ("port", "slot", "expected"), [(9108, 0, 9108), (9108, 1, 9109), (0, 3, 0)]
-)
-def test_each_worker_gets_its_own_metrics_port(port: int, slot: int, expected: int) -> None:
-    settings = Settings()
-    settings = workers.for_slot(Settings(metrics=type(settings.metrics)(port=port)), slot)
-    assert settings.metrics.port == expected
-
-
-def test_two_workers_with_a_fixed_metrics_port_both_serve_metrics(
-    demo_replica: Path, tmp_path: Path
-) -> None:
-    """GIVEN a fixed [metrics] port, as in production (the suite's default is port 0)
-    WHEN `rdds serve --workers 2` starts
-    THEN it keeps serving, and worker 0 answers metrics on the port, worker 1 on port + 1.
-
-    Mutation that fails this: `for_slot` returning the settings unchanged (the second worker
-    cannot bind the metrics port and the whole service stops)."""
-    rdap_port, whois_port, metrics_port = _free_port(), _free_port(), _free_pair()
-    log = (tmp_path / "stderr").open("w+", encoding="utf-8")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rdds", "serve", "--replica", str(demo_replica), "--workers", "2",
-         "--rdap-port", str(rdap_port), "--whois-port", str(whois_port)],
-        env={**os.environ, "PYTHONPATH": str(ROOT), "RDDS_METRICS_PORT": str(metrics_port)},
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )  # fmt: skip
-    try:
-        _wait(lambda: _serving(rdap_port, whois_port), "serving")
-        for port in (metrics_port, metrics_port + 1):
-
-            def scraped(port: int = port) -> bool:
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-                        return b"rdds_" in r.read()
-                except OSError:
-                    return False
-
-            _wait(scraped, f"metrics on {port}")
-        assert proc.poll() is None
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        log.close()
+def test_workers_stop_when_the_supervisor_is_killed(supervisor: Any) -> None:
+    """GIVEN the supervisor dies by SIGKILL (no chance to forward anything) THEN its workers
+    stop by themselves and free the ports, instead of serving on with nobody to restart or
+    stop them. Mutation: drop `_stop_with_parent(parent)` from `_worker` -> they serve on."""
+    proc, rdap_port, whois_port, _ = supervisor
+    pids = _children(proc.pid)
+    assert len(pids) == 2
+    proc.kill()
+    proc.wait()
+    _wait(lambda: not any(_alive(pid) for pid in pids), "workers stopped with the supervisor")
+    assert not _serving(rdap_port, whois_port)

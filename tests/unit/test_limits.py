@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.limits import ConnectionCaps, RateLimiter, retry_after
+from core.limits import Cap, ConnectionCaps, RateLimiter, retry_after
 from core.network import network_key
 from rdap.limits import Limits, from_settings
 from rdap.rates import Budget, Budgets, Kind, RatePolicy
@@ -155,3 +155,17 @@ def test_connection_caps_total_and_per_key() -> None:
     assert caps.admit("c")
     caps.release("zzz")  # never admitted: nothing changes
     assert caps.total == 3
+
+
+def test_connection_caps_say_which_cap_refuses() -> None:
+    caps = ConnectionCaps(max_total=3, max_per_key=2)
+    assert [caps.refusal(k) for k in ("a", "a", "a", "b", "c")] == [
+        None,
+        None,
+        Cap.PER_NETWORK,  # a third from one network
+        None,
+        Cap.TOTAL,  # the front-end is full: checked first, whoever asks
+    ]
+    assert caps.refusal("a") is Cap.TOTAL
+    assert caps.total == 3 and caps.count("a") == 2  # refusals count nothing
+    assert [str(c) for c in Cap] == ["total", "per_network"]  # the metric's label values
