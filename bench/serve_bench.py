@@ -31,6 +31,11 @@ On a shared machine a side that got a smaller share of the CPU looks slower; the
 reach, whatever its share (not meaningful with workers); for p99-scale it is the CPU per
 answer on the big replica over the small one (1.0: size costs nothing).
 
+`--rdds-b CMD` measures a second rdds (another commit's code) in the same rounds: every
+figure but p99-scale gets a FIGURE@b row, run right after its A row (A, bare, B, bare), so
+the two versions see the same machine; e.g. `--rdds-b "env PYTHONPATH=/tmp/old
+$PWD/.venv/bin/python -P -m rdds"` with the old commit unpacked to /tmp/old.
+
 Writes a table to stdout and everything measured to bench/out/serve-*.json (git-ignored),
 server logs to bench/out/logs-*/; `--show FILE` prints a saved run's tables again.
 Only 127.0.0.1; every load stops by itself after `--seconds`.
@@ -648,6 +653,7 @@ def ratio(fig: Figure) -> tuple[float, float, float]:
 
 
 def goal_text(key: str, value: float) -> tuple[str, bool | None]:
+    key = key.split("@")[0]
     op, goal = GOALS["rdap-random-w" if key.startswith("rdap-random-w") else key]
     if not op:
         return "-", None
@@ -785,6 +791,12 @@ def main() -> int:
     ap.add_argument("--cache-dir", type=Path, help="where replicas are kept")
     ap.add_argument("--rdds", help="command to run rdds (default: `rdds` beside this Python)")
     ap.add_argument(
+        "--rdds-b",
+        metavar="CMD",
+        help="a second rdds command (e.g. another worktree's .venv/bin/rdds), measured in the"
+        " same rounds: every figure but p99-scale gets a FIGURE@b row (A, bare, B, bare, ...)",
+    )
+    ap.add_argument(
         "--set",
         action="append",
         default=[],
@@ -807,6 +819,7 @@ def main() -> int:
         raise SystemExit(f"--only: unknown figure(s) {', '.join(sorted(unknown))}")
     sys.path.insert(0, str(ROOT))
     rdds = find_rdds(args.rdds)
+    rdds_b = find_rdds(args.rdds_b) if args.rdds_b else None
     overrides = parse_sets(args.set)
     notes: list[str] = []
 
@@ -847,7 +860,13 @@ def main() -> int:
         work = Path(tmp)
 
         def start_rdds(
-            label: str, replica: Path, *, whois: bool, cache_minimal: bool, extra: list[str]
+            label: str,
+            replica: Path,
+            *,
+            whois: bool,
+            cache_minimal: bool,
+            extra: list[str],
+            command: list[str] | None = None,
         ) -> Proc:
             cfg = work / f"{label}.toml"
             configs[label] = write_config(
@@ -855,7 +874,7 @@ def main() -> int:
             )
             rdap_port = free_port()
             whois_port = free_port() if whois else None
-            cmd = [*rdds, "serve", "--replica", str(replica), "--config", str(cfg)]
+            cmd = [*(command or rdds), "serve", "--replica", str(replica), "--config", str(cfg)]
             cmd += ["--host", HOST, "--rdap-port", str(rdap_port), *extra]
             if whois_port is not None:
                 cmd += ["--whois-port", str(whois_port)]
@@ -895,6 +914,20 @@ def main() -> int:
                 }
                 if not minimal:
                     notes.append("p99-scale: no known answer cache key in [rdap]; cache left on")
+            b_main = b_workers = None
+            if rdds_b is not None:
+                b_main = start_rdds(
+                    "rdds-b", big, whois=True, cache_minimal=False, extra=[], command=rdds_b
+                )
+                if wproc is not None:
+                    b_workers = start_rdds(
+                        f"rdds-b-w{args.workers}",
+                        big,
+                        whois=False,
+                        cache_minimal=False,
+                        extra=["--workers", str(args.workers)],
+                        command=rdds_b,
+                    )
             rdds_procs = list(procs)
             for proc in rdds_procs:
                 assert proc.http_port is not None
@@ -1015,6 +1048,26 @@ def main() -> int:
                     )
                 )
 
+            if b_main is not None:
+                # The same figures against the second rdds, each right after its A figure.
+                with_b: list[Figure] = []
+                for fig in figures:
+                    with_b.append(fig)
+                    if fig.metric == "p99":
+                        continue
+                    proc_b = b_workers if fig.key.startswith("rdap-random-w") else b_main
+                    if proc_b is None:
+                        continue
+                    a = fig.a
+                    with_b.append(
+                        Figure(
+                            f"{fig.key}@b",
+                            f"{fig.title} (rdds-b)",
+                            Target(proc_b.label, proc_b, a.protocol, a.names, a.repeats_ok),
+                            fig.b,
+                        )
+                    )
+                figures = with_b
             watched = {p.label: p.popen.pid for p in rdds_procs}
             sampler = RssSampler(watched)
             idle = sampler.sample()

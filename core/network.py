@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Sequence
 
+#: Addresses whose truncation and network key are remembered: every request computes both
+#: (access log, limits, connection caps), and a busy server sees the same clients again.
+MEMO = 4096
 
+
+@functools.lru_cache(maxsize=MEMO)
 def truncate_address(addr: str | None) -> str:
     """IPv4 to /24, IPv6 to /48: enough for abuse handling, not a person's address."""
     if not addr:
@@ -18,6 +24,7 @@ def truncate_address(addr: str | None) -> str:
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
+@functools.lru_cache(maxsize=MEMO)
 def network_key(addr: str, ipv4_prefix: int = 32, ipv6_prefix: int = 64) -> str:
     """The unit limits apply to: by default an IPv4 address, or an IPv6 /64 (one subscriber's
     LAN). An IPv4-mapped IPv6 address counts as its IPv4 address."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
@@ -33,19 +35,22 @@ class AccessLogger(AbstractAccessLogger):
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time_: float) -> None:
         """Log one answered request (never the name, handle or query string)."""
+        if not self.logger.isEnabledFor(logging.INFO):
+            return  # filtered out: nothing computed
         client = truncate_address(request.get(CLIENT) or request.remote)
         method = request.method if request.method in METHODS else "OTHER"
         rid = response.headers.get(REQUEST_ID_HEADER, "-")
+        path = request.path
         logs.access(
             self.logger,
             "%s %s /%s %d %.1fms",  # text lines as before; JSON lines add the request id
             client,
             method,
-            kind(request.path),
+            kind(path),
             response.status,
             time_ * 1000,
             frontend=FRONTEND,
-            route=route_kind(request.path),
+            route=route_kind(path),
             status=response.status,
             seconds=time_,
             client=client,

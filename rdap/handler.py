@@ -6,6 +6,7 @@ disclosure (fail closed) -> respond, with HTTP caching headers (RFC 9111) and ET
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import replace
 from typing import Any
@@ -108,6 +109,7 @@ def _send(request: web.Request, cached: Cached, cache_control: str) -> web.Strea
     return response
 
 
+@functools.lru_cache(maxsize=64)
 def _cache_control(status: int, max_age: int) -> str:
     age = max_age if status == 200 else min(max_age, NOT_FOUND_MAX_AGE)
     return f"public, max-age={age}"
@@ -120,13 +122,15 @@ async def handle(request: web.Request) -> web.StreamResponse:
     config = app[CONFIG]
     lookup = app[LOOKUP]
     authorization = request.headers.getall("Authorization", [])
-    purposes = request.query.getall("purpose", [])
+    # No query string (nearly every request): no parameters to parse.
+    purposes = request.query.getall("purpose", []) if request.query_string else []
     # Cache key: replica generation, request path as received (no query string: RFC 7480
     # §4.3, unknown parameters are ignored, so they never make an entry of their own), and
     # `purpose`, the one parameter a route reads. Consulted before any parsing: a hit costs
     # a dictionary look-up and a join. Only anonymous answers (no credential) are cached.
     key = (lookup.generation, request.rel_url.raw_path, *purposes)
-    if limits.kind_of_path(request.path) is Kind.SEARCH:
+    kind = limits.kind_of_path(request.path)
+    if kind is Kind.SEARCH:
         # A search's answer is its parameters': the whole query string is the key (unknown
         # parameters too: the answer's links repeat them). The cache is bounded in bytes.
         key = (lookup.generation, request.rel_url.raw_path_qs)
@@ -134,7 +138,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
         cached = cache.get(key)
         if cached is not None:
             # Cached answers are anonymous: they spend the network's budget of their kind too.
-            limits.check(request, Requester.anonymous(), limits.kind_of_path(request.path))
+            limits.check(request, Requester.anonymous(), kind)
             app[METRICS].cache(FRONTEND, hit=True)
             return _send(request, cached, _cache_control(cached.status, config.max_age))
     query = q.parse(request.path)

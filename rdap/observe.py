@@ -82,11 +82,10 @@ async def observe(
     started = time.perf_counter()
     rid = logs.request_id()
     request[REQUEST_ID] = rid
-    request[CLIENT] = client_address(
-        request.remote,
-        request.headers.getall("X-Forwarded-For", []),
-        request.app[CONFIG].trusted_proxies,
-    )
+    trusted = request.app[CONFIG].trusted_proxies
+    # Without trusted proxies the header is never read (nobody's is believed).
+    forwarded = request.headers.getall("X-Forwarded-For", []) if trusted else ()
+    request[CLIENT] = client_address(request.remote, forwarded, trusted)
     verdict = _health(request)
     if verdict is not None:
         status, text = verdict.answer()

@@ -7,6 +7,8 @@ settings or the clock, and returns plain JSON-ready dicts.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,7 +61,7 @@ class RenderContext:
 
     def url(self, *segments: str) -> str:
         """An absolute URL under the public base, each segment percent-encoded."""
-        return self.base_url + "/".join(quote(s, safe="") for s in segments)
+        return self.base_url + "/".join(_segment(s) for s in segments)
 
     def registrar_base(self, reg: Registrar) -> str | None:
         """The registrar's RDAP base URL as links show it. A relative value in the replica
@@ -74,11 +76,23 @@ class RenderContext:
         return urljoin(self.base_url, value)
 
 
+#: What `quote(s, safe="")` leaves as it is (RFC 3986 §2.3 unreserved characters).
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
+def _segment(s: str) -> str:
+    # Names and handles are nearly always unreserved characters only: no quoting to do.
+    return s if _UNRESERVED.fullmatch(s) else quote(s, safe="")
+
+
 # --- common members -----------------------------------------------------------------------
 
 
 def _date(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    v = value.astimezone(dt.UTC)
+    if v.year < 1000:  # strftime's %Y does not pad these: keep its spelling
+        return v.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{v.year}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}Z"
 
 
 def _link(ctx: RenderContext, rel: str, href: str, media: str = MEDIA_TYPE) -> JSON:
@@ -222,13 +236,15 @@ def _entity_path(view: ContactView, top: bool) -> str:
 
 
 _VCARD = ".vcardArray[1]"
+#: Every field in declaration order (iterating the enum class itself is slower).
+_FIELDS: tuple[Field, ...] = tuple(Field)
 _ADR_SLOT = {Field.STREET: 2, Field.CITY: 3, Field.SP: 4, Field.PC: 5}
 
 
-def _redaction(view: ContactView, f: Field, base: str) -> JSON:
-    w = view.withheld[f]
-    name_key = "type" if w.label in REGISTERED_NAMES else "description"
-    entry: JSON = {"name": {name_key: w.label}}
+@functools.lru_cache(maxsize=512)
+def _redaction_path(f: Field, base: str) -> str:
+    """The JSONPath of a withheld field in the entity at `base` (a handful of fields times
+    a handful of entity paths: computed once each)."""
     card = base + _VCARD
     if f is Field.HANDLE:
         path = f"{base}.handle"
@@ -246,6 +262,14 @@ def _redaction(view: ContactView, f: Field, base: str) -> JSON:
         path = f"{card}[?(@[1].type=='fax')]"
     else:
         path = f"{card}[?(@[0]=='email')]"
+    return path
+
+
+def _redaction(view: ContactView, f: Field, base: str) -> JSON:
+    w = view.withheld[f]
+    name_key = "type" if w.label in REGISTERED_NAMES else "description"
+    entry: JSON = {"name": {name_key: w.label}}
+    path = _redaction_path(f, base)
     # RFC 9537 §4.2: removal -> prePath (selects nothing in the served document); emptyValue
     # and partialValue -> postPath (selects the emptied value); replacementValue -> prePath
     # plus replacementPath (selects the replacement).
@@ -253,7 +277,7 @@ def _redaction(view: ContactView, f: Field, base: str) -> JSON:
         entry["prePath"] = path
     elif w.method is Method.REPLACEMENT_VALUE:
         entry["prePath"] = path
-        entry["replacementPath"] = f"{card}[?(@[0]=='contact-uri')]"
+        entry["replacementPath"] = f"{base}{_VCARD}[?(@[0]=='contact-uri')]"
     else:
         entry["postPath"] = path
     entry["pathLang"] = "jsonpath"
@@ -322,7 +346,7 @@ def contact_entity(
     if not out["roles"]:
         del out["roles"]
     base = _entity_path(view, top)
-    redactions = [_redaction(view, f, base) for f in Field if f in withheld]
+    redactions = [_redaction(view, f, base) for f in _FIELDS if f in withheld]
     return out, redactions
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 
-from registry.model import Contact, ContactRole
+from registry.model import Contact, ContactRole, PostalInfo
 
 
 class Field(enum.StrEnum):
@@ -135,44 +136,58 @@ ENTITY_LABEL: dict[ContactRole, str] = {
 
 def label(role: ContactRole | None, field: Field) -> str:
     """The field's RFC 9537 / WHOIS name for a role: "Registrant Name", "Registry Tech ID"."""
+    return _LABELS[role, field]
+
+
+def _label(role: ContactRole | None, field: Field) -> str:
     prefix = ROLE_PREFIX[role]
     if field is Field.HANDLE:
         return f"Registry {prefix} ID"
     return f"{prefix} {_SUFFIX[field]}"
 
 
+#: Every (role, field) name, spelled once: both renderers ask for each field of each contact.
+_LABELS: dict[tuple[ContactRole | None, Field], str] = {
+    (role, f): _label(role, f) for role in ROLE_PREFIX for f in Field
+}
+
+
 def value(contact: Contact, field: Field) -> str | tuple[str, ...] | None:
     """The stored value of a field (None or empty when the contact has none)."""
-    postal = contact.postal_info
-    match field:
-        case Field.HANDLE:
-            return contact.handle
-        case Field.NAME:
-            return postal.name if postal else None
-        case Field.ORG:
-            return postal.org if postal else None
-        case Field.STREET:
-            return postal.street if postal else None
-        case Field.CITY:
-            return postal.city if postal else None
-        case Field.SP:
-            return postal.sp if postal else None
-        case Field.PC:
-            return postal.pc if postal else None
-        case Field.CC:
-            return postal.cc if postal else None
-        case Field.VOICE:
-            return contact.voice
-        case Field.VOICE_EXT:
-            # An extension without its number is not a value anyone can use.
-            return contact.voice_ext if contact.voice else None
-        case Field.FAX:
-            return contact.fax
-        case Field.FAX_EXT:
-            return contact.fax_ext if contact.fax else None
-        case Field.EMAIL:
-            return contact.email
-    raise AssertionError(field)  # pragma: no cover
+    return _VALUE[field](contact)
+
+
+_Value = str | tuple[str, ...] | None
+_Getter = Callable[[Contact], _Value]
+
+
+def _postal(get: Callable[[PostalInfo], _Value]) -> _Getter:
+    def of(contact: Contact) -> _Value:
+        postal = contact.postal_info
+        return get(postal) if postal else None
+
+    return of
+
+
+#: One getter per field (a dictionary look-up, not a chain of comparisons: `shows` asks for
+#: every field of every contact rendered).
+_VALUE: dict[Field, _Getter] = {
+    Field.HANDLE: lambda c: c.handle,
+    Field.NAME: _postal(lambda p: p.name),
+    Field.ORG: _postal(lambda p: p.org),
+    Field.STREET: _postal(lambda p: p.street),
+    Field.CITY: _postal(lambda p: p.city),
+    Field.SP: _postal(lambda p: p.sp),
+    Field.PC: _postal(lambda p: p.pc),
+    Field.CC: _postal(lambda p: p.cc),
+    Field.VOICE: lambda c: c.voice,
+    # An extension without its number is not a value anyone can use.
+    Field.VOICE_EXT: lambda c: c.voice_ext if c.voice else None,
+    Field.FAX: lambda c: c.fax,
+    Field.FAX_EXT: lambda c: c.fax_ext if c.fax else None,
+    Field.EMAIL: lambda c: c.email,
+}
+assert set(_VALUE) == set(Field)
 
 
 def has_value(contact: Contact, field: Field) -> bool:

@@ -17,6 +17,8 @@ MAX_LABEL_OCTETS = 63  # RFC 1035 §2.3.4
 MAX_NAME_OCTETS = 253  # RFC 1035 §2.3.4: 255 on the wire = 253 in text without the root dot
 
 _LDH = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+#: Letters, digits, hyphen and dot only: the names nearly every query asks for.
+_ASCII_LDH = re.compile(r"[A-Za-z0-9.-]+")
 _FORBIDDEN = re.compile(r"[\x00-\x20\x7f\u0085\u00a0\u2028\u2029]")
 
 
@@ -84,11 +86,16 @@ def from_text(text: str) -> Name:
     if len(text) > 4 * MAX_NAME_OCTETS:
         # Cheap guard before the (more expensive) IDNA mapping of an absurd input.
         raise InvalidName("The name is longer than 253 octets.")
-    try:
-        # UTS #46 §4: case fold and map (full-width dots and letters), non-transitional.
-        mapped = idna.uts46_remap(text, std3_rules=True, transitional=False)
-    except idna.IDNAError:
-        raise InvalidName("The name contains characters that are not allowed.") from None
+    if _ASCII_LDH.fullmatch(text):
+        # UTS #46 maps these characters one by one to their lower case and keeps the rest
+        # as they are (tests/unit/test_names.py checks each against `uts46_remap`).
+        mapped = text.lower()
+    else:
+        try:
+            # UTS #46 §4: case fold and map (full-width dots and letters), non-transitional.
+            mapped = idna.uts46_remap(text, std3_rules=True, transitional=False)
+        except idna.IDNAError:
+            raise InvalidName("The name contains characters that are not allowed.") from None
     labels = [_label_to_ascii(label) for label in mapped.split(".")]
     for label in labels:
         if len(label) > MAX_LABEL_OCTETS:

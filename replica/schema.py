@@ -351,6 +351,9 @@ def parse_time(value: str | None) -> dt.datetime | None:
     """Inverse of `format_time` (also accepts fractional seconds and offsets)."""
     if not value:
         return None
+    if value[-1] == "Z" and len(value) == 20:
+        # What `format_time` writes (the common case): fromisoformat reads the Z as UTC.
+        return dt.datetime.fromisoformat(value)
     parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import ipaddress
-import json
 import os
 import re
 import sqlite3
@@ -23,6 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
+
+import orjson
 
 from registry.errors import ReplicaError
 from registry.model import (
@@ -335,6 +336,9 @@ class SqliteStore:
         self._inode = 0
         self._closing: set[asyncio.Task[None]] = set()
         self._retired: list[_Reader] = []
+        #: Registrars decoded once per generation (a few hundred rows that every domain
+        #: lookup needs one of); replaced, not cleared, when the generation changes.
+        self._registrars: dict[str, Registrar] = {}
 
     @property
     def info(self) -> ReplicaInfo:
@@ -421,6 +425,7 @@ class SqliteStore:
         generation, watermark, tlds = found
         self._tlds = tlds
         self._info = ReplicaInfo(generation, watermark)
+        self._registrars = {}
         return True
 
     async def tlds(self) -> dict[str, Tld]:
@@ -429,8 +434,8 @@ class SqliteStore:
 
     async def domain(self, ldh: str) -> DomainRecord | None:
         """A domain by lower-case A-label, with everything it references."""
-        tlds, info = self._tlds, self._info
-        return await self._run(lambda conn: _read_domain(conn, ldh, tlds, info))
+        tlds, info, registrars = self._tlds, self._info, self._registrars
+        return await self._run(lambda conn: _read_domain(conn, ldh, tlds, info, registrars))
 
     async def host(self, ldh: str) -> HostRecord | None:
         """A host object by lower-case A-label."""
@@ -536,7 +541,10 @@ class SqliteStore:
     async def domains(self, names: Sequence[str]) -> list[DomainRecord]:
         """Full domain records, in the order given (absent ones skipped): one job."""
         tlds, info = self._tlds, self._info
-        found = await self._run(lambda conn: [_read_domain(conn, n, tlds, info) for n in names])
+        registrars = self._registrars
+        found = await self._run(
+            lambda conn: [_read_domain(conn, n, tlds, info, registrars) for n in names]
+        )
         return [r for r in found if r is not None]
 
     async def hosts(self, names: Sequence[str]) -> list[HostRecord]:
@@ -610,8 +618,16 @@ _ROLE_ORDER = {role: i for i, role in enumerate(ContactRole)}
 
 
 def _read_domain(
-    conn: sqlite3.Connection, ldh: str, tlds: dict[str, Tld], info: ReplicaInfo
+    conn: sqlite3.Connection,
+    ldh: str,
+    tlds: dict[str, Tld],
+    info: ReplicaInfo,
+    registrars: dict[str, Registrar] | None = None,
 ) -> DomainRecord | None:
+    """A domain and everything it references, in as few queries as the tables allow: the
+    domain row, its contact roles, name servers and DS, then every contact in one query and
+    every registry-held host (with its addresses) in two; the sponsor from `registrars`
+    (the store's per-generation memo) when it is there."""
     row = _one(conn, "SELECT * FROM domain WHERE name = ?", (ldh,))
     if row is None:
         return None
@@ -625,30 +641,88 @@ def _read_domain(
         ((ContactRole(r[0]), r[1]) for r in contact_rows), key=lambda p: (_ROLE_ORDER[p[0]], p[1])
     )
     roles += pairs
-    contacts: list[tuple[ContactRole, Contact]] = []
-    cache: dict[str, Contact | None] = {}
-    for role, handle in roles:
-        if handle not in cache:
-            crow = _one(conn, "SELECT * FROM contact WHERE id = ?", (handle,))
-            cache[handle] = _contact(crow) if crow else None
-        found = cache[handle]
-        if found is not None:
-            contacts.append((role, found))
-    hosts = [_host_for_domain(conn, r["host"], r["addrs"]) for r in ns_rows]
-    rr = _one(conn, "SELECT * FROM registrar WHERE id = ?", (row["registrar"],))
-    domain = _domain(row, roles, tuple(r["host"] for r in ns_rows), ds_rows)
+    found = _contacts_by_id(conn, {handle for _, handle in roles})
+    contacts = [(role, found[handle]) for role, handle in roles if handle in found]
+    hosts = _hosts_for_domain(conn, [(r[0], r[1]) for r in ns_rows])
+    rid = row["registrar"]
+    registrar = registrars.get(rid) if registrars is not None else None
+    if registrar is None:
+        rr = _one(conn, "SELECT * FROM registrar WHERE id = ?", (rid,))
+        if rr is not None:
+            registrar = _registrar(rr)
+            if registrars is not None:
+                registrars[rid] = registrar
+    domain = _domain(row, roles, tuple(r[0] for r in ns_rows), ds_rows)
     tld = tlds.get(domain.tld)
-    if tld is None or rr is None:
+    if tld is None or registrar is None:
         # A domain whose TLD or sponsor is missing is an import defect; never half-render.
         raise ReplicaError()
     return DomainRecord(
         domain=domain,
         tld=tld,
-        registrar=_registrar(rr),
+        registrar=registrar,
         contacts=tuple(contacts),
-        hosts=tuple(h for h in hosts if h is not None),
+        hosts=hosts,
         info=info,
     )
+
+
+def _placeholders(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def _contacts_by_id(conn: sqlite3.Connection, handles: set[str]) -> dict[str, Contact]:
+    """The contacts with these ids (one query); absent ones are left out."""
+    if not handles:
+        return {}
+    ids = sorted(handles)
+    rows = _all(conn, f"SELECT * FROM contact WHERE id IN ({_placeholders(len(ids))})", tuple(ids))
+    return {r["id"]: _contact(r) for r in rows}
+
+
+def _hosts_for_domain(
+    conn: sqlite3.Connection, ns: list[tuple[str, str | None]]
+) -> tuple[Host, ...]:
+    """A domain's name servers in order: registry-held host objects (addresses None in
+    `domain_ns`) read in two queries, the others from the addresses stored beside the
+    delegation. An external host object missing from a partial replica shows its name only."""
+    wanted = sorted({name for name, addrs in ns if addrs is None})
+    objects = _host_objects(conn, wanted) if wanted else {}
+    out: list[Host] = []
+    for name, addrs in ns:
+        if addrs is None:
+            found = objects.get(name)
+            out.append(found if found is not None else Host(name=name))
+            continue
+        ips = [ipaddress.ip_address(a) for a in orjson.loads(addrs)]
+        out.append(
+            Host(
+                name=name,
+                v4=tuple(str(i) for i in ips if i.version == 4),
+                v6=tuple(str(i) for i in ips if i.version == 6),
+            )
+        )
+    return tuple(out)
+
+
+def _host_objects(conn: sqlite3.Connection, names: list[str]) -> dict[str, Host]:
+    """Host objects by name, with their addresses (v4 then v6, each in `ip` order)."""
+    marks = _placeholders(len(names))
+    rows = _all(conn, f"SELECT * FROM host WHERE name IN ({marks})", tuple(names))
+    if not rows:
+        return {}
+    v4: dict[str, list[str]] = {}
+    v6: dict[str, list[str]] = {}
+    for host, ip, version in _all(
+        conn,
+        f"SELECT host, ip, version FROM host_addr WHERE host IN ({marks}) ORDER BY version, ip",
+        tuple(names),
+    ):
+        (v4 if version == 4 else v6).setdefault(host, []).append(ip)
+    return {
+        r["name"]: _host_row(r, tuple(v4.get(r["name"], ())), tuple(v6.get(r["name"], ())))
+        for r in rows
+    }
 
 
 def _read_host(conn: sqlite3.Connection, ldh: str, info: ReplicaInfo) -> HostRecord | None:
@@ -793,28 +867,23 @@ def _host_object(conn: sqlite3.Connection, name: str) -> Host | None:
     addrs = _all(
         conn, "SELECT ip, version FROM host_addr WHERE host = ? ORDER BY version, ip", (name,)
     )
+    return _host_row(
+        row,
+        tuple(a["ip"] for a in addrs if a["version"] == 4),
+        tuple(a["ip"] for a in addrs if a["version"] == 6),
+    )
+
+
+def _host_row(row: sqlite3.Row, v4: tuple[str, ...], v6: tuple[str, ...]) -> Host:
     return Host(
         name=row["name"],
         roid=row["roid"],
         statuses=split_words(row["statuses"]) or ("ok",),
-        v4=tuple(a["ip"] for a in addrs if a["version"] == 4),
-        v6=tuple(a["ip"] for a in addrs if a["version"] == 6),
+        v4=v4,
+        v6=v6,
         registrar=row["registrar"],
         created=parse_time(row["created"]),
         updated=parse_time(row["updated"]),
-    )
-
-
-def _host_for_domain(conn: sqlite3.Connection, name: str, addrs: str | None) -> Host | None:
-    if addrs is None:
-        found = _host_object(conn, name)
-        # An external host object may be missing from a partial replica: show the name only.
-        return found if found is not None else Host(name=name)
-    ips = [ipaddress.ip_address(a) for a in json.loads(addrs)]
-    return Host(
-        name=name,
-        v4=tuple(str(i) for i in ips if i.version == 4),
-        v6=tuple(str(i) for i in ips if i.version == 6),
     )
 
 
@@ -834,7 +903,7 @@ def _registrar(row: sqlite3.Row) -> Registrar:
         name=row["name"],
         iana_id=row["iana_id"],
         status=row["status"],
-        street=tuple(json.loads(row["street"] or "[]")),
+        street=tuple(orjson.loads(row["street"] or "[]")),
         city=row["city"],
         sp=row["sp"],
         pc=row["pc"],
@@ -864,7 +933,7 @@ def _contact(row: sqlite3.Row) -> Contact:
             pc=p.get("pc"),
             cc=p.get("cc") or "",
         )
-        for p in json.loads(row["postal"])
+        for p in orjson.loads(row["postal"])
     )
     return Contact(
         handle=row["id"],

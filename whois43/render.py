@@ -107,7 +107,10 @@ class RenderContext:
 def _date(value: dt.datetime | None) -> str:
     if value is None:
         return ""
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    v = value.astimezone(dt.UTC)
+    if v.year < 1000:  # strftime's %Y does not pad these: keep its spelling
+        return v.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{v.year}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}Z"
 
 
 class _Lines:

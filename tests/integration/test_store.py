@@ -80,6 +80,31 @@ async def test_follows_a_replaced_file(tmp_path: Path) -> None:
         await store.close()
 
 
+async def test_a_changed_registrar_shows_in_the_next_generation(tmp_path: Path) -> None:
+    # GIVEN a replica whose domains the store has read (their sponsor is remembered)
+    path = tmp_path / "replica.sqlite"
+    demo.write(path, 20, seed=1)
+    store = await open_store(path, pool_size=1)
+    try:
+        conn = sqlite3.connect(path)
+        name, rid = conn.execute("SELECT name, registrar FROM domain LIMIT 1").fetchone()
+        conn.close()
+        before = await store.domain(name)
+        assert before is not None and before.registrar.name != "Renamed Registrar"
+        # WHEN an import renames the sponsor in place and advances the generation
+        conn = sqlite3.connect(path)
+        with conn:
+            conn.execute("UPDATE registrar SET name = 'Renamed Registrar' WHERE id = ?", (rid,))
+            schema.bump_generation(conn, store.info.watermark)
+        conn.close()
+        assert await store.refresh() is True
+        # THEN the next lookup shows the registrar as the new generation has it
+        after = await store.domain(name)
+        assert after is not None and after.registrar.name == "Renamed Registrar"
+    finally:
+        await store.close()
+
+
 async def test_missing_or_corrupt_replica(tmp_path: Path) -> None:
     with pytest.raises(ReplicaError, match="no such file"):
         await open_store(tmp_path / "absent.sqlite")

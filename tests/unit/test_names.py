@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+import idna
 import pytest
 
 from registry import names
@@ -101,3 +104,47 @@ def test_error_messages_do_not_echo_input() -> None:
             names.from_text(text)
         if len(text) > 3:
             assert text not in info.value.message
+
+
+ASCII_LDH = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-."
+
+
+@pytest.mark.parametrize("ch", list(ASCII_LDH))
+def test_uts46_maps_each_ascii_ldh_character_to_its_lower_case(ch: str) -> None:
+    # The premise of from_text's shortcut for letters, digits, '-' and '.': UTS #46 maps each
+    # of them to its lower case and nothing else (mapping is per code point).
+    assert idna.uts46_remap(ch, std3_rules=True, transitional=False) == ch.lower()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Example.COOP",
+        "a.b.c.d",
+        "XN--MGBTX2B",
+        "xn--nxasmq6b.org",
+        "ab--cd.org",
+        "-lead.org",
+        "trail-.org",
+        "a..b",
+        ".",
+        "x" * 64 + ".org",
+        "0123456789.cx",
+        "xn--.org",
+        "XN--ABC.org",
+    ],
+)
+def test_the_ascii_shortcut_decides_as_the_full_mapping(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The same Name, or the same error, with and without the shortcut.
+    def parse(t: str) -> object:
+        try:
+            return names.from_text(t)
+        except InvalidName as exc:
+            return exc.message
+
+    shortcut = parse(text)
+    # A pattern that never matches: the full UTS #46 mapping for every text.
+    monkeypatch.setattr(names, "_ASCII_LDH", re.compile(r"(?!)"))
+    assert parse(text) == shortcut
