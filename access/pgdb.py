@@ -79,7 +79,7 @@ def rows_in_thread(
     """Rows for sync code running in a worker thread while `loop` runs: `page(after)` fetches
     the rows after key `after` (in key order, the key in column 0, empty when done) on `loop`.
     Bounded memory: one page at a time, however long the log."""
-    after = 0
+    after = -(2**63)  # BIGINT's least: a row keyed 0 or below is read (and refused) too
     while True:
         rows = asyncio.run_coroutine_threadsafe(page(after), loop).result()
         if not rows:

@@ -132,7 +132,10 @@ class PgDisclosureLog:
     async def _append(self, disclosure: chain.Disclosure) -> dict[str, Any]:
         writing = False
         try:
-            async with self._pool.acquire(timeout=TIMEOUT) as conn, conn.transaction():
+            async with (
+                self._pool.acquire(timeout=TIMEOUT) as conn,
+                conn.transaction(isolation="read_committed"),
+            ):
                 row = await conn.fetchrow(HEAD_SQL)
                 if row is None:
                     raise BrokenLog("its head row is missing (deleted?)")
@@ -228,7 +231,7 @@ async def import_records(conn: Any, lines: list[bytes], verdict: chain.Verdict) 
     """Copy a verified file log (its lines, in order) into an empty shared log, head and all,
     so the chain and any head noted earlier carry over. Returns what was done; RddsError when
     the shared log already holds other records."""
-    async with conn.transaction():
+    async with conn.transaction(isolation="read_committed"):
         row = await conn.fetchrow(HEAD_SQL)
         if row is None:
             raise RddsError("the database's disclosure log has no head row (see rdds audit verify)")

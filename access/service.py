@@ -223,6 +223,9 @@ async def open_database(url: str, settings: AuthSettings, policy: Policy) -> Aut
             _warn(await store.all(), policy)
     except Unavailable as exc:
         log.error("%s; token requests are refused until it can be read", exc.message)
+    except ValueError as exc:  # asyncpg parses the URL at the first connection
+        pool.terminate()
+        raise ConfigError(f"auth database {where}: {pgdb.reason(exc)}") from None
     except pgdb.DB_ERRORS as exc:
         log.error(
             "auth database %s: cannot connect (%s); token requests are refused until it can",

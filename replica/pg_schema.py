@@ -232,7 +232,7 @@ CREATE TABLE IF NOT EXISTS credential (
 );
 
 CREATE TABLE IF NOT EXISTS disclosure (
-    seq    BIGINT PRIMARY KEY,
+    seq    BIGINT PRIMARY KEY CONSTRAINT disclosure_seq_positive CHECK (seq > 0),
     record TEXT NOT NULL
 );
 

@@ -236,14 +236,23 @@ def is_url(replica: object) -> bool:
     return isinstance(replica, str) and replica.startswith(("postgresql://", "postgres://"))
 
 
+#: Query parameters of a connection URL that hold secrets (libpq's names).
+_SECRET_PARAMS = frozenset({"password", "sslpassword"})
+
+
 def redact_url(url: str) -> str:
-    """The URL without a password, for messages and logs."""
+    """The URL without a password (in the user part or the query string), for messages and
+    logs."""
     scheme, sep, rest = url.partition("://")
+    rest, qmark, query = rest.partition("?")
+    if qmark:
+        kept = [p for p in query.split("&") if p.split("=", 1)[0].lower() not in _SECRET_PARAMS]
+        query = "&".join(kept)
+        qmark = "?" if query else ""
     creds, at, host = rest.rpartition("@")
-    if not at:
-        return url
-    user = creds.split(":", 1)[0]
-    return f"{scheme}{sep}{user}@{host}"
+    if at:
+        rest = f"{creds.split(':', 1)[0]}@{host}"
+    return f"{scheme}{sep}{rest}{qmark}{query}"
 
 
 async def _init(conn: Any) -> None:

@@ -68,7 +68,8 @@ def on_database(url: str, command: str, work: Callable[[Any], Awaitable[T]]) -> 
     where = pgdb.redact_url(url)
 
     async def go() -> T:
-        conn = await asyncpg.connect(url, timeout=10)
+        # Bounded: a silent network ends the command with one line, never a hang.
+        conn = await asyncpg.connect(url, timeout=10, command_timeout=60)
         try:
             if await pgdb.missing_tables(conn):
                 raise RddsError(

@@ -698,3 +698,56 @@ async def test_missing_tables_fail_closed_with_one_line(
             await access.record(REQUESTER, "domain/example.org", ("Registrant Name",), b"{}")
     finally:
         await access.close()
+
+
+async def test_rows_keyed_zero_or_below_are_refused_and_found(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GIVEN records 1..3 THEN a row keyed 0 or below cannot be inserted (CHECK), and one in
+    a log whose table predates the check is found by verify (it pages from BIGINT's least
+    key). Mutation: page from 0 again in `rows_in_thread` -> verify says ok."""
+    await write_log(db, 3)
+    with pytest.raises(asyncpg.CheckViolationError):
+        await superuser(db, "INSERT INTO disclosure VALUES (0, 'forged')")
+    await superuser(
+        db,
+        "ALTER TABLE disclosure DROP CONSTRAINT disclosure_seq_positive",
+        "INSERT INTO disclosure VALUES (-5, 'forged')",
+    )
+    code, out, _ = await arun(capsys, "audit", "verify", "--replica", db)
+    assert code == 1 and out.startswith("FAILED"), out
+
+
+async def test_appends_do_not_fail_where_the_server_defaults_to_repeatable_read(
+    db: str,
+) -> None:
+    """GIVEN a database whose default isolation is REPEATABLE READ THEN concurrent appends
+    still all succeed (each append reads the head under READ COMMITTED, as the row lock
+    needs). Mutation: conn.transaction() without isolation -> serialization failures, 503."""
+    name = db.rsplit("/", 1)[-1]
+    await superuser(
+        db, f"ALTER DATABASE {name} SET default_transaction_isolation = 'repeatable read'"
+    )
+    pool = await pgdb.create_pool(db, 4)
+    try:
+        log = PgDisclosureLog(pool, "test")
+        await asyncio.gather(*(log.append(disclosure(i % 20)) for i in range(16)))
+    finally:
+        await pool.close()
+    assert len(await records(db)) == 16
+
+
+async def test_a_malformed_auth_database_url_is_one_config_error() -> None:
+    """GIVEN `[auth] database` with a port that is not a number THEN one ConfigError naming
+    the database without its password (asyncpg parses the URL only at the first connection).
+    Mutation: drop the ValueError branch -> 'unexpected error (ValueError)'."""
+    from access import service as access_service
+    from redaction.policy import default_policy
+    from registry.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        await access_service.open_database(
+            "postgresql://node:s3cr3t@db.example:notaport/rdds", AuthSettings(), default_policy()
+        )
+    assert "auth database postgresql://node@db.example:notaport/rdds" in caught.value.message
+    assert "s3cr3t" not in caught.value.message
