@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import hashlib
 import os
 import secrets
@@ -92,10 +93,46 @@ def _batches(cursor: Iterator[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]
 # --- the working copy ----------------------------------------------------------------------
 
 
-def default_work_dir() -> Path:
-    """$XDG_CACHE_HOME/rdds/import (else ~/.cache/rdds/import)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+def default_work_dir() -> Path | None:
+    """$XDG_CACHE_HOME/rdds/import (else ~/.cache/rdds/import); None when there is no home
+    directory either (a container's arbitrary uid): the import then uses a temporary copy."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except RuntimeError:
+            return None
     return Path(base) / "rdds" / "import"
+
+
+def _unsafe(work_dir: Path) -> str | None:
+    """Why `work_dir` may not hold a working copy, or None: it must be this user's and
+    writable by nobody else (a planted `-wal` file would change the copy behind the
+    triggers, and the copy holds every contact's data)."""
+    st = work_dir.stat()
+    if st.st_uid != os.geteuid():
+        return "not owned by this user"
+    if st.st_mode & 0o022:
+        return "writable by group or others (chmod go-w)"
+    return None
+
+
+@contextlib.contextmanager
+def _exclusive(copy: Path) -> Iterator[None]:
+    """Hold `<copy>.lock` (flock) for the whole import: a second importer on the same
+    working copy is refused, even when the database's import lock was already released
+    (an interrupted run whose thread still writes the copy)."""
+    fd = os.open(f"{copy}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ReplicaError(
+                f"working copy {copy} is in use by another import; try again when it ends"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
 
 
 def work_path(work_dir: Path, url: str) -> Path:
@@ -115,8 +152,10 @@ def _work_file(
     if work_dir is not None:
         try:
             work_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            reason = _unsafe(work_dir)
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
+        if reason is not None:
             if not fall_back:
                 raise ReplicaError(f"working copy directory {work_dir}: {reason}") from None
             report(
@@ -124,7 +163,9 @@ def _work_file(
                 "whole replica (set --work-dir)"
             )
         else:
-            yield work_path(work_dir, url), True
+            copy = work_path(work_dir, url)
+            with _exclusive(copy):
+                yield copy, True
             return
     # A throw-away copy: the import reads the whole replica.
     with tempfile.TemporaryDirectory(prefix="rdds-pg-import-") as tmp:
@@ -397,6 +438,19 @@ def _one_line(exc: BaseException) -> str:
 # --- the entry points ----------------------------------------------------------------------
 
 
+async def _to_thread_to_the_end(fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    """`fn` in a thread; when the import is cancelled (Ctrl-C), wait for the thread to end
+    before giving the working copy up: a thread cannot be stopped, and the copy must not be
+    let go (its lock released, its file rebuilt by the next import) while it still writes."""
+    job = asyncio.ensure_future(asyncio.to_thread(fn, *args, **kw))
+    try:
+        return await asyncio.shield(job)
+    except asyncio.CancelledError:
+        with contextlib.suppress(BaseException):
+            await job
+        raise
+
+
 async def import_into(
     url: str,
     deposits: Sequence[Path],
@@ -433,7 +487,7 @@ async def import_into(
                 fresh = _is_empty(work)
                 _prepare(work, track=not fresh)
                 try:
-                    await asyncio.to_thread(import_deposits, work, deposits, report=report)
+                    await _to_thread_to_the_end(import_deposits, work, deposits, report=report)
                 except ImportFailed as exc:
                     failure = exc
                 if fresh:

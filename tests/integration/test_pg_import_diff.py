@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import fcntl
 import os
 import sqlite3
 import stat
@@ -384,3 +385,41 @@ async def test_cli_work_dir(
     argv = ["import", "--quiet", "--replica", pg_url, *map(str, diffs)]
     assert await asyncio.to_thread(cli.main, argv) == 0
     assert pg_import.work_path(tmp_path / "cache" / "rdds" / "import", pg_url).exists()
+
+
+async def test_a_working_copy_in_use_or_in_an_open_directory_is_refused(
+    deposits: list[Path], pg_url: str, tmp_path: Path
+) -> None:
+    """GIVEN another import holding the working copy's lock THEN this one is refused with one
+    line (its thread may still write the copy after the database's lock went); GIVEN a work
+    directory others may write THEN refused (a planted -wal file would bypass the triggers).
+    Mutations: drop `_exclusive` -> the import runs; drop `_unsafe` -> the import runs."""
+    fulls, _ = _split(deposits)
+    work = tmp_path / "work"
+    work.mkdir(mode=0o700)
+    copy = pg_import.work_path(work, pg_url)
+    fd = os.open(f"{copy}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with pytest.raises(ReplicaError, match="is in use by another import"):
+            await pg_import.import_into(pg_url, fulls, work_dir=work)
+    finally:
+        os.close(fd)
+    os.chmod(work, 0o777)
+    with pytest.raises(ReplicaError, match="writable by group or others"):
+        await pg_import.import_into(pg_url, fulls, work_dir=work)
+    os.chmod(work, 0o700)
+    await pg_import.import_into(pg_url, fulls, work_dir=work)
+    assert copy.exists()
+
+
+def test_no_home_directory_means_a_temporary_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN no XDG_CACHE_HOME and no home directory (a container's arbitrary uid) THEN no
+    default work directory (a temporary copy), not an internal error."""
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    assert pg_import.default_work_dir() is None
