@@ -15,6 +15,7 @@ it, the others take its connections, and the supervisor removes its file
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +24,8 @@ from prometheus_client import multiprocess
 
 from core.health import Health, HealthSettings, Verdict
 from core.lookup import Lookup
+
+log = logging.getLogger("rdds.fleet")
 
 #: A worker's published verdict: `health_<pid>.txt`, one line: "1 TIME" when ready, else
 #: "0 TIME reason" (TIME: when it was published, Unix seconds of the health clock).
@@ -77,24 +80,35 @@ class SharedHealth(Health):
         self._directory = directory
         self._pid = os.getpid()
         self._stale_after = stale_after
+        self._unpublished: str | None = None  # why the last publish failed
 
     def own(self) -> Verdict:
         """This worker's readiness alone."""
         return super().ready()
 
     def publish(self) -> None:
-        """Write this worker's verdict, and that it still ticks, for its siblings."""
+        """Write this worker's verdict, and that it still ticks, for its siblings. A write
+        that fails (disk full, the directory removed) makes this worker not ready: siblings
+        can no longer see it, so the whole cannot vouch for it."""
         text = encode(self.own(), self.now().timestamp())
         target = _file(self._directory, self._pid)
         scratch = target.with_name(f".{target.name}")
-        scratch.write_text(text, encoding="utf-8")
-        os.replace(scratch, target)  # atomic: a reader sees the old line or the new one
+        try:
+            scratch.write_text(text, encoding="utf-8")
+            os.replace(scratch, target)  # atomic: a reader sees the old line or the new one
+        except OSError as exc:
+            self._unpublished = exc.strerror or type(exc).__name__
+            log.error("cannot publish this worker's health: %s", self._unpublished)
+            return
+        self._unpublished = None
 
     def ready(self) -> Verdict:
         """Not ready with this worker's reason, or the first sibling's; else ready."""
         verdict = self.own()
         if not verdict.ok:
             return verdict
+        if self._unpublished is not None:
+            return Verdict(False, f"cannot publish this worker's health: {self._unpublished}")
         for path in sorted(self._directory.glob(f"{PREFIX}*{SUFFIX}")):
             pid = path.name[len(PREFIX) : -len(SUFFIX)]
             if pid == str(self._pid):

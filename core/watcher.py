@@ -41,17 +41,24 @@ class ReplicaWatcher:
             changed = await self._lookup.refresh()
         except RddsError as exc:
             log.warning("replica refresh failed: %s", type(exc).__name__)
-            for observer in self._observers:
-                observer(False)
+            self._tell(False)
             return False
-        for observer in self._observers:
-            observer(True)
+        self._tell(True)
         if changed:
             generation = self._lookup.generation
             log.info("replica generation %d", generation)
             for callback in self._subscribers:
                 callback(generation)
         return changed
+
+    def _tell(self, ok: bool) -> None:
+        """Every observer hears of the check; one that fails is logged (its kind only) and
+        neither stops the others nor ends the polling loop, which would freeze the replica."""
+        for observer in self._observers:
+            try:
+                observer(ok)
+            except Exception as exc:
+                log.error("replica check observer failed: %s", type(exc).__name__)
 
     def start(self) -> None:
         """Start polling in the background (idempotent)."""

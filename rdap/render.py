@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, urljoin
 
 from core import texts
 from redaction.engine import ContactView, RedactedDomain
@@ -64,16 +64,17 @@ class RenderContext:
         return self.base_url + "/".join(_segment(s) for s in segments)
 
     def registrar_base(self, reg: Registrar) -> str | None:
-        """The registrar's RDAP base URL as links show it. A relative value in the replica
-        (no scheme, e.g. `./`) names a service under this server's public base and is
-        resolved against it (RFC 3986 §5.2): the demo registry's registrars are served by
-        this server, so clients that follow `related` links reach an answer."""
+        """The registrar's RDAP base URL as links show it. A relative reference in the
+        replica (starting `./`, `../` or `/`) names a service under this server's public base
+        and is resolved against it (RFC 3986 §5.2): the demo registry's registrars are served
+        by this server, so clients that follow `related` links reach an answer. Anything else
+        (absolute, or a bare `host/path` that may be a typo) is shown as stored."""
         value = reg.rdap_base_url
         if not value:
             return None
-        if urlsplit(value).scheme:
-            return value
-        return urljoin(self.base_url, value)
+        if value.startswith(("./", "../", "/")) and not value.startswith("//"):
+            return urljoin(self.base_url, value)
+        return value  # absolute, or not a reference we can tell apart from a typo: as stored
 
 
 #: What `quote(s, safe="")` leaves as it is (RFC 3986 §2.3 unreserved characters).

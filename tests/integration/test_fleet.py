@@ -94,3 +94,40 @@ def test_published_lines_decode(text: str, decoded: tuple[Verdict, float | None]
 )
 def test_published_lines_round_trip(verdict: Verdict) -> None:
     assert fleet.decode(fleet.encode(verdict, 1764547200.25)) == (verdict, 1764547200.25)
+
+
+async def test_a_worker_that_cannot_publish_is_not_ready_and_keeps_checking(
+    store: SqliteStore, tmp_path: Path
+) -> None:
+    """GIVEN the shared directory removed under a running worker (or a full disk) THEN its
+    publish fails (logged, not raised), it reports not ready (its siblings cannot see it),
+    and the replica watcher goes on checking, even past an observer that raises.
+    Mutations: call observers without `_tell`'s try -> check() raises; drop the
+    `_unpublished` check -> ready stays ok."""
+    from core.watcher import ReplicaWatcher
+
+    directory = tmp_path / "shared"
+    directory.mkdir()
+    health = _health(store, directory, YEARS)
+    lookup = Lookup(store, default_policy())
+    watcher = ReplicaWatcher(lookup, every=3600)  # checked by hand below
+    ticks: list[bool] = []
+
+    def broken(ok: bool) -> None:
+        raise RuntimeError("an observer's bug")
+
+    watcher.observe(broken)  # a failing observer neither stops the others nor the checks
+    watcher.observe(lambda ok: health.publish())
+    watcher.observe(ticks.append)
+    await watcher.check()
+    assert health.ready().ok and ticks == [True]
+    for path in directory.iterdir():
+        path.unlink()
+    directory.rmdir()
+    await watcher.check()  # publish fails inside: logged, not raised
+    assert ticks == [True, True]
+    verdict = health.ready()
+    assert not verdict.ok and verdict.reason.startswith("cannot publish this worker's health")
+    directory.mkdir()  # the next successful publish makes it ready again
+    await watcher.check()
+    assert health.ready().ok and ticks == [True, True, True]

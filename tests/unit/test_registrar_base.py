@@ -20,9 +20,12 @@ CASES = [
     ("https://rdap.example/rdap/", "HTTPS://RDAP.R.example/x/", "HTTPS://RDAP.R.example/x/"),
     ("http://127.0.0.1:8080/", "./", "http://127.0.0.1:8080/"),
     ("https://rdap.example/rdap/", "./", "https://rdap.example/rdap/"),
-    ("https://rdap.example/rdap/", "registrars/r1/", "https://rdap.example/rdap/registrars/r1/"),
+    ("https://rdap.example/rdap/", "./registrars/r1/", "https://rdap.example/rdap/registrars/r1/"),
     ("https://rdap.example/rdap/", "/other/", "https://rdap.example/other/"),
     ("https://rdap.example/rdap/", "../", "https://rdap.example/"),
+    # Not a relative reference we resolve: shown as stored (a typo stays visible as one).
+    ("https://rdap.example/rdap/", "rdap.registrar.example/", "rdap.registrar.example/"),
+    ("https://rdap.example/rdap/", "//rdap.registrar.example/", "//rdap.registrar.example/"),
 ]
 
 
