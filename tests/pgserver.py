@@ -175,7 +175,10 @@ def wait_received(primary: PgServer, standby: PgServer, timeout: float = 60.0) -
 
 
 def _wait_for(primary: PgServer, standby: PgServer, position: str, timeout: float) -> None:
-    target = primary.psql("SELECT pg_current_wal_lsn()", db="postgres")
+    # The insert position, not pg_current_wal_lsn() (the write position): with
+    # synchronous_commit off a commit can return before its record is written, and waiting
+    # for the write position would return before the standby has the commit.
+    target = primary.psql("SELECT pg_current_wal_insert_lsn()", db="postgres")
     deadline = time.monotonic() + timeout
     while True:
         done = standby.psql(f"SELECT {position} >= '{target}'::pg_lsn", db="postgres")
