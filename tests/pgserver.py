@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -195,3 +196,16 @@ def _has_user(name: str) -> bool:
     except KeyError:
         return False
     return True
+
+
+async def new_database(server: PgServer, prefix: str = "t") -> str:
+    """A fresh, empty database on `server` (a random name starting with `prefix`); its URL."""
+    import asyncpg
+
+    name = f"{prefix}{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(server.url)
+    try:
+        await conn.execute(f"CREATE DATABASE {name}")
+    finally:
+        await conn.close()
+    return server.url.rsplit("/", 1)[0] + "/" + name

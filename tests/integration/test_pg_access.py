@@ -38,23 +38,13 @@ from registry.errors import Unavailable
 from replica import open as replica_open
 from replica import pg_schema
 from tests.integration import processes
-from tests.pgserver import PgServer
+from tests.pgserver import PgServer, new_database
 
 LE = "law-enforcement"
 CRIME = "criminalInvestigationAndDNSAbuse"
 DISCLOSING = "/domain/example.org"  # the registrant's name is withheld from the public
 REGISTRANT = "Dara Ashdown"
 REQUESTER = Requester(LE, CRIME, "cred-test", "Example Police")
-
-
-async def new_database(server: PgServer) -> str:
-    name = f"a{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(server.url)
-    try:
-        await conn.execute(f"CREATE DATABASE {name}")
-    finally:
-        await conn.close()
-    return server.url.rsplit("/", 1)[0] + "/" + name
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import fcntl
 import os
 import sqlite3
 import stat
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from registry.errors import ReplicaError
 from registry.model import PostalInfo
 from replica import pg_schema, postgres
 from replica.store import open_store
-from tests.pgserver import PgServer
+from tests.pgserver import PgServer, new_database
 
 CONFIG = RdapConfig(
     base_url="https://rdap.registry.example/",
@@ -49,13 +48,7 @@ def deposits(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 @pytest.fixture
 async def pg_url(pg_server: PgServer) -> str:
-    name = f"t{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(pg_server.url)
-    try:
-        await conn.execute(f"CREATE DATABASE {name}")
-    finally:
-        await conn.close()
-    return pg_server.url.rsplit("/", 1)[0] + "/" + name
+    return await new_database(pg_server)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

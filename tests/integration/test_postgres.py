@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -30,7 +29,7 @@ from replica import open as replica_open
 from replica import pg_schema, postgres
 from replica.postgres import PostgresStore
 from replica.store import SqliteStore, open_store
-from tests.pgserver import PgServer
+from tests.pgserver import PgServer, new_database
 from tests.whois_support import SHOWCASE, TEST_SETTINGS, ask
 from whois43 import server as whois_server
 
@@ -59,17 +58,6 @@ ERROR_PATHS = (
     "/nonsense",
     "/help",
 )
-
-
-async def new_database(server: PgServer) -> str:
-    """A fresh, empty database on the session's server; its URL."""
-    name = f"t{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(server.url)
-    try:
-        await conn.execute(f"CREATE DATABASE {name}")
-    finally:
-        await conn.close()
-    return server.url.rsplit("/", 1)[0] + "/" + name
 
 
 @pytest.fixture(scope="session")

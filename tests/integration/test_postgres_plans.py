@@ -5,7 +5,6 @@ query took a third of a second of server CPU per answer)."""
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import asyncpg
@@ -13,7 +12,7 @@ import pytest
 
 from escrow import export, pg_import
 from replica import postgres
-from tests.pgserver import PgServer
+from tests.pgserver import PgServer, new_database
 
 LOOKUPS = {
     "domain": (postgres.DOMAIN_SQL, ["nosuch.coop"]),
@@ -35,13 +34,7 @@ def deposits(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 async def test_no_lookup_scans_a_table(
     pg_server: PgServer, deposits: list[Path], name: str
 ) -> None:
-    db = f"t{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(pg_server.url)
-    try:
-        await admin.execute(f"CREATE DATABASE {db}")
-    finally:
-        await admin.close()
-    url = pg_server.url.rsplit("/", 1)[0] + "/" + db
+    url = await new_database(pg_server)
     await pg_import.import_into(url, deposits)
     conn = await asyncpg.connect(url)
     try:

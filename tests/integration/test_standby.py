@@ -17,7 +17,6 @@ import asyncio
 import re
 import sqlite3
 import sys
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -35,7 +34,7 @@ from replica import open as replica_open
 from replica import postgres
 from tests import pgserver
 from tests.integration.processes import ROOT, environment
-from tests.pgserver import PgServer
+from tests.pgserver import PgServer, new_database
 from tests.whois_support import ask
 
 #: Bounded waits (iterations of 50 ms) for what happens in the background: never a timing
@@ -65,12 +64,7 @@ async def database(
     pg_server: PgServer, pg_standby: PgServer, deposits: list[Path]
 ) -> AsyncIterator[str]:
     """A fresh database on the primary with the FULLs imported, replayed by the standby."""
-    name = f"s{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(pg_server.url)
-    try:
-        await conn.execute(f"CREATE DATABASE {name}")
-    finally:
-        await conn.close()
+    name = (await new_database(pg_server, "s")).rsplit("/", 1)[1]
     await pg_import.import_into(url(pg_server, name), split(deposits)[0])
     await asyncio.to_thread(pgserver.wait_replayed, pg_server, pg_standby)
     yield name
