@@ -19,6 +19,19 @@ T = TypeVar("T")
 _ERRORS: tuple[type[BaseException], ...] = (*pgdb.DB_ERRORS, ValueError)
 
 
+def add_move_arguments(parser: argparse.ArgumentParser) -> None:
+    """`import`'s two required places: the data directory moved from, the database moved to."""
+    parser.add_argument("--data-dir", type=Path, required=True, help="the data directory")
+    parser.add_argument(
+        "--replica",
+        "--database",
+        dest="database",
+        metavar="URL",
+        required=True,
+        help="the PostgreSQL database (the primary), postgresql://...",
+    )
+
+
 def add_data_dir(parser: argparse.ArgumentParser) -> None:
     """--data-dir or --replica (one of them, or the environment's): where the credentials
     and the disclosure log are."""

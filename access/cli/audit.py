@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from access import chain, disclosures, pglog
-from access.cli import add_data_dir, on_database, target
+from access.cli import add_data_dir, add_move_arguments, on_database, target
 from registry.errors import RddsError
 
 
@@ -38,15 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     imp = sub.add_parser(
         "import", help="copy a data directory's verified log into an empty PostgreSQL log"
     )
-    imp.add_argument("--data-dir", type=Path, required=True, help="the data directory")
-    imp.add_argument(
-        "--replica",
-        "--database",
-        dest="database",
-        metavar="URL",
-        required=True,
-        help="the PostgreSQL database (the primary), postgresql://...",
-    )
+    add_move_arguments(imp)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from access import credentials, disclosures, pgcredentials, purposes
-from access.cli import add_data_dir, on_database, target
+from access.cli import add_data_dir, add_move_arguments, on_database, target
 from access.credentials import Credential, CredentialStore
 from redaction.policy import Policy
 from registry.errors import ConfigError, RddsError
@@ -40,15 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     imp = sub.add_parser(
         "import", help="copy a data directory's credentials into PostgreSQL (once, when moving)"
     )
-    imp.add_argument("--data-dir", type=Path, required=True, help="the data directory")
-    imp.add_argument(
-        "--replica",
-        "--database",
-        dest="database",
-        metavar="URL",
-        required=True,
-        help="the PostgreSQL database (the primary), postgresql://...",
-    )
+    add_move_arguments(imp)
 
 
 #: Reads the policy of a configuration file (None: the built-in default policy). The
