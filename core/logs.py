@@ -5,11 +5,11 @@ name or handle), the truncated client network and a request id of our own making
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
 import logging
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,15 +77,158 @@ def access(
     }
     if method is not None:
         fields["method"] = method
-    extra = {ACCESS: fields}
     if isinstance(logger, logging.LoggerAdapter):
-        logger.info(message, *args, extra=extra)
+        logger.info(message, *args, extra={ACCESS: fields})
+        return
+    sinks = _plain_sinks(logger)
+    if sinks is not None:
+        _write(logger, sinks, message, args, fields)
         return
     # The record made directly: `Logger.info` would also walk the stack for the caller's file
     # and line (no formatter here shows them), a large part of a cache hit's cost.
     logger.handle(
-        logger.makeRecord(logger.name, logging.INFO, "", 0, message, args, None, extra=extra)
+        logger.makeRecord(
+            logger.name, logging.INFO, "", 0, message, args, None, extra={ACCESS: fields}
+        )
     )
+
+
+# --- access lines without a LogRecord ----------------------------------------------------------
+#
+# An access line is written for every request; through `logging` it costs a LogRecord (thread,
+# process and time look-ups), a formatter pass and a strftime each time, which is more than
+# a cached answer costs. When every handler the line would reach is a plain stream handler
+# with one of the two formatters of `[log] format` (what `configure` installs), the line is
+# formatted here with string operations, the time text reused within the second, and written
+# as the handler would write it (under its lock, then flushed). Any other setup (a filter,
+# another handler or formatter class, a changed time format or converter) gets the record as
+# before, so every destination and level `logging` offers keeps working.
+
+_STREAM_HANDLERS = (logging.StreamHandler, logging.FileHandler)
+
+
+def _plain_sinks(logger: logging.Logger) -> list[tuple[logging.StreamHandler[Any], bool]] | None:
+    """The handlers an INFO record of `logger` would be emitted by, each with whether its
+    formatter is the JSON one; None unless each is a plain stream handler with one of our
+    formatters, no filter on the way (`Logger.callHandlers` walks the same chain)."""
+    sinks: list[tuple[logging.StreamHandler[Any], bool]] = []
+    found = False
+    current: logging.Logger | None = logger
+    while current is not None:
+        if current.filters:
+            return None
+        for handler in current.handlers:
+            found = True
+            if handler.level > logging.INFO:
+                continue
+            if type(handler) not in _STREAM_HANDLERS or handler.filters:
+                return None
+            assert isinstance(handler, logging.StreamHandler)
+            if getattr(handler, "stream", None) is None:
+                return None  # a FileHandler not yet open: `emit` opens it
+            fmt = handler.formatter
+            if type(fmt) is JsonFormatter:
+                sinks.append((handler, True))
+            elif type(fmt) is logging.Formatter and _plain_text(fmt):
+                sinks.append((handler, False))
+            else:
+                return None
+        if not current.propagate:
+            break
+        current = current.parent
+    # No handler at all: `logging.lastResort` decides (it drops INFO); leave it to logging.
+    return sinks if found else None
+
+
+def _plain_text(fmt: logging.Formatter) -> bool:
+    """`fmt` formats as `logging.Formatter(TEXT_FORMAT)` does by default."""
+    return (
+        fmt._fmt == TEXT_FORMAT
+        and fmt.datefmt is None
+        and type(fmt._style) is logging.PercentStyle
+        and fmt.converter is time.localtime
+        and fmt.default_time_format == logging.Formatter.default_time_format
+        and fmt.default_msec_format == logging.Formatter.default_msec_format
+    )
+
+
+def _write(
+    logger: logging.Logger,
+    sinks: list[tuple[logging.StreamHandler[Any], bool]],
+    message: str,
+    args: tuple[object, ...],
+    fields: dict[str, Any],
+) -> None:
+    created = time.time()
+    text = json = ""
+    for handler, is_json in sinks:
+        if is_json:
+            if not json:
+                json = json_line(created, "info", logger.name, fields)
+            line = json
+        else:
+            if not text:
+                text = _text_line(created, logger.name, message % args)
+            line = text
+        handler.acquire()
+        try:
+            handler.stream.write(line + handler.terminator)
+            handler.flush()
+        except Exception:
+            # As `StreamHandler.emit` does: report through the handler's own error path.
+            handler.handleError(
+                logger.makeRecord(
+                    logger.name, logging.INFO, "", 0, message, args, None, extra={ACCESS: fields}
+                )
+            )
+        finally:
+            handler.release()
+
+
+class _Clock:
+    """A time text per whole second, reused within it (strftime is the costly part)."""
+
+    __slots__ = ("_convert", "_format", "_second", "_text")
+
+    def __init__(self, convert: Any, format: str) -> None:
+        self._convert = convert
+        self._format = format
+        self._second = -1
+        self._text = ""
+
+    def text(self, created: float) -> str:
+        second = int(created)
+        if second != self._second:
+            self._text = time.strftime(self._format, self._convert(second))
+            self._second = second
+        return self._text
+
+
+_LOCAL = _Clock(time.localtime, logging.Formatter.default_time_format)
+_UTC = _Clock(time.gmtime, "%Y-%m-%dT%H:%M:%S.")
+
+
+def _text_line(created: float, name: str, message: str) -> str:
+    # What `logging.Formatter(TEXT_FORMAT)` makes of a record created at `created`.
+    msecs = int((created - int(created)) * 1000)
+    level = logging.getLevelName(logging.INFO)
+    return f"{_LOCAL.text(created)},{msecs:03d} {level} {name}: {message}"
+
+
+def json_line(created: float, level: str, name: str, fields: dict[str, Any]) -> str:
+    """One JSON log line: time (UTC, RFC 3339, milliseconds), level, logger, then `fields`."""
+    # As `datetime.fromtimestamp` splits it: microseconds rounded half to even.
+    second = int(created)
+    micros = round((created - second) * 1e6)
+    if micros >= 1_000_000:
+        second, micros = second + 1, micros - 1_000_000
+    out: dict[str, Any] = {
+        "time": f"{_UTC.text(second)}{micros // 1000:03d}Z",
+        "level": level,
+        "logger": name,
+    }
+    out.update(fields)
+    return orjson.dumps(out).decode("utf-8")
 
 
 class JsonFormatter(logging.Formatter):
@@ -94,21 +237,14 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         """The record as one JSON line."""
-        stamp = dt.datetime.fromtimestamp(record.created, dt.UTC)
-        out: dict[str, Any] = {
-            "time": stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z",
-            "level": record.levelname.lower(),
-            "logger": record.name,
-        }
         fields = getattr(record, ACCESS, None)
-        if isinstance(fields, dict):
-            out.update(fields)
-        else:
+        out: dict[str, Any] = dict(fields) if isinstance(fields, dict) else {}
+        if not isinstance(fields, dict):
             out["message"] = record.getMessage()
         if record.exc_info and record.exc_info[0] is not None:
             out["exception"] = record.exc_info[0].__name__
             out["traceback"] = self.formatException(record.exc_info)
-        return orjson.dumps(out).decode("utf-8")
+        return json_line(record.created, record.levelname.lower(), record.name, out)
 
 
 def formatter(fmt: str) -> logging.Formatter:

@@ -110,7 +110,8 @@ class RdapProtocol(web.RequestHandler):
     client network) the connection is closed at once, and a request head that has not
     arrived `header_timeout` seconds after the connection opened (or after its first byte, on
     a kept-alive connection) closes it (slow-loris). Idle kept-alive connections close after
-    aiohttp's `keepalive_timeout`.
+    aiohttp's `keepalive_timeout`. A `request_handler` answers each request in the
+    application's place (and hands it on to the application when it cannot).
 
     aiohttp's own answer is a text/plain 400 quoting the offending line, a bearer token
     included, and its log line carries a traceback, the token and the full client address.
@@ -125,9 +126,13 @@ class RdapProtocol(web.RequestHandler):
         app: web.Application,
         caps: ConnectionCaps | None = None,
         header_timeout: float = 0.0,
+        request_handler: Callable[[web.BaseRequest], Awaitable[web.StreamResponse]] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(manager, **kwargs)
+        if request_handler is not None:
+            # Answers in the application's place (`rdap.hits`: cached answers first).
+            self._request_handler = request_handler
         self._app = app
         self._caps = caps
         self._head_timeout = header_timeout

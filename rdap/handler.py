@@ -6,7 +6,6 @@ disclosure (fail closed) -> respond, with HTTP caching headers (RFC 9111) and ET
 
 from __future__ import annotations
 
-import functools
 import time
 from dataclasses import replace
 from typing import Any
@@ -15,13 +14,11 @@ import orjson
 from aiohttp import web
 
 from core import texts
-from rdap import limits, render, searching
+from rdap import hits, limits, render, searching
 from rdap import query as q
 from rdap.answers import Cached
 from rdap.observe import FRONTEND, METRICS, route_kind
-from rdap.rates import Kind
 from rdap.search import SearchPath
-from rdap.settings import NOT_FOUND_MAX_AGE
 from rdap.state import ACCESS, CACHE, CONFIG, LOOKUP, URL_MARKER, Answer, render_context
 from redaction.policy import Requester
 from registry import coop
@@ -81,38 +78,12 @@ async def _answer(
     raise AssertionError(query)  # pragma: no cover
 
 
-def _conditional_match(header: str, etag: str) -> bool:
-    """RFC 9110 §13.1.2 If-None-Match: "*" or any listed tag equal to `etag` (weak
-    comparison: a W/ prefix is ignored)."""
-    if header.strip() == "*":
-        return True
-    return any(t.strip().removeprefix("W/") == etag for t in header.split(","))
-
-
 def _send(request: web.Request, cached: Cached, cache_control: str) -> web.StreamResponse:
-    """A cached anonymous answer with its request URL, its ETag and its caching rules; a
-    304 without a body when the client already holds it (RFC 9110 §15.4.5)."""
-    request_url = request.app[CONFIG].base_url.rstrip("/") + request.raw_path
-    etag = cached.etag(request_url)
-    inm = request.headers.get("If-None-Match")
-    if inm is not None and _conditional_match(inm, etag):
-        response = web.Response(status=304)
-    else:
-        response = web.Response(
-            status=cached.status, body=cached.body(request_url), content_type=texts.MEDIA_TYPE
-        )
-    headers = response.headers
-    for name, value in cached.headers:
-        headers[name] = value
-    headers["ETag"] = etag
-    headers["Cache-Control"] = cache_control
-    return response
+    """A cached anonymous answer on this application's public base URL (`rdap.hits.send`)."""
+    return hits.send(request, cached, request.app[CONFIG].base_url, cache_control)
 
 
-@functools.lru_cache(maxsize=64)
-def _cache_control(status: int, max_age: int) -> str:
-    age = max_age if status == 200 else min(max_age, NOT_FOUND_MAX_AGE)
-    return f"public, max-age={age}"
+_cache_control = hits.cache_control
 
 
 async def handle(request: web.Request) -> web.StreamResponse:
@@ -122,18 +93,12 @@ async def handle(request: web.Request) -> web.StreamResponse:
     config = app[CONFIG]
     lookup = app[LOOKUP]
     authorization = request.headers.getall("Authorization", [])
-    # No query string (nearly every request): no parameters to parse.
-    purposes = request.query.getall("purpose", []) if request.query_string else []
-    # Cache key: replica generation, request path as received (no query string: RFC 7480
-    # §4.3, unknown parameters are ignored, so they never make an entry of their own), and
-    # `purpose`, the one parameter a route reads. Consulted before any parsing: a hit costs
-    # a dictionary look-up and a join. Only anonymous answers (no credential) are cached.
-    key = (lookup.generation, request.rel_url.raw_path, *purposes)
+    purposes = hits.purposes(request)
+    # Consulted before any parsing: a hit costs a dictionary look-up and a join. Only
+    # anonymous answers (no credential) are cached. Served connections answer most hits
+    # before the application sees them (`rdap.hits`); this is the same answer.
     kind = limits.kind_of_path(request.path)
-    if kind is Kind.SEARCH:
-        # A search's answer is its parameters': the whole query string is the key (unknown
-        # parameters too: the answer's links repeat them). The cache is bounded in bytes.
-        key = (lookup.generation, request.rel_url.raw_path_qs)
+    key = hits.cache_key(request, lookup.generation, kind, purposes)
     if not authorization:
         cached = cache.get(key)
         if cached is not None:

@@ -17,7 +17,7 @@ from aiohttp import web
 from core import logs
 from core.health import CONTENT_TYPE, Health, Verdict
 from core.metrics import Metrics
-from core.network import client_address
+from core.network import IPNetwork, client_address
 from rdap.state import CONFIG
 
 FRONTEND = "rdap"
@@ -74,18 +74,32 @@ def _health(request: web.Request) -> Verdict | None:
     return None
 
 
+def stamp(request: web.BaseRequest, trusted: tuple[IPNetwork, ...]) -> str:
+    """Give `request` a new request id and its client address (the TCP peer, or behind a
+    trusted proxy the address it forwarded); returns the id."""
+    rid = logs.request_id()
+    request[REQUEST_ID] = rid
+    # Without trusted proxies the header is never read (nobody's is believed).
+    forwarded = request.headers.getall("X-Forwarded-For", []) if trusted else ()
+    request[CLIENT] = client_address(request.remote, forwarded, trusted)
+    return rid
+
+
+def answered(
+    metrics: Metrics, response: web.StreamResponse, rid: str, route: str, started: float
+) -> None:
+    """Stamp the answer with its request id; count and time it (since `started`)."""
+    response.headers[REQUEST_ID_HEADER] = rid
+    metrics.request(FRONTEND, route, response.status, time.perf_counter() - started)
+
+
 @web.middleware
 async def observe(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
     """Stamp, time and count every answer; answer the public health path."""
     started = time.perf_counter()
-    rid = logs.request_id()
-    request[REQUEST_ID] = rid
-    trusted = request.app[CONFIG].trusted_proxies
-    # Without trusted proxies the header is never read (nobody's is believed).
-    forwarded = request.headers.getall("X-Forwarded-For", []) if trusted else ()
-    request[CLIENT] = client_address(request.remote, forwarded, trusted)
+    rid = stamp(request, request.app[CONFIG].trusted_proxies)
     verdict = _health(request)
     if verdict is not None:
         status, text = verdict.answer()
@@ -97,6 +111,5 @@ async def observe(
     else:
         response = await handler(request)
         route = route_kind(request.path)
-    response.headers[REQUEST_ID_HEADER] = rid
-    request.app[METRICS].request(FRONTEND, route, response.status, time.perf_counter() - started)
+    answered(request.app[METRICS], response, rid, route, started)
     return response

@@ -24,6 +24,7 @@ from rdap.answers import AnswerCache, url_marker
 from rdap.cors import add_headers, preflight
 from rdap.errors import RdapProtocol, errors
 from rdap.handler import handle
+from rdap.hits import Hits
 from rdap.limits import LIMITS, Limits
 from rdap.observe import HEALTH, METRICS, observe
 from rdap.settings import RdapConfig
@@ -120,13 +121,20 @@ class _Site(web.BaseSite):
     """One bound socket serving a runner's application through `RdapProtocol` (aiohttp's
     own sites build aiohttp's connection handler, whose error answers echo the request)."""
 
-    __slots__ = ("_app_runner", "_caps", "_sock")
+    __slots__ = ("_app_runner", "_caps", "_hits", "_sock")
 
-    def __init__(self, runner: web.AppRunner, sock: socket.socket, caps: ConnectionCaps) -> None:
+    def __init__(
+        self,
+        runner: web.AppRunner,
+        sock: socket.socket,
+        caps: ConnectionCaps,
+        hits: Hits | None,
+    ) -> None:
         super().__init__(runner, backlog=BACKLOG)
         self._app_runner = runner
         self._sock = sock
         self._caps = caps
+        self._hits = hits
 
     @property
     def name(self) -> str:
@@ -142,6 +150,7 @@ class _Site(web.BaseSite):
         assert server is not None  # set by runner.setup()
         app = self._app_runner.app
         config = app[CONFIG]
+        handler = self._hits.handle if self._hits is not None else None
 
         def connection() -> RdapProtocol:
             return RdapProtocol(
@@ -152,21 +161,30 @@ class _Site(web.BaseSite):
                 caps=self._caps,
                 header_timeout=config.header_timeout,
                 keepalive_timeout=config.keepalive_timeout,
+                request_handler=handler,
             )
 
         self._server = await loop.create_server(connection, sock=self._sock, backlog=BACKLOG)
 
 
-async def serve(app: web.Application, sockets: Sequence[socket.socket]) -> web.AppRunner:
-    """Serve `app` on sockets from `bind`; `await runner.cleanup()` stops and closes them."""
+async def serve(
+    app: web.Application, sockets: Sequence[socket.socket], *, fast_hits: bool = True
+) -> web.AppRunner:
+    """Serve `app` on sockets from `bind`; `await runner.cleanup()` stops and closes them.
+    Answer-cache hits are answered before the application sees them (`rdap.hits`), unless
+    `fast_hits` is false (tests compare the two paths)."""
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
     config = app[CONFIG]
     # One count for all of the app's sockets: the caps are per service, not per address.
     caps = ConnectionCaps(config.max_connections, config.max_per_address)
+    # Built once the application is frozen (setup): its state no longer changes.
+    server = runner.server
+    assert server is not None
+    hits = Hits(app, server.request_handler) if fast_hits else None
     try:
         for sock in sockets:
-            await _Site(runner, sock, caps).start()
+            await _Site(runner, sock, caps, hits).start()
     except BaseException:
         await runner.cleanup()
         raise

@@ -1,0 +1,164 @@
+"""Answer-cache hits (RFC 7480 front-end): the cache key of a request, the response a cached
+answer becomes (request URL spliced in, ETag, 304, Cache-Control: RFC 9110 §8.8.3, §13.1.2,
+RFC 9111), and the fast path that serves hits below aiohttp's Application.
+
+`Hits.handle` is what the connection handler (`rdap.errors.RdapProtocol`) calls for every
+request in place of the application. It answers an anonymous GET or HEAD whose answer is in
+the cache, doing everything the application's path would (request id, client address behind
+trusted proxies, rate limit, metrics, CORS; the access log line is the connection handler's,
+as for every request), and hands every other request to the application unchanged: misses,
+credentials (`Authorization`), preflights and other methods, `Expect`, over-budget requests
+(the application answers the 429), and any path outside RDAP's own (the web page, the public
+health path). The response is the same object the application would build, so its status,
+headers and body are the same bytes; only the routing, the middleware chain and the
+`on_response_prepare` signal are skipped, which is most of a hit's cost.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from core import texts
+from rdap import cors
+from rdap.answers import AnswerCache, Cached
+from rdap.limits import LIMITS, client_of, kind_of_path
+from rdap.observe import FRONTEND, METRICS, ROUTES, answered, stamp
+from rdap.rates import Kind
+from rdap.settings import NOT_FOUND_MAX_AGE, RdapConfig
+from rdap.state import CACHE, CONFIG, LOOKUP
+from redaction.policy import ANONYMOUS
+from registry.errors import RateLimited
+
+Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
+
+#: Methods a cached answer is served to (RFC 7480 §4.1); the cache holds nothing else.
+METHODS = frozenset(("GET", "HEAD"))
+
+
+def purposes(request: web.BaseRequest) -> list[str]:
+    """The `purpose` parameters of the request (the one parameter a lookup route reads)."""
+    # No query string (nearly every request): no parameters to parse.
+    return request.query.getall("purpose", []) if request.query_string else []
+
+
+def cache_key(
+    request: web.BaseRequest, generation: int, kind: Kind, purposes: list[str]
+) -> tuple[object, ...]:
+    """The answer cache's key for `request` under the replica `generation`.
+
+    The request path as received, without the query string (RFC 7480 §4.3: unknown
+    parameters are ignored, so they never make an entry of their own), and `purpose`. A
+    search's answer is its parameters': the whole query string is the key (unknown parameters
+    too, since the answer's links repeat them); the cache is bounded in bytes.
+    """
+    if kind is Kind.SEARCH:
+        return (generation, request.rel_url.raw_path_qs)
+    return (generation, request.rel_url.raw_path, *purposes)
+
+
+def _conditional_match(header: str, etag: str) -> bool:
+    """RFC 9110 §13.1.2 If-None-Match: "*" or any listed tag equal to `etag` (weak
+    comparison: a W/ prefix is ignored)."""
+    if header.strip() == "*":
+        return True
+    return any(t.strip().removeprefix("W/") == etag for t in header.split(","))
+
+
+@functools.lru_cache(maxsize=64)
+def cache_control(status: int, max_age: int) -> str:
+    """`Cache-Control` of an anonymous answer: not-found answers are reused briefly."""
+    age = max_age if status == 200 else min(max_age, NOT_FOUND_MAX_AGE)
+    return f"public, max-age={age}"
+
+
+def send(
+    request: web.BaseRequest, cached: Cached, base_url: str, cache_control: str
+) -> web.Response:
+    """A cached anonymous answer with its request URL (on the public `base_url`), its ETag and
+    its caching rules; a 304 without a body when the client already holds it (RFC 9110
+    §15.4.5)."""
+    request_url = base_url.rstrip("/") + request.raw_path
+    etag = cached.etag(request_url)
+    inm = request.headers.get("If-None-Match")
+    if inm is not None and _conditional_match(inm, etag):
+        response = web.Response(status=304)
+    else:
+        response = web.Response(
+            status=cached.status, body=cached.body(request_url), content_type=texts.MEDIA_TYPE
+        )
+    headers = response.headers
+    for name, value in cached.headers:
+        headers[name] = value
+    headers["ETag"] = etag
+    headers["Cache-Control"] = cache_control
+    return response
+
+
+class Hits:
+    """The fast path of one running application (built once it is frozen: its state no longer
+    changes)."""
+
+    __slots__ = ("_cache", "_config", "_fallback", "_limits", "_lookup", "_metrics")
+
+    def __init__(self, app: web.Application, fallback: Handler) -> None:
+        self._fallback = fallback
+        self._cache: AnswerCache = app[CACHE]
+        self._config: RdapConfig = app[CONFIG]
+        self._lookup = app[LOOKUP]
+        self._metrics = app[METRICS]
+        self._limits = app.get(LIMITS)
+
+    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        """The cached answer to `request`, or the application's answer."""
+        response = self.answer(request)
+        if response is None:
+            return await self._fallback(request)
+        return response
+
+    def answer(self, request: web.BaseRequest) -> web.Response | None:
+        """The response the application would give `request` from the answer cache, or None
+        when the application must answer it."""
+        started = time.perf_counter()
+        if request.method not in METHODS:
+            return None  # OPTIONS (preflights), POST, ...: never from the cache
+        headers = request.headers
+        # Security: a credential's answer is never cached; a request carrying one is the
+        # application's to identify, even if an anonymous answer is cached for its path.
+        if "Authorization" in headers or headers.get("Expect"):
+            return None
+        path = request.path
+        route = _route(path)
+        if route is None:
+            return None  # not an RDAP path: the web page's or the public health path's
+        kind = kind_of_path(path)
+        key = cache_key(request, self._lookup.generation, kind, purposes(request))
+        cached = self._cache.get(key)
+        if cached is None:
+            return None
+        config = self._config
+        rid = stamp(request, config.trusted_proxies)
+        if self._limits is not None:
+            try:
+                # Cached answers are anonymous: they spend the network's budget of their kind.
+                self._limits.check(client_of(request), ANONYMOUS, kind)
+            except RateLimited:
+                # The application answers the 429 (and counts it); a refused take spent
+                # nothing, so its own check sees the same bucket.
+                return None
+        self._metrics.cache(FRONTEND, hit=True)
+        response = send(
+            request, cached, config.base_url, cache_control(cached.status, config.max_age)
+        )
+        answered(self._metrics, response, rid, route, started)
+        cors.apply(response.headers)
+        return response
+
+
+def _route(path: str) -> str | None:
+    """The route kind of an RDAP path (`rdap.observe.route_kind`), None for any other."""
+    first = path.split("/", 2)[1] if path.startswith("/") else ""
+    return first if first in ROUTES else None
