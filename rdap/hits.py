@@ -76,7 +76,11 @@ def cache_control(status: int, max_age: int) -> str:
 
 
 def send(
-    request: web.BaseRequest, cached: Cached, base_url: str, cache_control: str
+    request: web.BaseRequest,
+    cached: Cached,
+    base_url: str,
+    cache_control: str,
+    response_class: type[web.Response] = web.Response,
 ) -> web.Response:
     """A cached anonymous answer with its request URL (on the public `base_url`), its ETag and
     its caching rules; a 304 without a body when the client already holds it (RFC 9110
@@ -85,9 +89,9 @@ def send(
     etag = cached.etag(request_url)
     inm = request.headers.get("If-None-Match")
     if inm is not None and _conditional_match(inm, etag):
-        response = web.Response(status=304)
+        response = response_class(status=304)
     else:
-        response = web.Response(
+        response = response_class(
             status=cached.status, body=cached.body(request_url), content_type=texts.MEDIA_TYPE
         )
     headers = response.headers
@@ -96,6 +100,16 @@ def send(
     headers["ETag"] = etag
     headers["Cache-Control"] = cache_control
     return response
+
+
+class _Hit(web.Response):
+    """A cached answer sent by the fast path: CORS (`rdap.cors.apply`) is added where the
+    application's `on_response_prepare` hook adds it, once aiohttp has added its own headers
+    (Content-Length, Date, Server, Connection), so the headers come out in the same order."""
+
+    async def _prepare_headers(self) -> None:
+        await super()._prepare_headers()
+        cors.apply(self.headers)
 
 
 class Hits:
@@ -151,10 +165,9 @@ class Hits:
                 return None
         self._metrics.cache(FRONTEND, hit=True)
         response = send(
-            request, cached, config.base_url, cache_control(cached.status, config.max_age)
+            request, cached, config.base_url, cache_control(cached.status, config.max_age), _Hit
         )
         answered(self._metrics, response, rid, route, started)
-        cors.apply(response.headers)
         return response
 
 
