@@ -263,12 +263,26 @@ async def test_a_hits_access_line(store: SqliteStore, fmt: str) -> None:
     # GIVEN a trusted proxy in front
     config = RdapConfig(base_url=BASE, port43=None, trusted_proxies=parse_networks(["127.0.0.1"]))
     forwarded = "X-Forwarded-For: 192.0.2.7"
-    with access_lines(fmt) as out:
-        async with served(store, config=config) as s:
-            await ask(s.port, "GET", "/domain/example.coop", forwarded)
-            hit = await ask(s.port, "GET", "/domain/example.coop", forwarded)
-            lines = await wait_lines(out, 2)
+    made: list[str] = []
+    factory = logging.getLogRecordFactory()
+
+    def counting(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        made.append(record.name)
+        return record
+
+    logging.setLogRecordFactory(counting)
+    try:
+        with access_lines(fmt) as out:
+            async with served(store, config=config) as s:
+                await ask(s.port, "GET", "/domain/example.coop", forwarded)
+                hit = await ask(s.port, "GET", "/domain/example.coop", forwarded)
+                lines = await wait_lines(out, 2)
+    finally:
+        logging.setLogRecordFactory(factory)
     assert not hit.full and len(lines) == 2
+    # AND, the handler being a plain stream handler, no LogRecord was made for them
+    assert "aiohttp.access" not in made
     # THEN the hit's line is the miss's but for time and request id: the forwarded client,
     # truncated, and the request id of the answer
     if fmt == "text":
