@@ -88,18 +88,15 @@ def send(
     request_url = base_url.rstrip("/") + request.raw_path
     etag = cached.etag(request_url)
     inm = request.headers.get("If-None-Match")
+    # The answer's own headers (distinct names: the .coop flags), then the caching ones.
+    tail = (*cached.headers, ("ETag", etag), ("Cache-Control", cache_control))
     if inm is not None and _conditional_match(inm, etag):
-        response = response_class(status=304)
-    else:
-        response = response_class(
-            status=cached.status, body=cached.body(request_url), content_type=texts.MEDIA_TYPE
-        )
-    headers = response.headers
-    for name, value in cached.headers:
-        headers[name] = value
-    headers["ETag"] = etag
-    headers["Cache-Control"] = cache_control
-    return response
+        return response_class(status=304, headers=tail)
+    return response_class(
+        status=cached.status,
+        body=cached.body(request_url),
+        headers=(("Content-Type", texts.MEDIA_TYPE), *tail),
+    )
 
 
 class _Hit(web.Response):
