@@ -354,6 +354,9 @@ class SqliteStore:
         #: lookup needs one of); replaced, not cleared, when the generation changes.
         self._registrars: dict[str, Registrar] = {}
         self._answers: AnswerMeta | None = None
+        #: Stored-answer reads waiting for this turn's job, and the jobs under way.
+        self._pending: list[tuple[str, AnswerKind, asyncio.Future[bytes | None]]] = []
+        self._reading: set[asyncio.Task[list[bytes | None]]] = set()
 
     @property
     def info(self) -> ReplicaInfo:
@@ -459,24 +462,51 @@ class SqliteStore:
         return self._answers
 
     async def answer(self, ldh: str, kind: AnswerKind) -> bytes | None:
-        """The stored answer of one kind ("rdap" or "whois") for a domain, if there is one."""
+        """The stored answer of one kind ("rdap" or "whois") for a domain, if there is one.
+
+        Reads asked for in the same turn of the event loop go to the thread as one job (a
+        crawler's concurrent requests share one hand-off instead of one each)."""
         meta = self._answers
         if meta is None:
             return None
-        sql = _ANSWER_SQL[kind]
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bytes | None] = loop.create_future()
+        self._pending.append((ldh, kind, future))
+        if len(self._pending) == 1:
+            loop.call_soon(self._read_answers, meta)
+        return await future
 
-        def job(conn: sqlite3.Connection) -> bytes | None:
-            row = conn.execute(sql, (ldh,)).fetchone()
-            if row is None:
-                return None
+    def _read_answers(self, meta: AnswerMeta) -> None:
+        batch, self._pending = self._pending, []
+        keys = [(ldh, kind) for ldh, kind, _ in batch]
+
+        def job(conn: sqlite3.Connection) -> list[bytes | None]:
             # The same build as the metadata in hand (a rebuild changes the sentinel and the
             # dictionaries, and the generation only once it is committed): else no answer.
             found = conn.execute(
                 "SELECT value FROM meta WHERE key = ?", (answers_mod.META_SENTINEL,)
             ).fetchone()
-            return bytes(row[0]) if found is not None and found[0] == meta.sentinel else None
+            if found is None or found[0] != meta.sentinel:
+                return [None] * len(keys)
+            rows = [conn.execute(_ANSWER_SQL[kind], (ldh,)).fetchone() for ldh, kind in keys]
+            return [None if row is None else bytes(row[0]) for row in rows]
 
-        return await self._run(job)
+        def deliver(task: asyncio.Task[list[bytes | None]]) -> None:
+            exc = None if task.cancelled() else task.exception()
+            for i, (_, _, future) in enumerate(batch):
+                if future.done():
+                    continue  # its request was cancelled meanwhile
+                if task.cancelled():
+                    future.cancel()
+                elif exc is not None:
+                    future.set_exception(exc)
+                else:
+                    future.set_result(task.result()[i])
+
+        task = asyncio.ensure_future(self._run(job))
+        task.add_done_callback(deliver)
+        self._reading.add(task)
+        task.add_done_callback(self._reading.discard)
 
     async def host(self, ldh: str) -> HostRecord | None:
         """A host object by lower-case A-label."""

@@ -468,3 +468,38 @@ def test_command_failures_are_one_line(
     assert done.returncode != 0
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert answer_names(path) == set()  # nothing half-written
+
+
+async def test_concurrent_reads_share_a_job_and_each_get_their_own(answered: Path) -> None:
+    """Reads asked for in one turn of the event loop are one job on the store's thread; each
+    caller still gets its own row, and a cancelled caller leaves the others alone."""
+    from replica.store import SqliteStore
+
+    store = SqliteStore(answered)
+    await store.open()
+    try:
+        names = domain_names(answered)
+        one_by_one = [await store.answer(n, "rdap") for n in names]
+        assert all(b is not None for b in one_by_one)
+        jobs = []
+        run = store._run
+
+        async def counted(job: Any) -> Any:
+            jobs.append(job)
+            return await run(job)
+
+        store._run = counted  # type: ignore[method-assign]
+        tasks = [asyncio.ensure_future(store.answer(n, "rdap")) for n in names]
+        tasks.append(asyncio.ensure_future(store.answer("no-such-name.org", "whois")))
+        tasks[3].cancel()
+        done = await asyncio.gather(*tasks, return_exceptions=True)
+        assert isinstance(done[3], asyncio.CancelledError)
+        assert [d for i, d in enumerate(done[:-1]) if i != 3] == [
+            b for i, b in enumerate(one_by_one) if i != 3
+        ]
+        assert done[-1] is None
+        assert len(jobs) == 1  # 301 reads, one hand-off to the thread
+        whois_rows = await asyncio.gather(*(store.answer(n, "whois") for n in names[:5]))
+        assert all(w is not None and w != r for w, r in zip(whois_rows, one_by_one, strict=False))
+    finally:
+        await store.close()
