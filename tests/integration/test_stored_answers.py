@@ -171,6 +171,7 @@ async def test_same_bytes_as_rendering(
     live = copy_without_answers(with_answers, tmp_path / "live.sqlite")
     a = await start(settings)
     b = await start(dataclasses.replace(settings, replica=live))
+    assert a.lookup is not None and b.lookup is not None
     assert a.lookup.precomputed_ready() and not b.lookup.precomputed_ready()
     # THEN every domain (and names that are not) gets the same status, headers and bytes
     compared = await assert_same_answers(a, b, [*names, "no-such-name.org", "x.y.org"])
@@ -217,7 +218,7 @@ async def test_another_policy_renders(demo_replica: Path, tmp_path: Path, start:
     a = await start(settings_for(stricter, path))
     live = copy_without_answers(path, tmp_path / "live.sqlite")
     b = await start(settings_for(stricter, live))
-    assert not a.lookup.precomputed_ready()
+    assert a.lookup is not None and not a.lookup.precomputed_ready()
     await assert_same_answers(a, b, ["example.org", "consent.org", "journalist.org"])
     async with aiohttp.ClientSession() as session:
         _, _, body = await rdap(session, a.rdap_port, "/domain/example.org")
