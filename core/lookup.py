@@ -130,7 +130,9 @@ class Lookup:
         if tld is None or len(name.labels) != 2:
             return None  # not ours: `domain` says 404
         blob = await self._store.answer(name.ldh, kind)
-        if blob is None:
+        if blob is None or self._store.answers is not meta or meta.digest != self.answers_digest:
+            # Gone, or the configuration changed (a reload) or the replica's answers were
+            # rebuilt while we read: the caller renders (and caches) under what holds now.
             return None
         watermark = self._store.info.watermark
         sentinel = meta.sentinel.encode("ascii")

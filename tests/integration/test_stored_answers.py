@@ -504,3 +504,68 @@ async def test_concurrent_reads_share_a_job_and_each_get_their_own(answered: Pat
         assert all(w is not None and w != r for w, r in zip(whois_rows, one_by_one, strict=False))
     finally:
         await store.close()
+
+
+def reasons(body: bytes) -> set[str]:
+    import json
+
+    doc = json.loads(body)
+    return {r["reason"]["description"] for r in doc.get("redacted", []) if "reason" in r}
+
+
+async def test_a_reloaded_policy_is_never_bypassed(
+    demo_replica: Path, tmp_path: Path, start: Started
+) -> None:
+    """SIGHUP with another policy: stored answers (made under the old one) are no longer
+    served; back to the policy they were made under, they are served again."""
+    from rdds import reload
+
+    path = tmp_path / "answers.sqlite"
+    shutil.copyfile(demo_replica, path)
+    files = {"text": CONFIGS["plain"] + '[default]\nreason = "Policy A"\n'}
+    settings = settings_for(files["text"], path)
+    answers.build(path, settings)
+    up = await start(settings)
+    r = service.reloader(
+        up, settings, lambda: settings_for(files["text"], path), "t", configure_logs=False
+    )
+    assert isinstance(r, reload.Reloader) and up.lookup is not None
+
+    async def ask() -> set[str]:
+        async with aiohttp.ClientSession() as session:
+            status, _, body = await rdap(session, up.rdap_port, "/domain/example.org")
+        assert status == 200
+        return reasons(body)
+
+    assert up.lookup.precomputed_ready() and await ask() == {"Policy A"}
+    files["text"] = CONFIGS["plain"] + '[default]\nreason = "Policy B"\n'
+    assert r.reload()
+    assert not up.lookup.precomputed_ready() and await ask() == {"Policy B"}
+    files["text"] = CONFIGS["plain"] + '[default]\nreason = "Policy A"\n'
+    assert r.reload()
+    assert up.lookup.precomputed_ready() and await ask() == {"Policy A"}
+
+
+async def test_a_reload_keeps_withheld_emails_on_the_web_form(
+    demo_replica: Path, tmp_path: Path, start: Started
+) -> None:
+    """A reloaded policy still points withheld emails at the contact form, as at start (it
+    used to fall back to the registrar's URL until the next restart)."""
+    files = {"text": CONFIGS["tuned"].format(tmp=tmp_path)}
+    replica = copy_without_answers(demo_replica, tmp_path / "r")
+    settings = settings_for(files["text"], replica)
+    up = await start(settings)
+    r = service.reloader(
+        up, settings, lambda: settings_for(files["text"], replica), "t", configure_logs=False
+    )
+
+    async def body() -> bytes:
+        async with aiohttp.ClientSession() as session:
+            return (await rdap(session, up.rdap_port, "/domain/example.org"))[2]
+
+    form = b"https://registry.test.example/rdap/contact"
+    assert form in await body()
+    files["text"] = files["text"].replace("Registry privacy rules", "Other rules")
+    assert r.reload()
+    after = await body()
+    assert b"Other rules" in after and form in after
