@@ -31,6 +31,8 @@ class Precomputed:
     headers: tuple[tuple[str, str], ...]
     sentinel: bytes
     watermark: dt.datetime
+    #: What stands in the body for the request URL (links' `value`), to be split out.
+    request_url: str = stored.REQUEST_MARKER
 
     def body(self, watermark: str) -> bytes:
         """The answer with the replica's watermark spelled in (`watermark`, as the
@@ -38,8 +40,6 @@ class Precomputed:
         return self.data.replace(self.sentinel, watermark.encode("ascii"))
 
 
-#: The request URL stored RDAP answers carry in its place (split out like the cache's own).
-PRECOMPUTED_REQUEST_URL = stored.REQUEST_MARKER
 _MARKER_ORIGIN = stored.MARKER_ORIGIN.encode("ascii")
 
 

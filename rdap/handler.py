@@ -15,7 +15,6 @@ import orjson
 from aiohttp import web
 
 from core import texts
-from core.lookup import PRECOMPUTED_REQUEST_URL
 from rdap import limits, render, searching
 from rdap import query as q
 from rdap.answers import Cached
@@ -92,7 +91,7 @@ async def _stored(request: web.Request, query: q.DomainQuery) -> Cached | None:
     if found is None:
         return None
     body = found.body(render.date_text(found.watermark))
-    return Cached.split(200, body, PRECOMPUTED_REQUEST_URL, found.headers)
+    return Cached.split(200, body, found.request_url, found.headers)
 
 
 def _conditional_match(header: str, etag: str) -> bool:
