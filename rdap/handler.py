@@ -174,6 +174,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
         stored = await _stored(request, query)
         if stored is not None:
             metrics.lookup(FRONTEND, "domain", time.perf_counter() - started)
+            metrics.stored(FRONTEND)
             cache.put(key, stored)
             return _send(request, stored, _cache_control(200, config.max_age))
     try:

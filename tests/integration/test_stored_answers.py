@@ -569,3 +569,23 @@ async def test_a_reload_keeps_withheld_emails_on_the_web_form(
     assert r.reload()
     after = await body()
     assert b"Other rules" in after and form in after
+
+
+async def test_metrics_count_stored_answers(
+    demo_replica: Path, tmp_path: Path, start: Started
+) -> None:
+    path = tmp_path / "answers.sqlite"
+    shutil.copyfile(demo_replica, path)
+    settings = settings_for(CONFIGS["plain"], path)
+    answers.build(path, settings)
+    up = await start(settings)
+    assert up.whois_port is not None and up.metrics_port is not None
+    async with aiohttp.ClientSession() as session:
+        for name in ("example.org", "consent.org", "example.org"):  # the last: a cache hit
+            assert (await rdap(session, up.rdap_port, f"/domain/{name}"))[0] == 200
+        await whois(up.whois_port, "example.coop")
+        async with session.get(f"http://127.0.0.1:{up.metrics_port}/metrics") as resp:
+            text = await resp.text()
+    assert 'rdds_stored_answers_total{frontend="rdap"} 2.0' in text
+    assert 'rdds_stored_answers_total{frontend="whois"} 1.0' in text
+    assert "rdds_stored_answers_usable 1.0" in text
