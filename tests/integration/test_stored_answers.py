@@ -589,3 +589,24 @@ async def test_metrics_count_stored_answers(
     assert 'rdds_stored_answers_total{frontend="rdap"} 2.0' in text
     assert 'rdds_stored_answers_total{frontend="whois"} 1.0' in text
     assert "rdds_stored_answers_usable 1.0" in text
+
+
+def test_a_date_spelled_like_the_sentinel_is_left_to_lookups(
+    answered: Path, tmp_path: Path
+) -> None:
+    """A domain whose own data holds the sentinel's instant is not stored (its date would be
+    taken for the watermark); the others are."""
+    path = tmp_path / "r.sqlite"
+    shutil.copyfile(answered, path)
+    conn = sqlite3.connect(path)
+    meta = stored.read_meta(conn)
+    assert meta is not None
+    year, rest = meta.sentinel.split("-", 1)
+    when = f"{int(year):04d}-{rest}"
+    with conn:
+        conn.execute("UPDATE domain SET created = ? WHERE name = 'example.org'", (when,))
+    conn.close()
+    result = answers.build(path, config.Settings(replica=path))
+    assert result.rendered == 0 and result.skipped == 1
+    assert "example.org" not in answer_names(path)
+    assert len(answer_names(path)) == len(domain_names(path)) - 1
