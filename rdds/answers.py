@@ -47,8 +47,9 @@ from whois43 import render as whois_render
 #: The origin answers are rendered under (the base URL's path is kept: relative registrar
 #: URLs resolve against it exactly as under the real base).
 MARKER_ORIGIN = stored.MARKER_ORIGIN
-#: Domains rendered per write transaction.
-BATCH = 2_000
+#: Domains each process renders per write transaction (about a second of work: an import
+#: waits at most that long for the lock, well within its 10 s busy timeout).
+BATCH = 1_000
 #: Domains sampled for the preset dictionaries.
 SAMPLES = 48
 #: Packages whose code shapes an answer: any change to them makes stored answers unusable.
