@@ -8,14 +8,39 @@ replica (generation, watermark, served TLDs); they never reach into the store.
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from dataclasses import dataclass
 
 from redaction.engine import ContactView, RedactedDomain, redact_domain, view_contact_by_handle
 from redaction.policy import Policy, Requester
 from registry import names
-from registry.errors import NotFound
+from registry.errors import NotFound, ReplicaError
 from registry.model import HostRecord, RegistrarRecord, ReplicaInfo, Tld, parse_iana_id
-from replica.store import REFERENCE_CAP, Store
+from replica import answers as stored
+from replica.store import REFERENCE_CAP, AnswerKind, Store
+
+
+@dataclass(frozen=True, slots=True)
+class Precomputed:
+    """A stored anonymous domain answer (`replica.answers`) made under this server's
+    configuration, its base URL origin already this server's: `body(watermark)` gives the
+    bytes to send."""
+
+    data: bytes
+    #: Extra response headers (RDAP: the .coop flags); none for port 43.
+    headers: tuple[tuple[str, str], ...]
+    sentinel: bytes
+    watermark: dt.datetime
+    #: What stands in the body for the request URL (links' `value`), to be split out.
+    request_url: str = stored.REQUEST_MARKER
+
+    def body(self, watermark: str) -> bytes:
+        """The answer with the replica's watermark spelled in (`watermark`, as the
+        front-end's renderer spells dates: plain ASCII)."""
+        return self.data.replace(self.sentinel, watermark.encode("ascii"))
+
+
+_MARKER_ORIGIN = stored.MARKER_ORIGIN.encode("ascii")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +54,23 @@ class ContactResult:
 class Lookup:
     """Point lookups over a store, redacted under a policy."""
 
-    def __init__(self, store: Store, policy: Policy, *, reference_cap: int = REFERENCE_CAP) -> None:
+    def __init__(
+        self,
+        store: Store,
+        policy: Policy,
+        *,
+        reference_cap: int = REFERENCE_CAP,
+        answers_digest: str | None = None,
+        answers_origin: str = "",
+    ) -> None:
         self._store = store
         self.policy = policy
         self._reference_cap = reference_cap
+        #: The digest of this server's rendering configuration (`rdds.answers.digest`):
+        #: stored answers made under any other are never used. None: never use them.
+        self.answers_digest = answers_digest
+        #: This server's base URL origin (scheme://host[:port]), spliced into stored answers.
+        self._origin = answers_origin.encode("ascii")
 
     # --- the replica, as front-ends need to know it ----------------------------------------
 
@@ -75,6 +113,38 @@ class Lookup:
         if record is None:
             raise NotFound()
         return redact_domain(record, requester, self.policy)
+
+    def precomputed_ready(self) -> bool:
+        """Whether the replica's stored answers were made under this configuration."""
+        meta = self._store.answers
+        return meta is not None and meta.digest == self.answers_digest
+
+    async def precomputed(self, name: names.Name, kind: AnswerKind) -> Precomputed | None:
+        """The stored anonymous answer of `kind` for a domain, when the replica has one made
+        under this configuration; None otherwise (then `domain` answers, as always). Only
+        for the anonymous requester: the stored answers are the anonymous view."""
+        meta = self._store.answers
+        if meta is None or meta.digest != self.answers_digest:
+            return None
+        tld = await self.served_tld(name)
+        if tld is None or len(name.labels) != 2:
+            return None  # not ours: `domain` says 404
+        blob = await self._store.answer(name.ldh, kind)
+        if blob is None or self._store.answers is not meta or meta.digest != self.answers_digest:
+            # Gone, or the configuration changed (a reload) or the replica's answers were
+            # rebuilt while we read: the caller renders (and caches) under what holds now.
+            return None
+        watermark = self._store.info.watermark
+        sentinel = meta.sentinel.encode("ascii")
+        try:
+            headers: tuple[tuple[str, str], ...] = ()
+            if kind == "rdap":
+                headers, data = stored.unpack_rdap(meta, blob)
+            else:
+                data = stored.unpack_whois(meta, blob)
+        except (zlib.error, UnicodeDecodeError) as exc:
+            raise ReplicaError() from exc  # a damaged row: the replica is not readable
+        return Precomputed(data.replace(_MARKER_ORIGIN, self._origin), headers, sentinel, watermark)
 
     async def nameserver(self, name: names.Name) -> HostRecord:
         """A host object by name."""

@@ -198,6 +198,19 @@ class Metrics:
             "rdds_reloads", "Configuration reloads (SIGHUP), by outcome.", ["outcome"], registry=r
         )
         self.worker_restarts = Counter(*WORKER_RESTARTS, registry=r)
+        self.stored_answers = Counter(
+            "rdds_stored_answers",
+            "Anonymous domain lookups answered from the replica's stored answers (rdds answers).",
+            ["frontend"],
+            registry=r,
+        )
+        self.stored_answers_usable = Gauge(
+            "rdds_stored_answers_usable",
+            "1 when the replica's stored answers were made under this configuration and rdds "
+            "version (else every lookup renders); the lowest of the workers.",
+            multiprocess_mode="livemin",
+            registry=r,
+        )
         self._probes: list[Callable[[], None]] = []
         # `labels()` costs microseconds per call; the per-request calls reuse the children.
         self._children: dict[tuple[str, ...], Any] = {}
@@ -223,6 +236,10 @@ class Metrics:
     def cache(self, frontend: str, *, hit: bool) -> None:
         """One answer-cache consultation."""
         self._child(self.cache_hits if hit else self.cache_misses, frontend).inc()
+
+    def stored(self, frontend: str) -> None:
+        """One anonymous domain lookup answered from a stored answer."""
+        self._child(self.stored_answers, frontend).inc()
 
     def limited(self, frontend: str, kind: str = "lookup") -> None:
         """One request refused by a rate limit; `kind` is the budget (`lookup`, `search`)."""

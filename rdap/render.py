@@ -96,6 +96,11 @@ def _date(value: dt.datetime) -> str:
     return f"{v.year}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}Z"
 
 
+def date_text(value: dt.datetime) -> str:
+    """An instant as every RDAP date member spells it (RFC 3339, UTC, whole seconds)."""
+    return _date(value)
+
+
 def _link(ctx: RenderContext, rel: str, href: str, media: str = MEDIA_TYPE) -> JSON:
     # RFC 9083 §4.2; ICANN profile: `value` is the request URL as received.
     return {"value": ctx.request_url, "rel": rel, "href": href, "type": media}

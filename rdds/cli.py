@@ -1,4 +1,4 @@
-"""The `rdds` command: demo, serve, import, check, credential, audit.
+"""The `rdds` command: demo, serve, answers, import, check, credential, audit.
 
 Every failure the operator can cause (bad flags, a missing replica, an invalid policy) ends
 with one line on stderr and a non-zero exit code, never a traceback.
@@ -10,7 +10,9 @@ import argparse
 import asyncio
 import functools
 import logging
+import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +22,7 @@ from access.cli import audit, credential
 from conformance import cli as check_cli
 from escrow import cli as import_cli
 from escrow import export
+from rdds import answers as rdds_answers
 from rdds import config, workers
 from registry.errors import RddsError
 from replica import cli as db_cli
@@ -141,6 +144,56 @@ def _serve_settings(args: argparse.Namespace) -> config.Settings:
     return settings
 
 
+def _add_answers(sub: Any) -> None:
+    p = sub.add_parser(
+        "answers",
+        help="store every domain's anonymous answers in a SQLite replica, made under the "
+        "configuration `rdds serve` is given (the same --config and flags)",
+    )
+    p.add_argument("--replica", type=Path, required=True, help="the SQLite replica file")
+    p.add_argument("--config", type=Path, help="the configuration file `rdds serve` reads")
+    p.add_argument("--host", help="as given to rdds serve (the default port-43 host name)")
+    p.add_argument("--base-url", help="as given to rdds serve")
+    p.add_argument("--rebuild", action="store_true", help="render every answer again")
+    p.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1, help="processes (default: the cores)"
+    )
+    p.add_argument("--quiet", action="store_true", help="print failures only")
+    p.set_defaults(
+        func=_run_answers,
+        demo=False,
+        demo_domains=None,
+        rdap_port=None,
+        whois_port=None,
+        data_dir=None,
+    )
+
+
+def _run_answers(args: argparse.Namespace) -> int:
+    settings = _serve_settings(args)
+    if not isinstance(settings.replica, Path):
+        raise RddsError("answers: --replica must be a SQLite replica file")
+    last = [0.0]
+
+    def report(done: int, total: int) -> None:
+        now = time.monotonic()
+        if not args.quiet and (now - last[0] > 5 or done == total):
+            last[0] = now
+            print(f"rdds answers: {done:,} of {total:,} domains", file=sys.stderr)
+
+    result = rdds_answers.build(
+        settings.replica, settings, rebuild=args.rebuild, jobs=max(1, args.jobs), report=report
+    )
+    if not args.quiet:
+        what = "rendered all again" if result.rebuilt else "added"
+        print(
+            f"rdds answers: {what}: {result.rendered:,} stored, {result.skipped:,} left to "
+            f"lookups, {result.total:,} domains, {result.seconds:.1f} s",
+            file=sys.stderr,
+        )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line."""
     parser = argparse.ArgumentParser(
@@ -150,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_demo(sub)
     _add_serve(sub)
+    _add_answers(sub)
     for name, run, add_arguments, text in _DELEGATED:
         p = sub.add_parser(name, help=text)
         add_arguments(p)

@@ -71,6 +71,7 @@ def build(
             metrics.refresh_failures.inc()
 
     watcher.observe(count_failure)
+    metrics.add_probe(lambda: metrics.stored_answers_usable.set(int(lookup.precomputed_ready())))
     metrics.add_probe(
         lambda: metrics.observe_replica(
             lookup.generation,

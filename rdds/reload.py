@@ -10,7 +10,10 @@ stay. Settings that only take effect at start (ports, host, workers, …) are re
 Why no answer computed under the old policy survives a policy change: the swap and the
 cache flush happen together in one synchronous call on the event loop, and the front-ends
 redact, render and store an answer without yielding in between; so an answer is either
-stored before the flush (and flushed) or computed under the new policy.
+stored before the flush (and flushed) or computed under the new policy. Stored answers
+(`rdds answers`) are used only under the digest the swap also replaces, and
+`Lookup.precomputed` checks it again after its read, with no yield before the answer is
+cached.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ from access.service import AuthorizedAccess
 from core import logs
 from core.lookup import Lookup
 from rdap import server as rdap_server
+from rdap.state import CONFIG
+from rdds import answers as rdds_answers
+from rdds import config as rdds_config
 from rdds.config import Settings
 from rdds.ops import Ops
 from registry.errors import RddsError
@@ -136,7 +142,14 @@ class Reloader:
     def _apply(self, old: Settings, new: Settings, live: list[str]) -> None:
         if "policy" in live:
             # One synchronous step (see the module docstring): swap, then flush every cache.
-            self._lookup.policy = new.policy
+            # As at start: on the running base URL, with withheld emails pointing at the web
+            # form; stored answers only if they were made under this very policy.
+            current = effective(old, new)
+            bound = dataclasses.replace(
+                current, rdap=dataclasses.replace(current.rdap, base_url=self._app[CONFIG].base_url)
+            )
+            self._lookup.policy = rdds_config.with_contact_form(bound).policy
+            self._lookup.answers_digest = rdds_answers.digest(bound)
             rdap_server.clear_cache(self._app)
             if self._whois is not None:
                 self._whois.cache.clear()

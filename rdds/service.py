@@ -9,6 +9,7 @@ import contextlib
 import logging
 import signal
 import socket
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -27,6 +28,7 @@ from core.watcher import ReplicaWatcher
 from rdap import limits as rdap_limits
 from rdap import server as rdap_server
 from rdap.settings import RdapConfig
+from rdds import answers as rdds_answers
 from rdds import config as rdds_config
 from rdds import descriptors
 from rdds import ops as ops_mod
@@ -34,8 +36,10 @@ from rdds import reload as reload_mod
 from rdds.config import Settings
 from rdds.paths import default_demo_path
 from registry.errors import ConfigError, ReplicaError
+from replica import answers as stored_answers
 from replica import demo, schema
 from replica import open as replica_open
+from replica.open import OpenStore
 from replica.postgres import PostgresStore
 from replica.store import check_readable
 from web import app as web_app
@@ -91,7 +95,21 @@ def demo_replica(settings: Settings) -> Path:
             f"building demo replica ({settings.demo_domains:,} domains) at {path}", file=sys.stderr
         )
         demo.write(path, settings.demo_domains, seed=1, progress=demo.TerminalProgress())
+    if _answers_missing(path):
+        print(f"storing the demo's answers in {path}", file=sys.stderr)
+        try:
+            rdds_answers.build(path, settings)
+        except ReplicaError as exc:  # another server built them first, differently: fine
+            log.warning("demo answers not stored: %s", exc.message)
     return path
+
+
+def _answers_missing(path: Path) -> bool:
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return not stored_answers.has_table(conn) or stored_answers.read_meta(conn) is None
+    finally:
+        conn.close()
 
 
 async def _access(settings: Settings) -> Access:
@@ -130,13 +148,22 @@ async def start(settings: Settings, *, reuse_port: bool = False) -> Running:
         # Whatever fails from here on, everything already opened is closed again: an open
         # store's threads would keep the process alive after the error.
         stack.callback(_close_all, sockets)
+        # Stored answers (`rdds answers`) are used only when made under these very settings.
+        answers_digest = rdds_answers.digest(settings)
+        answers_origin = rdds_answers.origin_and_path(settings.base_url)
         settings = rdds_config.with_contact_form(settings)  # withheld emails -> the web form
         access = await _access(settings)
         if isinstance(access, access_service.AuthorizedAccess):
             stack.push_async_callback(access.close)
         store = await replica_open.open_replica(replica)
         stack.push_async_callback(store.close)
-        lookup = Lookup(store, settings.policy)
+        lookup = Lookup(
+            store,
+            settings.policy,
+            answers_digest=answers_digest,
+            answers_origin=answers_origin[0] if answers_origin else "",
+        )
+        _report_answers(lookup, store, replica)
         watcher = ReplicaWatcher(lookup, settings.rdap.refresh_seconds)
         lag: Callable[[], float | None] | None = None
         if isinstance(store, PostgresStore):
@@ -216,6 +243,21 @@ async def start(settings: Settings, *, reuse_port: bool = False) -> Running:
         watcher.start()
         stack.pop_all()  # started: from now on `Running.close` owns all of it
     return running
+
+
+def _report_answers(lookup: Lookup, store: OpenStore, replica: Path | str) -> None:
+    """Say at start whether the replica's stored answers are used (no data in the line)."""
+    meta = store.answers
+    if meta is None:
+        log.debug("no stored answers in the replica: every lookup renders")
+    elif not lookup.precomputed_ready():
+        log.warning(
+            "the stored answers in %s were made under another configuration or rdds version: "
+            "lookups render them instead (run rdds answers with this configuration)",
+            replica,
+        )
+    else:
+        log.info("serving stored answers from %s", replica)
 
 
 def _replication_lag(store: PostgresStore) -> Callable[[], float | None]:

@@ -40,6 +40,7 @@ from registry.model import (
     Tld,
 )
 from replica import pg_schema
+from replica.answers import AnswerMeta
 from replica.schema import (
     META_GENERATION,
     META_SCHEMA,
@@ -52,6 +53,7 @@ from replica.schema import (
 from replica.store import (
     _EPOCH,
     REFERENCE_CAP,
+    AnswerKind,
     DomainKey,
     _contact,
     _domain,
@@ -602,6 +604,17 @@ class PostgresStore:
         """Every registrar."""
         rows = await self._rows(SEARCH_SQL["registrars"])
         return [RegistrarRecord(_registrar(cast(Any, r["r"])), self._info) for r in rows]
+
+    # --- precomputed answers: SQLite replicas only (docs/performance.md) -------------------
+
+    @property
+    def answers(self) -> AnswerMeta | None:
+        """None: a PostgreSQL replica holds no precomputed answers; every lookup renders."""
+        return None
+
+    async def answer(self, ldh: str, kind: AnswerKind) -> bytes | None:
+        """None (see `answers`)."""
+        return None
 
 
 def _key(row: Any) -> DomainKey:

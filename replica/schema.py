@@ -20,7 +20,74 @@ from registry import patterns
 #: (`migrate`).
 SCHEMA_VERSION = 3
 
-SCHEMA = """
+
+#: The answer table and the triggers that keep it from ever going stale: any write to a row
+#: a domain's answer is made of deletes that answer in the same transaction, whoever writes.
+#: (What `replica.store.read_domain` reads: domain, domain_contact, domain_ns, domain_ds,
+#: contact, host, host_addr, registrar, tld.) A missing answer is served by the normal lookup.
+_ANSWER_TABLE = """
+CREATE TABLE IF NOT EXISTS answer (
+    name  TEXT PRIMARY KEY,                         -- the domain's A-label
+    rdap  BLOB NOT NULL,                            -- zlib, preset dictionary (replica.answers)
+    whois BLOB NOT NULL
+)"""
+
+#: (table, the answers a row's key invalidates): `{k}` is OLD.col or NEW.col.
+_ANSWER_DEPENDENCIES = (
+    ("domain", "name", "DELETE FROM answer WHERE name = {k}"),
+    ("domain_contact", "domain", "DELETE FROM answer WHERE name = {k}"),
+    ("domain_ns", "domain", "DELETE FROM answer WHERE name = {k}"),
+    ("domain_ds", "domain", "DELETE FROM answer WHERE name = {k}"),
+    (
+        "contact",
+        "id",
+        "DELETE FROM answer WHERE name IN (SELECT domain FROM domain_contact WHERE contact = {k}"
+        " UNION ALL SELECT name FROM domain WHERE registrant = {k})",
+    ),
+    (
+        "host",
+        "name",
+        "DELETE FROM answer WHERE name IN (SELECT domain FROM domain_ns WHERE host = {k})",
+    ),
+    (
+        "host_addr",
+        "host",
+        "DELETE FROM answer WHERE name IN (SELECT domain FROM domain_ns WHERE host = {k})",
+    ),
+    (
+        "registrar",
+        "id",
+        "DELETE FROM answer WHERE name IN (SELECT name FROM domain WHERE registrar = {k})",
+    ),
+    # Any change to the served TLDs may change every answer (the ICANN profile's presence).
+    ("tld", "name", "DELETE FROM answer"),
+)
+
+
+def _answer_triggers() -> list[str]:
+    out = []
+    for table, column, action in _ANSWER_DEPENDENCIES:
+        for event, keys in (
+            ("INSERT", ("NEW",)),
+            ("DELETE", ("OLD",)),
+            ("UPDATE", ("OLD", "NEW")),
+        ):
+            body = " ".join(action.format(k=f"{row}.{column}") + ";" for row in keys)
+            if table == "tld":
+                body = action + ";"
+            out.append(
+                f"CREATE TRIGGER IF NOT EXISTS answer_{table}_{event.lower()} "
+                f"AFTER {event} ON {table} BEGIN {body} END"
+            )
+    return out
+
+
+#: Statements creating the answer table and its triggers (idempotent; also a migration).
+ANSWER_STATEMENTS = (_ANSWER_TABLE, *_answer_triggers())
+ANSWER_DDL = "".join(f"{statement};\n" for statement in ANSWER_STATEMENTS)
+
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -202,7 +269,10 @@ CREATE TABLE IF NOT EXISTS idn_table (
     url  TEXT,
     urlPolicy TEXT
 ) WITHOUT ROWID;
+-- Precomputed anonymous domain answers (`replica.answers`, written by `rdds answers`).
 """
+    + ANSWER_DDL
+)
 
 META_GENERATION = "generation"
 META_WATERMARK = "watermark"
@@ -229,6 +299,7 @@ MIGRATIONS = (
     "tld TEXT NOT NULL, PRIMARY KEY (kind, key, tld)) WITHOUT ROWID",
     "CREATE INDEX IF NOT EXISTS claim_tld ON claim(tld, kind)",
     "CREATE INDEX IF NOT EXISTS registrar_id_nocase ON registrar(id COLLATE NOCASE)",
+    *ANSWER_STATEMENTS,
 )
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import orjson
 
@@ -47,6 +47,8 @@ from registry.model import (
     TldKind,
 )
 from registry.status import is_pending_delete
+from replica import answers as answers_mod
+from replica.answers import AnswerMeta
 from replica.schema import (
     META_GENERATION,
     META_WATERMARK,
@@ -58,6 +60,9 @@ from replica.schema import (
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _T = TypeVar("_T")
+
+#: The two kinds of precomputed answer (`replica.answers`).
+AnswerKind = Literal["rdap", "whois"]
 
 #: How many referencing domains per kind of reference (registrant, other roles) a lookup by
 #: handle reads. A registrar's role contact may serve 100,000 domains; past the cap the
@@ -210,6 +215,15 @@ class Store(Protocol):
 
     async def contact(self, handle: str, reference_cap: int = ...) -> ContactRecord | None: ...
 
+    # --- precomputed answers (replica.answers) ----------------------------------------------
+
+    @property
+    def answers(self) -> AnswerMeta | None:
+        """How this replica's precomputed answers were made; None when it has none."""
+        ...
+
+    async def answer(self, ldh: str, kind: AnswerKind) -> bytes | None: ...
+
     # --- searches (core.searcher) ---------------------------------------------------------
 
     async def domain_keys_by_name(
@@ -339,6 +353,10 @@ class SqliteStore:
         #: Registrars decoded once per generation (a few hundred rows that every domain
         #: lookup needs one of); replaced, not cleared, when the generation changes.
         self._registrars: dict[str, Registrar] = {}
+        self._answers: AnswerMeta | None = None
+        #: Stored-answer reads waiting for this turn's job, and the jobs under way.
+        self._pending: list[tuple[str, AnswerKind, asyncio.Future[bytes | None]]] = []
+        self._reading: set[asyncio.Task[list[bytes | None]]] = set()
 
     @property
     def info(self) -> ReplicaInfo:
@@ -422,9 +440,10 @@ class SqliteStore:
         found = await self._run(lambda conn: _read_meta(conn, known))
         if found is None:
             return False
-        generation, watermark, tlds = found
+        generation, watermark, tlds, answers = found
         self._tlds = tlds
         self._info = ReplicaInfo(generation, watermark)
+        self._answers = answers
         self._registrars = {}
         return True
 
@@ -435,7 +454,59 @@ class SqliteStore:
     async def domain(self, ldh: str) -> DomainRecord | None:
         """A domain by lower-case A-label, with everything it references."""
         tlds, info, registrars = self._tlds, self._info, self._registrars
-        return await self._run(lambda conn: _read_domain(conn, ldh, tlds, info, registrars))
+        return await self._run(lambda conn: read_domain(conn, ldh, tlds, info, registrars))
+
+    @property
+    def answers(self) -> AnswerMeta | None:
+        """How the precomputed answers were made, as of the last `refresh`; None without."""
+        return self._answers
+
+    async def answer(self, ldh: str, kind: AnswerKind) -> bytes | None:
+        """The stored answer of one kind ("rdap" or "whois") for a domain, if there is one.
+
+        Reads asked for in the same turn of the event loop go to the thread as one job (a
+        crawler's concurrent requests share one hand-off instead of one each)."""
+        meta = self._answers
+        if meta is None:
+            return None
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bytes | None] = loop.create_future()
+        self._pending.append((ldh, kind, future))
+        if len(self._pending) == 1:
+            loop.call_soon(self._read_answers, meta)
+        return await future
+
+    def _read_answers(self, meta: AnswerMeta) -> None:
+        batch, self._pending = self._pending, []
+        keys = [(ldh, kind) for ldh, kind, _ in batch]
+
+        def job(conn: sqlite3.Connection) -> list[bytes | None]:
+            # The same build as the metadata in hand (a rebuild changes the sentinel and the
+            # dictionaries, and the generation only once it is committed): else no answer.
+            found = conn.execute(
+                "SELECT value FROM meta WHERE key = ?", (answers_mod.META_SENTINEL,)
+            ).fetchone()
+            if found is None or found[0] != meta.sentinel:
+                return [None] * len(keys)
+            rows = [conn.execute(_ANSWER_SQL[kind], (ldh,)).fetchone() for ldh, kind in keys]
+            return [None if row is None else bytes(row[0]) for row in rows]
+
+        def deliver(task: asyncio.Task[list[bytes | None]]) -> None:
+            exc = None if task.cancelled() else task.exception()
+            for i, (_, _, future) in enumerate(batch):
+                if future.done():
+                    continue  # its request was cancelled meanwhile
+                if task.cancelled():
+                    future.cancel()
+                elif exc is not None:
+                    future.set_exception(exc)
+                else:
+                    future.set_result(task.result()[i])
+
+        task = asyncio.ensure_future(self._run(job))
+        task.add_done_callback(deliver)
+        self._reading.add(task)
+        task.add_done_callback(self._reading.discard)
 
     async def host(self, ldh: str) -> HostRecord | None:
         """A host object by lower-case A-label."""
@@ -543,7 +614,7 @@ class SqliteStore:
         tlds, info = self._tlds, self._info
         registrars = self._registrars
         found = await self._run(
-            lambda conn: [_read_domain(conn, n, tlds, info, registrars) for n in names]
+            lambda conn: [read_domain(conn, n, tlds, info, registrars) for n in names]
         )
         return [r for r in found if r is not None]
 
@@ -595,10 +666,17 @@ def _all(conn: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> list[sqli
     return conn.execute(sql, args).fetchall()
 
 
+_ANSWER_SQL: dict[AnswerKind, str] = {
+    "rdap": "SELECT rdap FROM answer WHERE name = ?",
+    "whois": "SELECT whois FROM answer WHERE name = ?",
+}
+
+
 def _read_meta(
     conn: sqlite3.Connection, known: int | None
-) -> tuple[int, dt.datetime, dict[str, Tld]] | None:
-    """Generation, watermark and TLDs; None when the generation is still `known`."""
+) -> tuple[int, dt.datetime, dict[str, Tld], AnswerMeta | None] | None:
+    """Generation, watermark, TLDs and the precomputed answers' metadata; None when the
+    generation is still `known`."""
     meta: dict[str, str] = {
         r[0]: r[1]
         for r in _all(
@@ -611,13 +689,14 @@ def _read_meta(
     if generation == known:
         return None
     tlds = {row["name"]: _tld(row) for row in _all(conn, "SELECT * FROM tld", ())}
-    return generation, parse_time(meta.get(META_WATERMARK)) or _EPOCH, tlds
+    answers = answers_mod.read_meta(conn) if answers_mod.has_table(conn) else None
+    return generation, parse_time(meta.get(META_WATERMARK)) or _EPOCH, tlds, answers
 
 
 _ROLE_ORDER = {role: i for i, role in enumerate(ContactRole)}
 
 
-def _read_domain(
+def read_domain(
     conn: sqlite3.Connection,
     ldh: str,
     tlds: dict[str, Tld],

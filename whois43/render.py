@@ -113,6 +113,11 @@ def _date(value: dt.datetime | None) -> str:
     return f"{v.year}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}Z"
 
 
+def date_text(value: dt.datetime) -> str:
+    """An instant as every date line spells it (UTC, whole seconds)."""
+    return _date(value)
+
+
 class _Lines:
     """An output buffer of `Key: value` lines."""
 

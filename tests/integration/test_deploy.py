@@ -76,12 +76,15 @@ def test_import_script_applies_deposits_in_order(tmp_path: Path) -> None:
         shutil.copy(DEPOSITS / name, incoming / name)
     shutil.copy(DEPOSITS / "bomb.xml", incoming / "example_2026-11-24_diff_S1_R0.xml")
     prom = tmp_path / "rdds_import.prom"
+    config = tmp_path / "rdds.toml"
+    config.write_text('[rdap]\nbase_url = "https://rdap.registry.example/"\n')
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "RDDS": str(Path(sys.executable).with_name("rdds")),
         "PYTHON": sys.executable,
         "RDDS_IMPORT_TEXTFILE": str(prom),
+        "RDDS_CONFIG": str(config),
     }
     # WHEN the import service's script runs
     result = subprocess.run(
@@ -105,7 +108,13 @@ def test_import_script_applies_deposits_in_order(tmp_path: Path) -> None:
     assert replica.with_name("replica.sqlite-wal").exists()
     conn = sqlite3.connect(f"{replica.as_uri()}?mode=ro", uri=True)
     try:
-        assert conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone() == ("2",)
+        # AND every domain's answer stored under the server's configuration (a new
+        # generation: 3)
+        assert conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone() == ("3",)
+        assert conn.execute(
+            "SELECT count(*) FROM domain WHERE name NOT IN (SELECT name FROM answer)"
+        ).fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM answer").fetchone()[0] > 0
     finally:
         conn.close()
     assert "rdds_import_runs_total" in prom.read_text()

@@ -9,12 +9,18 @@ every requester, WHOIS for the public, the country included), nameserver and reg
 answers, error bodies (404, 400, 401, 403 and the fail-closed 503), the HTTP answer cache
 across requesters, and `/entity/HANDLE` under the rule of issue 11 item 1 (docs/policy.md,
 "Contacts looked up by handle").
+
+Every front-end test runs twice: rendering every lookup, and with the replica's stored
+answers (`rdds answers`) serving anonymous domain lookups. Mutation: the answers builder
+rendering for a full-grant tier instead of the anonymous requester fails the stored runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
+import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,10 +38,13 @@ from core.lookup import Lookup
 from rdap.server import make_app
 from rdap.settings import RdapConfig
 from rdap.state import CACHE
+from rdds import answers as rdds_answers
+from rdds import config as rdds_config
 from redaction import policy as product_policy
 from registry.model import Contact
 from replica.store import SqliteStore, open_store
 from tests.oracle import model, observe, world
+from web.settings import WebSettings
 from whois43 import server as whois_server
 from whois43.settings import WhoisSettings
 
@@ -132,6 +141,42 @@ def replica(the_world: world.World, tmp_path_factory: pytest.TempPathFactory) ->
 
 REFERENCE = model.parse(POLICY)
 PRODUCT = product_policy.parse(POLICY, "oracle policy")
+PORT43 = "whois.registry.example"
+#: The serving settings the stored answers are made under (`rdds answers`): this policy on
+#: this base URL. The front-ends are run twice: rendering every lookup, and answering
+#: anonymous domain lookups from stored answers.
+SETTINGS = dataclasses.replace(
+    rdds_config.parse(f'[rdap]\nbase_url = "{BASE}"\nport43 = "{PORT43}"\n{POLICY}', "oracle"),
+    web=WebSettings(enabled=False),
+)
+ANSWERS = ("live", "stored")
+
+
+@pytest.fixture(scope="module")
+def stored_replica(replica: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("oracle-stored") / "replica.sqlite"
+    shutil.copyfile(replica, path)
+    result = rdds_answers.build(path, SETTINGS)
+    assert result.rendered > 0 and result.skipped == 0
+    return path
+
+
+def lookup_for(request: pytest.FixtureRequest, store: SqliteStore) -> Lookup:
+    if request.param == "live":
+        return Lookup(store, PRODUCT)
+    assert SETTINGS.policy == PRODUCT
+    return Lookup(
+        store,
+        PRODUCT,
+        answers_digest=rdds_answers.digest(SETTINGS),
+        answers_origin=BASE.rstrip("/"),
+    )
+
+
+def replica_for(request: pytest.FixtureRequest) -> Path:
+    name = "replica" if request.param == "live" else "stored_replica"
+    path: Path = request.getfixturevalue(name)
+    return path
 
 
 def issue(data_dir: Path) -> list[Asking]:
@@ -164,15 +209,19 @@ class Service:
             return resp.status, dict(resp.headers), await resp.read()
 
 
-@pytest.fixture
+@pytest.fixture(params=ANSWERS)
 async def service(
-    replica: Path, tmp_path: Path, aiohttp_client: Callable[..., Awaitable[Client]]
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    aiohttp_client: Callable[..., Awaitable[Client]],
 ) -> AsyncIterator[Service]:
-    store = await open_store(replica, pool_size=2)
+    store = await open_store(replica_for(request), pool_size=2)
     data_dir = tmp_path / "access"
     askers = issue(data_dir)
     access = build(AuthSettings(data_dir=data_dir), PRODUCT)
-    app = make_app(Lookup(store, PRODUCT), RdapConfig(base_url=BASE, port43=None), access)
+    lookup = lookup_for(request, store)
+    assert lookup.precomputed_ready() == (request.param == "stored")
+    app = make_app(lookup, RdapConfig(base_url=BASE, port43=PORT43), access)
     try:
         yield Service(await aiohttp_client(app), askers, store, data_dir)
     finally:
@@ -283,11 +332,13 @@ async def ask_whois(port: int, line: str) -> str:
         writer.close()
 
 
-@pytest.fixture
-async def whois(replica: Path) -> AsyncIterator[int]:
-    store = await open_store(replica, pool_size=2)
+@pytest.fixture(params=ANSWERS)
+async def whois(request: pytest.FixtureRequest) -> AsyncIterator[int]:
+    store = await open_store(replica_for(request), pool_size=2)
     settings = WhoisSettings(port=0, rate_per_second=1000.0, rate_burst=1000)
-    server = await whois_server.start(Lookup(store, PRODUCT), settings, "127.0.0.1")
+    lookup = lookup_for(request, store)
+    assert lookup.precomputed_ready() == (request.param == "stored")
+    server = await whois_server.start(lookup, settings, "127.0.0.1")
     try:
         yield server.port
     finally:
