@@ -26,7 +26,7 @@ from core import texts
 from rdap import cors
 from rdap.answers import AnswerCache, Cached
 from rdap.limits import LIMITS, client_of, kind_of_path
-from rdap.observe import FRONTEND, METRICS, ROUTES, answered, stamp
+from rdap.observe import FRONTEND, METRICS, answered, route_kind, stamp
 from rdap.rates import Kind
 from rdap.settings import NOT_FOUND_MAX_AGE, RdapConfig
 from rdap.state import CACHE, CONFIG, LOOKUP
@@ -139,11 +139,12 @@ class Hits:
         headers = request.headers
         # Security: a credential's answer is never cached; a request carrying one is the
         # application's to identify, even if an anonymous answer is cached for its path.
+        # `Expect: 100-continue` gets aiohttp's interim 100 from the application first.
         if "Authorization" in headers or headers.get("Expect"):
             return None
         path = request.path
-        route = _route(path)
-        if route is None:
+        route = route_kind(path)
+        if route == "other":
             return None  # not an RDAP path: the web page's or the public health path's
         kind = kind_of_path(path)
         key = cache_key(request, self._lookup.generation, kind, purposes(request))
@@ -157,8 +158,9 @@ class Hits:
                 # Cached answers are anonymous: they spend the network's budget of their kind.
                 self._limits.check(client_of(request), ANONYMOUS, kind)
             except RateLimited:
-                # The application answers the 429 (and counts it); a refused take spent
-                # nothing, so its own check sees the same bucket.
+                # The application answers the 429 (and counts it): a refused take spends
+                # nothing, so its own check finds the same bucket (or, a moment later, one
+                # refilled enough to answer after all).
                 return None
         self._metrics.cache(FRONTEND, hit=True)
         response = send(
@@ -166,9 +168,3 @@ class Hits:
         )
         answered(self._metrics, response, rid, route, started)
         return response
-
-
-def _route(path: str) -> str | None:
-    """The route kind of an RDAP path (`rdap.observe.route_kind`), None for any other."""
-    first = path.split("/", 2)[1] if path.startswith("/") else ""
-    return first if first in ROUTES else None
