@@ -41,8 +41,8 @@ _ANSWER_DEPENDENCIES = (
     (
         "contact",
         "id",
-        "DELETE FROM answer WHERE name IN (SELECT domain FROM domain_contact WHERE contact = {k}"
-        " UNION ALL SELECT name FROM domain WHERE registrant = {k})",
+        "DELETE FROM answer WHERE name IN (SELECT domain FROM domain_contact WHERE contact = {k});"
+        " DELETE FROM answer WHERE name IN (SELECT name FROM domain WHERE registrant = {k})",
     ),
     (
         "host",
@@ -75,9 +75,10 @@ def _answer_triggers() -> list[str]:
             body = " ".join(action.format(k=f"{row}.{column}") + ";" for row in keys)
             if table == "tld":
                 body = action + ";"
+            # Nothing to delete while the table is empty (a FULL into a new replica): one probe.
             out.append(
                 f"CREATE TRIGGER IF NOT EXISTS answer_{table}_{event.lower()} "
-                f"AFTER {event} ON {table} BEGIN {body} END"
+                f"AFTER {event} ON {table} WHEN EXISTS (SELECT 1 FROM answer) BEGIN {body} END"
             )
     return out
 
