@@ -81,16 +81,6 @@ async def _answer(
     raise AssertionError(query)  # pragma: no cover
 
 
-async def _stored(request: web.Request, query: q.DomainQuery) -> Cached | None:
-    """The precomputed anonymous answer (`rdds answers`) with this server's base URL origin
-    and the replica's watermark spliced in, as the cache keeps it; None without one."""
-    found = await request.app[LOOKUP].precomputed(query.name, "rdap")
-    if found is None:
-        return None
-    body = found.body(render.date_text(found.watermark))
-    return Cached.split(200, body, found.request_url, found.headers)
-
-
 def _send(request: web.Request, cached: Cached, cache_control: str) -> web.StreamResponse:
     """A cached anonymous answer on this application's public base URL (`rdap.hits.send`)."""
     return hits.send(request, cached, request.app[CONFIG].base_url, cache_control)
@@ -135,8 +125,9 @@ async def handle(request: web.Request) -> web.StreamResponse:
         and isinstance(query, q.DomainQuery)
         and requester == ANONYMOUS
     ):
-        # A crawler's name: the answer stored ahead of time for this configuration, if any.
-        stored = await _stored(request, query)
+        # A crawler's name: the answer stored ahead of time for this configuration, if any
+        # (served connections answer most of these in `rdap.hits`; this is the same answer).
+        stored = await hits.stored_answer(lookup, query)
         if stored is not None:
             metrics.lookup(FRONTEND, "domain", time.perf_counter() - started)
             metrics.stored(FRONTEND)

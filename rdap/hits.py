@@ -23,15 +23,17 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from core import texts
-from rdap import cors
+from core.lookup import Lookup
+from rdap import cors, render
 from rdap.answers import AnswerCache, Cached
 from rdap.limits import LIMITS, client_of, kind_of_path
 from rdap.observe import FRONTEND, METRICS, answered, route_kind, stamp
+from rdap.query import DomainQuery, parse
 from rdap.rates import Kind
 from rdap.settings import NOT_FOUND_MAX_AGE, RdapConfig
 from rdap.state import CACHE, CONFIG, LOOKUP
 from redaction.policy import ANONYMOUS
-from registry.errors import RateLimited
+from registry.errors import RateLimited, RddsError
 
 Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
 
@@ -109,6 +111,17 @@ class _Hit(web.Response):
         cors.apply(self.headers)
 
 
+async def stored_answer(lookup: Lookup, query: DomainQuery) -> Cached | None:
+    """The answer `rdds answers` stored for an anonymous domain lookup (made under this
+    server's configuration), with the replica's watermark spliced in, as the cache keeps it;
+    None without one (then the lookup renders)."""
+    found = await lookup.precomputed(query.name, "rdap")
+    if found is None:
+        return None
+    body = found.body(render.date_text(found.watermark))
+    return Cached.split(200, body, found.request_url, found.headers)
+
+
 class Hits:
     """The fast path of one running application (built once it is frozen: its state no longer
     changes)."""
@@ -124,10 +137,55 @@ class Hits:
         self._limits = app.get(LIMITS)
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
-        """The cached answer to `request`, or the application's answer."""
+        """The cached or stored answer to `request`, or the application's answer."""
         response = self.answer(request)
+        if response is None and request.path.startswith("/domain/"):
+            response = await self.stored(request)
         if response is None:
             return await self._fallback(request)
+        return response
+
+    async def stored(self, request: web.BaseRequest) -> web.Response | None:
+        """An anonymous domain lookup the cache missed, answered from the replica's stored
+        answers (`rdds answers`) as the application would answer it, and cached; None when
+        the application must answer (no stored answer, a bad name, a parameter, over the
+        rate limit, anything but a plain anonymous GET or HEAD)."""
+        started = time.perf_counter()
+        headers = request.headers
+        if (
+            request.method not in METHODS
+            or "Authorization" in headers
+            or headers.get("Expect")
+            or request.query_string  # `purpose` and the rest: the application's to judge
+            or not self._lookup.precomputed_ready()
+        ):
+            return None
+        path = request.path
+        try:
+            query = parse(path)
+        except RddsError:
+            return None  # the application answers the error
+        if not isinstance(query, DomainQuery):
+            return None
+        lookup = self._lookup
+        key = cache_key(request, lookup.generation, Kind.LOOKUP, [])
+        cached = await stored_answer(lookup, query)
+        if cached is None:
+            return None
+        config = self._config
+        rid = stamp(request, config.trusted_proxies)
+        if self._limits is not None:
+            try:
+                self._limits.check(client_of(request), ANONYMOUS, Kind.LOOKUP)
+            except RateLimited:
+                return None  # the application answers the 429 (see `answer`)
+        metrics = self._metrics
+        metrics.cache(FRONTEND, hit=False)
+        metrics.lookup(FRONTEND, "domain", time.perf_counter() - started)
+        metrics.stored(FRONTEND)
+        self._cache.put(key, cached)
+        response = send(request, cached, config.base_url, cache_control(200, config.max_age), _Hit)
+        answered(metrics, response, rid, "domain", started)
         return response
 
     def answer(self, request: web.BaseRequest) -> web.Response | None:

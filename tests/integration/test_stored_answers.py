@@ -16,6 +16,7 @@ Mutations that fail these tests:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import shutil
 import sqlite3
@@ -28,6 +29,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from core.lookup import Lookup
 from rdds import answers, config, service
 from registry.errors import ReplicaError
 from replica import answers as stored
@@ -610,3 +612,109 @@ def test_a_date_spelled_like_the_sentinel_is_left_to_lookups(
     assert result.rendered == 0 and result.skipped == 1
     assert "example.org" not in answer_names(path)
     assert len(answer_names(path)) == len(domain_names(path)) - 1
+
+
+# --- served below the application (rdap.hits) --------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def served_stored(path: Path, *, fast: bool, burst: int = 0) -> AsyncIterator[int]:
+    """The RDAP app on a replica with stored answers, fast path on or off; answers the
+    application gave carry the test's mark (its on_response_prepare hook ran)."""
+    from core.metrics import Metrics
+    from rdap.server import bind, bound_port, make_app, serve
+    from rdap.settings import RdapConfig
+    from redaction import policy
+    from replica.store import SqliteStore
+    from tests.integration.test_hits import _mark
+
+    base = "https://rdap.test.example/"
+    settings = settings_for(f'[rdap]\nbase_url = "{base}"\nport43 = "whois.test.example"\n', path)
+    store = SqliteStore(path)
+    await store.open()
+    lookup = Lookup(
+        store,
+        policy.default_policy(),
+        answers_digest=answers.digest(settings),
+        answers_origin=base.rstrip("/"),
+    )
+    from rdap.rates import Budget, Budgets, RatePolicy
+
+    budget = Budgets(Budget(0.001, burst), Budget(0.001, burst))
+    rate = RatePolicy(anonymous=budget) if burst else None
+    config = RdapConfig(base_url=base, port43="whois.test.example", rate=rate)
+    app = make_app(lookup, config, metrics=Metrics())
+    app.on_response_prepare.append(_mark)
+    sockets = bind("127.0.0.1", 0)
+    runner = await serve(app, sockets, fast_hits=fast)
+    try:
+        assert lookup.precomputed_ready()
+        yield bound_port(sockets)
+    finally:
+        await runner.cleanup()
+        await store.close()
+
+
+STORED_CASES: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "domain": ("GET", "/domain/example.org", ()),
+    "coop flags": ("GET", "/domain/unverified.coop", ()),
+    "upper case": ("GET", "/domain/EXAMPLE.ORG", ()),
+    "IDN as U-label": ("GET", "/domain/%D9%85%D8%AB%D8%A7%D9%84.%D8%B9%D8%B1%D8%A7%D9%82", ()),
+    "HEAD": ("HEAD", "/domain/consent.org", ()),
+    "with a tag": ("GET", "/domain/journalist.org", ('If-None-Match: "other"',)),
+    "forwarded, not trusted": ("GET", "/domain/pending.gs", ("X-Forwarded-For: 192.0.2.7",)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(STORED_CASES))
+async def test_stored_answers_below_the_application(
+    case: str, demo_replica: Path, tmp_path: Path
+) -> None:
+    """A first request (a cache miss) with a stored answer is answered below the application
+    with the very bytes the application sends; a query string, a bad name or a name without
+    a stored answer goes to the application."""
+    from tests.integration.test_hits import ask
+
+    path = tmp_path / "answers.sqlite"
+    shutil.copyfile(demo_replica, path)
+    answers.build(
+        path,
+        settings_for(
+            '[rdap]\nbase_url = "https://rdap.test.example/"\nport43 = "whois.test.example"\n', path
+        ),
+    )
+    method, target, headers = STORED_CASES[case]
+    got = {}
+    for fast in (True, False):
+        async with served_stored(path, fast=fast) as port:
+            got[fast] = await ask(port, method, target, *headers)
+            if fast:
+                for other in (
+                    "/domain/example.org?purpose=x",
+                    "/domain/bad_name.org",
+                    "/domain/no-such.org",
+                ):
+                    assert (await ask(port, "GET", other)).full, other
+    assert not got[True].full and got[False].full
+    assert got[True].comparable() == got[False].comparable()
+
+
+async def test_stored_answers_below_the_application_spend_the_budget(
+    demo_replica: Path, tmp_path: Path
+) -> None:
+    from tests.integration.test_hits import ask
+
+    path = tmp_path / "answers.sqlite"
+    shutil.copyfile(demo_replica, path)
+    answers.build(
+        path,
+        settings_for(
+            '[rdap]\nbase_url = "https://rdap.test.example/"\nport43 = "whois.test.example"\n', path
+        ),
+    )
+    async with served_stored(path, fast=True, burst=2) as port:
+        first = await ask(port, "GET", "/domain/example.org")
+        second = await ask(port, "GET", "/domain/consent.org")
+        refused = await ask(port, "GET", "/domain/journalist.org")
+    assert not first.full and not second.full and "200" in second.status
+    assert refused.full and "429" in refused.status and refused.header("Retry-After")
