@@ -6,6 +6,7 @@ either returns a validated `Name` (lower-case A-label plus U-label) or raises `I
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -48,6 +49,27 @@ class Name:
         return self.ldh
 
 
+@functools.lru_cache(maxsize=4096)
+def _check_alabel(lower: str) -> None:
+    """Raise InvalidName unless `lower` is a valid A-label in canonical form. Remembered: a
+    TLD's label (`xn--mgbtx2b`) is in every name under it, and idna's check costs tens of
+    µs (only valid labels are remembered; a refusal is raised again each time)."""
+    try:
+        ulabel = idna.decode(lower)
+        if idna.encode(ulabel).decode("ascii") != lower:
+            raise InvalidName("The name has an A-label that is not in canonical form.")
+    except idna.IDNAError:
+        raise InvalidName("The name has an invalid A-label (bad punycode).") from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _ulabel(label: str) -> str:
+    try:
+        return idna.decode(label)
+    except idna.IDNAError:
+        return label
+
+
 def _label_to_ascii(label: str) -> str:
     if not label:
         raise InvalidName("The name has an empty label.")
@@ -57,12 +79,7 @@ def _label_to_ascii(label: str) -> str:
             # RFC 5891 §4.2.3.1: hyphens in positions 3 and 4 are reserved for A-labels.
             raise InvalidName("The name has a label with reserved hyphens in positions 3 and 4.")
         if lower.startswith("xn--"):
-            try:
-                ulabel = idna.decode(lower)
-                if idna.encode(ulabel).decode("ascii") != lower:
-                    raise InvalidName("The name has an A-label that is not in canonical form.")
-            except idna.IDNAError:
-                raise InvalidName("The name has an invalid A-label (bad punycode).") from None
+            _check_alabel(lower)
             return lower
         if len(lower) > MAX_LABEL_OCTETS:
             raise InvalidName("The name has a label longer than 63 octets.")
@@ -108,16 +125,9 @@ def from_text(text: str) -> Name:
 
 def to_unicode(ldh: str) -> str:
     """U-label form of an already validated A-label name (ASCII labels unchanged)."""
-    out = []
-    for label in ldh.split("."):
-        if label.startswith("xn--"):
-            try:
-                out.append(idna.decode(label))
-            except idna.IDNAError:
-                out.append(label)
-        else:
-            out.append(label)
-    return ".".join(out)
+    return ".".join(
+        _ulabel(label) if label.startswith("xn--") else label for label in ldh.split(".")
+    )
 
 
 def is_valid(text: str) -> bool:
