@@ -8,13 +8,14 @@ replica (generation, watermark, served TLDs); they never reach into the store.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import zlib
 from dataclasses import dataclass
 
 from redaction.engine import ContactView, RedactedDomain, redact_domain, view_contact_by_handle
 from redaction.policy import Policy, Requester
 from registry import names
-from registry.errors import NotFound, ReplicaError
+from registry.errors import NotFound
 from registry.model import HostRecord, RegistrarRecord, ReplicaInfo, Tld, parse_iana_id
 from replica import answers as stored
 from replica.store import REFERENCE_CAP, AnswerKind, Store
@@ -41,6 +42,8 @@ class Precomputed:
 
 
 _MARKER_ORIGIN = stored.MARKER_ORIGIN.encode("ascii")
+
+log = logging.getLogger("rdds.lookup")
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,8 +145,10 @@ class Lookup:
                 headers, data = stored.unpack_rdap(meta, blob)
             else:
                 data = stored.unpack_whois(meta, blob)
-        except (zlib.error, UnicodeDecodeError) as exc:
-            raise ReplicaError() from exc  # a damaged row: the replica is not readable
+        except (zlib.error, UnicodeDecodeError):
+            # A damaged row: the lookup renders instead (`rdds answers --rebuild` repairs it).
+            log.warning("a stored answer could not be read: rendering it instead")
+            return None
         return Precomputed(data.replace(_MARKER_ORIGIN, self._origin), headers, sentinel, watermark)
 
     async def nameserver(self, name: names.Name) -> HostRecord:

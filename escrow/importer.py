@@ -701,8 +701,8 @@ def _connect(path: Path, fresh: bool) -> sqlite3.Connection:
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA busy_timeout = 10000")
     conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-    # A replica has no triggers; a PostgreSQL import's working copy does (escrow.pg_import),
-    # and they must also see the rows that INSERT OR REPLACE deletes.
+    # Triggers (the stored answers' in every replica, `replica.schema`; a PostgreSQL import's
+    # working copy's, escrow.pg_import) must also see the rows that INSERT OR REPLACE deletes.
     conn.execute("PRAGMA recursive_triggers = ON")
     if fresh:
         # A private file, renamed into place when complete: no fsync per commit, and a

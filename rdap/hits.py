@@ -169,7 +169,10 @@ class Hits:
             return None
         lookup = self._lookup
         key = cache_key(request, lookup.generation, Kind.LOOKUP, [])
-        cached = await stored_answer(lookup, query)
+        try:
+            cached = await stored_answer(lookup, query)
+        except RddsError:
+            return None  # the replica is unreadable: the application answers the 503
         if cached is None:
             return None
         config = self._config

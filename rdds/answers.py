@@ -47,6 +47,8 @@ from whois43 import render as whois_render
 #: The origin answers are rendered under (the base URL's path is kept: relative registrar
 #: URLs resolve against it exactly as under the real base).
 MARKER_ORIGIN = stored.MARKER_ORIGIN
+#: What both markers (`replica.answers`) contain; a record whose data holds it is not stored.
+_MARKER_TEXT = "rdds-precomputed"
 #: Domains each process renders per write transaction (about a second of work: an import
 #: waits at most that long for the lock, well within its 10 s busy timeout).
 BATCH = 1_000
@@ -71,7 +73,9 @@ def origin_and_path(base_url: str) -> tuple[str, str] | None:
     """The base URL split into its origin and its path; None when the origin is not plain
     enough to splice (then nothing precomputed is used)."""
     parts = urlsplit(base_url)
-    origin = f"{parts.scheme}://{parts.netloc}"
+    # As written: urlsplit (and urljoin, for registrar URLs) lower-case the scheme while
+    # links keep the base URL as configured, so an upper-case scheme is refused here.
+    origin = base_url[: len(parts.scheme) + 3 + len(parts.netloc)]
     if not _PLAIN_ORIGIN.fullmatch(origin) or parts.query or parts.fragment:
         return None
     return origin, parts.path or "/"
@@ -189,9 +193,16 @@ class _Renderer:
     def render(self, name: str) -> tuple[tuple[tuple[str, str], ...], bytes, bytes] | None:
         """(headers, RDAP body, port-43 text) for a domain, or None when it cannot be stored
         (gone, or the sentinel is not where only the watermark is)."""
-        record = replica_store.read_domain(self.conn, name, self.tlds, self.info, self.registrars)
+        try:
+            record = replica_store.read_domain(
+                self.conn, name, self.tlds, self.info, self.registrars
+            )
+        except ReplicaError:
+            return None  # an import defect (no sponsor row): lookups answer it (a 503)
         if record is None:
             return None
+        if _MARKER_TEXT in repr(record):
+            return None  # the data spells a marker: splicing would rewrite it; lookups answer
         rd = redact_domain(record, Requester.anonymous(), self.policy)
         body = orjson.dumps(rdap_render.domain(rd, self.ctx))
         text = whois_render.domain(rd, self.whois_ctx).encode("utf-8")

@@ -27,7 +27,15 @@ def tld_row(t: Tld) -> tuple[Any, ...]:
     return (t.name, t.kind.value, t.policy, t.roid_suffix, int(t.disclose_default))
 
 
-UPSERT_TLD = "INSERT OR REPLACE INTO tld VALUES (?, ?, ?, ?, ?)"
+#: Written by every deposit: a row that does not change is not written again, so the stored
+#: answers' triggers (`replica.schema`) only see a TLD that really changed.
+UPSERT_TLD = (
+    "INSERT INTO tld VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
+    "kind = excluded.kind, policy = excluded.policy, roid_suffix = excluded.roid_suffix, "
+    "disclose_default = excluded.disclose_default "
+    "WHERE (kind, policy, roid_suffix, disclose_default) IS NOT "
+    "(excluded.kind, excluded.policy, excluded.roid_suffix, excluded.disclose_default)"
+)
 
 
 def registrar_row(r: Registrar) -> tuple[Any, ...]:
