@@ -488,8 +488,15 @@ class SqliteStore:
             ).fetchone()
             if found is None or found[0] != meta.sentinel:
                 return [None] * len(keys)
-            rows = [conn.execute(_ANSWER_SQL[kind], (ldh,)).fetchone() for ldh, kind in keys]
-            return [None if row is None else bytes(row[0]) for row in rows]
+            found_by: dict[tuple[str, str], bytes] = {}
+            for kind in {kind for _, kind in keys}:
+                names = sorted({ldh for ldh, k in keys if k == kind})
+                for start in range(0, len(names), _IN_CHUNK):
+                    chunk = names[start : start + _IN_CHUNK]
+                    sql = _ANSWERS_SQL[kind].format(",".join("?" * len(chunk)))
+                    for name, blob in conn.execute(sql, chunk):
+                        found_by[(name, kind)] = bytes(blob)
+            return [found_by.get(key) for key in keys]
 
         def deliver(task: asyncio.Task[list[bytes | None]]) -> None:
             exc = None if task.cancelled() else task.exception()
@@ -666,10 +673,13 @@ def _all(conn: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> list[sqli
     return conn.execute(sql, args).fetchall()
 
 
-_ANSWER_SQL: dict[AnswerKind, str] = {
-    "rdap": "SELECT rdap FROM answer WHERE name = ?",
-    "whois": "SELECT whois FROM answer WHERE name = ?",
+#: One query per kind for a whole batch of reads (`SqliteStore.answer`), in chunks within
+#: SQLite's default limit of host parameters.
+_ANSWERS_SQL: dict[AnswerKind, str] = {
+    "rdap": "SELECT name, rdap FROM answer WHERE name IN ({})",
+    "whois": "SELECT name, whois FROM answer WHERE name IN ({})",
 }
+_IN_CHUNK = 500
 
 
 def _read_meta(
