@@ -177,11 +177,8 @@ class Hits:
             return None
         config = self._config
         rid = stamp(request, config.trusted_proxies)
-        if self._limits is not None:
-            try:
-                self._limits.check(client_of(request), ANONYMOUS, Kind.LOOKUP)
-            except RateLimited:
-                return None  # the application answers the 429 (see `answer`)
+        if not self._within_budget(request, Kind.LOOKUP):
+            return None
         metrics = self._metrics
         metrics.cache(FRONTEND, hit=False)
         metrics.lookup(FRONTEND, "domain", time.perf_counter() - started)
@@ -190,6 +187,19 @@ class Hits:
         response = send(request, cached, config.base_url, cache_control(200, config.max_age), _Hit)
         answered(metrics, response, rid, "domain", started)
         return response
+
+    def _within_budget(self, request: web.BaseRequest, kind: Kind) -> bool:
+        """Take the anonymous budget's token of `kind` for the request's network; False when
+        it is spent. The application then answers the 429 (and counts it): a refused take
+        spends nothing, so its own check finds the same bucket (or, a moment later, one
+        refilled enough to answer after all). Cached and stored answers are anonymous."""
+        if self._limits is None:
+            return True
+        try:
+            self._limits.check(client_of(request), ANONYMOUS, kind)
+        except RateLimited:
+            return False
+        return True
 
     def answer(self, request: web.BaseRequest) -> web.Response | None:
         """The response the application would give `request` from the answer cache, or None
@@ -214,15 +224,8 @@ class Hits:
             return None
         config = self._config
         rid = stamp(request, config.trusted_proxies)
-        if self._limits is not None:
-            try:
-                # Cached answers are anonymous: they spend the network's budget of their kind.
-                self._limits.check(client_of(request), ANONYMOUS, kind)
-            except RateLimited:
-                # The application answers the 429 (and counts it): a refused take spends
-                # nothing, so its own check finds the same bucket (or, a moment later, one
-                # refilled enough to answer after all).
-                return None
+        if not self._within_budget(request, kind):
+            return None
         self._metrics.cache(FRONTEND, hit=True)
         response = send(
             request, cached, config.base_url, cache_control(cached.status, config.max_age), _Hit

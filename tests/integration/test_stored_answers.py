@@ -82,6 +82,19 @@ def copy_without_answers(src: Path, dst: Path) -> Path:
     return dst
 
 
+def stored_copy(
+    demo_replica: Path, tmp_path: Path, text: str | None = None, *, build: bool = True
+) -> tuple[Path, config.Settings]:
+    """A copy of the demo replica and the settings of `text` (default: the plain
+    configuration) for it, with every answer stored under them unless `build` is false."""
+    path = tmp_path / "answers.sqlite"
+    shutil.copyfile(demo_replica, path)
+    settings = settings_for(CONFIGS["plain"] if text is None else text, path)
+    if build:
+        answers.build(path, settings)
+    return path, settings
+
+
 def domain_names(path: Path) -> list[str]:
     conn = sqlite3.connect(path)
     try:
@@ -184,10 +197,7 @@ async def test_answers_come_from_the_stored_row(
     demo_replica: Path, tmp_path: Path, start: Started
 ) -> None:
     """The server really answers from the row (the test above would pass without it)."""
-    path = tmp_path / "answers.sqlite"
-    shutil.copyfile(demo_replica, path)
-    settings = settings_for(CONFIGS["plain"], path)
-    answers.build(path, settings)
+    path, settings = stored_copy(demo_replica, tmp_path)
     conn = sqlite3.connect(path)
     meta = stored.read_meta(conn)
     assert meta is not None
@@ -213,9 +223,7 @@ async def test_answers_come_from_the_stored_row(
 async def test_another_policy_renders(demo_replica: Path, tmp_path: Path, start: Started) -> None:
     """Answers stored under one policy are never served under another (a stricter policy
     would otherwise be bypassed)."""
-    path = tmp_path / "answers.sqlite"
-    shutil.copyfile(demo_replica, path)
-    answers.build(path, settings_for(CONFIGS["plain"], path))
+    path, _ = stored_copy(demo_replica, tmp_path)
     stricter = CONFIGS["plain"] + "[default]\npublish_natural = []\n"
     a = await start(settings_for(stricter, path))
     live = copy_without_answers(path, tmp_path / "live.sqlite")
@@ -528,11 +536,8 @@ async def test_a_reloaded_policy_is_never_bypassed(
     served; back to the policy they were made under, they are served again."""
     from rdds import reload
 
-    path = tmp_path / "answers.sqlite"
-    shutil.copyfile(demo_replica, path)
     files = {"text": CONFIGS["plain"] + '[default]\nreason = "Policy A"\n'}
-    settings = settings_for(files["text"], path)
-    answers.build(path, settings)
+    path, settings = stored_copy(demo_replica, tmp_path, files["text"])
     up = await start(settings)
     r = service.reloader(
         up, settings, lambda: settings_for(files["text"], path), "t", configure_logs=False
@@ -582,10 +587,7 @@ async def test_a_reload_keeps_withheld_emails_on_the_web_form(
 async def test_metrics_count_stored_answers(
     demo_replica: Path, tmp_path: Path, start: Started
 ) -> None:
-    path = tmp_path / "answers.sqlite"
-    shutil.copyfile(demo_replica, path)
-    settings = settings_for(CONFIGS["plain"], path)
-    answers.build(path, settings)
+    _, settings = stored_copy(demo_replica, tmp_path)
     up = await start(settings)
     assert up.whois_port is not None and up.metrics_port is not None
     async with aiohttp.ClientSession() as session:
@@ -623,6 +625,9 @@ def test_a_date_spelled_like_the_sentinel_is_left_to_lookups(
 # --- served below the application (rdap.hits) --------------------------------------------------
 
 
+STORED_CONFIG = '[rdap]\nbase_url = "https://rdap.test.example/"\nport43 = "whois.test.example"\n'
+
+
 @contextlib.asynccontextmanager
 async def served_stored(path: Path, *, fast: bool, burst: int = 0) -> AsyncIterator[int]:
     """The RDAP app on a replica with stored answers, fast path on or off; answers the
@@ -635,7 +640,7 @@ async def served_stored(path: Path, *, fast: bool, burst: int = 0) -> AsyncItera
     from tests.integration.test_hits import _mark
 
     base = "https://rdap.test.example/"
-    settings = settings_for(f'[rdap]\nbase_url = "{base}"\nport43 = "whois.test.example"\n', path)
+    settings = settings_for(STORED_CONFIG, path)
     store = SqliteStore(path)
     await store.open()
     lookup = Lookup(
@@ -681,14 +686,7 @@ async def test_stored_answers_below_the_application(
     a stored answer goes to the application."""
     from tests.integration.test_hits import ask
 
-    path = tmp_path / "answers.sqlite"
-    shutil.copyfile(demo_replica, path)
-    answers.build(
-        path,
-        settings_for(
-            '[rdap]\nbase_url = "https://rdap.test.example/"\nport43 = "whois.test.example"\n', path
-        ),
-    )
+    path, _ = stored_copy(demo_replica, tmp_path, STORED_CONFIG)
     method, target, headers = STORED_CASES[case]
     got = {}
     for fast in (True, False):
@@ -710,14 +708,7 @@ async def test_stored_answers_below_the_application_spend_the_budget(
 ) -> None:
     from tests.integration.test_hits import ask
 
-    path = tmp_path / "answers.sqlite"
-    shutil.copyfile(demo_replica, path)
-    answers.build(
-        path,
-        settings_for(
-            '[rdap]\nbase_url = "https://rdap.test.example/"\nport43 = "whois.test.example"\n', path
-        ),
-    )
+    path, _ = stored_copy(demo_replica, tmp_path, STORED_CONFIG)
     async with served_stored(path, fast=True, burst=2) as port:
         first = await ask(port, "GET", "/domain/example.org")
         second = await ask(port, "GET", "/domain/consent.org")
@@ -726,18 +717,12 @@ async def test_stored_answers_below_the_application_spend_the_budget(
     assert refused.full and "429" in refused.status and refused.header("Retry-After")
 
 
-def _with_answers(demo_replica: Path, tmp_path: Path) -> tuple[Path, config.Settings]:
-    path = tmp_path / "answers.sqlite"
-    shutil.copyfile(demo_replica, path)
-    return path, settings_for(CONFIGS["plain"], path)
-
-
 async def test_a_marker_in_the_data_is_left_to_lookups(
     demo_replica: Path, tmp_path: Path, start: Started
 ) -> None:
     """Registry data that spells a marker (a registrar's name with the request-URL marker,
     a URL under the marker origin) is not stored: splicing would rewrite it."""
-    path, settings = _with_answers(demo_replica, tmp_path)
+    path, settings = stored_copy(demo_replica, tmp_path, build=False)
     conn = sqlite3.connect(path)
     with conn:
         (rid,) = conn.execute("SELECT registrar FROM domain WHERE name = 'example.org'").fetchone()
@@ -760,7 +745,7 @@ async def test_a_marker_in_the_data_is_left_to_lookups(
 async def test_a_damaged_row_is_rendered_instead(
     demo_replica: Path, tmp_path: Path, start: Started, caplog: pytest.LogCaptureFixture
 ) -> None:
-    path, settings = _with_answers(demo_replica, tmp_path)
+    path, settings = stored_copy(demo_replica, tmp_path, build=False)
     answers.build(path, settings)
     conn = sqlite3.connect(path)
     with conn:
