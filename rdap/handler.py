@@ -25,8 +25,8 @@ from registry import coop
 from registry.errors import NotFound
 from registry.model import parse_iana_id
 
-#: The one requester stored answers are made for.
-ANONYMOUS = Requester.anonymous()
+#: The one requester stored answers are made for (the public, with no purpose).
+PUBLIC = Requester.anonymous()
 
 
 def dump(doc: dict[str, Any]) -> bytes:
@@ -123,7 +123,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
         marker is not None
         and not authorization
         and isinstance(query, q.DomainQuery)
-        and requester == ANONYMOUS
+        and requester == PUBLIC
     ):
         # A crawler's name: the answer stored ahead of time for this configuration, if any
         # (served connections answer most of these in `rdap.hits`; this is the same answer).

@@ -35,6 +35,7 @@ from registry.errors import ReplicaError
 from replica import answers as stored
 from replica.store import check_readable
 from tests.integration.processes import rdds
+from tests.integration.test_reload import reasons
 
 LIFTED = (
     '[server]\nhost = "127.0.0.1"\n[metrics]\nport = 0\n'
@@ -520,13 +521,6 @@ async def test_concurrent_reads_share_a_job_and_each_get_their_own(answered: Pat
         assert all(w is not None and w != r for w, r in zip(whois_rows, one_by_one, strict=False))
     finally:
         await store.close()
-
-
-def reasons(body: bytes) -> set[str]:
-    import json
-
-    doc = json.loads(body)
-    return {r["reason"]["description"] for r in doc.get("redacted", []) if "reason" in r}
 
 
 async def test_a_reloaded_policy_is_never_bypassed(
