@@ -95,7 +95,8 @@ def demo_replica(settings: Settings) -> Path:
             f"building demo replica ({settings.demo_domains:,} domains) at {path}", file=sys.stderr
         )
         demo.write(path, settings.demo_domains, seed=1, progress=demo.TerminalProgress())
-    if _answers_missing(path):
+    if _answers_missing(path, rdds_answers.digest(settings)):
+        # Absent, or made by another rdds version or configuration (an upgrade): again.
         print(f"storing the demo's answers in {path}", file=sys.stderr)
         try:
             rdds_answers.build(path, settings)
@@ -104,10 +105,16 @@ def demo_replica(settings: Settings) -> Path:
     return path
 
 
-def _answers_missing(path: Path) -> bool:
+def _answers_missing(path: Path, digest: str | None) -> bool:
+    """Whether the demo lacks answers made under `digest` (None: none can be used)."""
+    if digest is None:
+        return False
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        return not stored_answers.has_table(conn) or stored_answers.read_meta(conn) is None
+        if not stored_answers.has_table(conn):
+            return True
+        meta = stored_answers.read_meta(conn)
+        return meta is None or meta.digest != digest
     finally:
         conn.close()
 

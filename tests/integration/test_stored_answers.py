@@ -764,3 +764,23 @@ def test_an_import_defect_does_not_stop_the_build(answered: Path, tmp_path: Path
     conn.close()
     result = answers.build(path, config.Settings(replica=path))
     assert result.skipped == 1 and result.rendered == len(domain_names(path)) - 1
+
+
+def test_the_demo_cache_stores_answers_again_after_an_upgrade(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`rdds serve --demo` on a cached demo whose answers another rdds version (or another
+    configuration) made: they are made again, so the demo is served from stored answers."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    settings = dataclasses.replace(config.Settings(), demo_domains=20)
+    path = service.demo_replica(settings)
+    conn = sqlite3.connect(path)
+    with conn:  # as if an older rdds had made them
+        conn.execute("UPDATE meta SET value = 'older' WHERE key = ?", (stored.META_DIGEST,))
+    conn.close()
+    assert service.demo_replica(settings) == path
+    conn = sqlite3.connect(path)
+    meta = stored.read_meta(conn)
+    conn.close()
+    assert meta is not None and meta.digest == answers.digest(settings)
+    assert answer_names(path) == set(domain_names(path))
