@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import zlib
 from dataclasses import dataclass
 
 from redaction.engine import ContactView, RedactedDomain, redact_domain, view_contact_by_handle
@@ -18,7 +17,8 @@ from registry import names
 from registry.errors import NotFound
 from registry.model import HostRecord, RegistrarRecord, ReplicaInfo, Tld, parse_iana_id
 from replica import answers as stored
-from replica.store import REFERENCE_CAP, AnswerKind, Store
+from replica.answers import AnswerKind
+from replica.store import REFERENCE_CAP, Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,23 +132,25 @@ class Lookup:
         tld = await self.served_tld(name)
         if tld is None or len(name.labels) != 2:
             return None  # not ours: `domain` says 404
-        blob = await self._store.answer(name.ldh, kind)
-        if blob is None or self._store.answers is not meta or meta.digest != self.answers_digest:
-            # Gone, or the configuration changed (a reload) or the replica's answers were
-            # rebuilt while we read: the caller renders (and caches) under what holds now.
-            return None
-        watermark = self._store.info.watermark
-        sentinel = meta.sentinel.encode("ascii")
         try:
+            data = await self._store.answer(name.ldh, kind)
+            if (
+                data is None
+                or self._store.answers is not meta
+                or meta.digest != self.answers_digest
+            ):
+                # Gone, or the configuration changed (a reload) or the replica's answers were
+                # rebuilt while we read: the caller renders (and caches) under what holds now.
+                return None
             headers: tuple[tuple[str, str], ...] = ()
             if kind == "rdap":
-                headers, data = stored.unpack_rdap(meta, blob)
-            else:
-                data = stored.unpack_whois(meta, blob)
-        except (zlib.error, UnicodeDecodeError):
+                headers, data = stored.split_rdap(data)
+        except stored.Damaged:
             # A damaged row: the lookup renders instead (`rdds answers --rebuild` repairs it).
             log.warning("a stored answer could not be read: rendering it instead")
             return None
+        watermark = self._store.info.watermark
+        sentinel = meta.sentinel.encode("ascii")
         return Precomputed(data.replace(_MARKER_ORIGIN, self._origin), headers, sentinel, watermark)
 
     async def nameserver(self, name: names.Name) -> HostRecord:

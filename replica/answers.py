@@ -25,6 +25,10 @@ import base64
 import sqlite3
 import zlib
 from dataclasses import dataclass
+from typing import Literal
+
+#: The two kinds of stored answer: the RDAP domain answer and the port-43 text.
+AnswerKind = Literal["rdap", "whois"]
 
 #: The origin of the base URL the answers are rendered under (the path is the server's own,
 #: so relative references resolve alike); replaced by the server's origin when serving.
@@ -123,21 +127,35 @@ def _join_headers(headers: tuple[tuple[str, str], ...]) -> bytes:
     return b"".join(f"{n}: {v}\n".encode() for n, v in headers) + b"\n"
 
 
-def unpack_rdap(meta: AnswerMeta, blob: bytes) -> tuple[tuple[tuple[str, str], ...], bytes]:
-    """The extra headers and the body (still with markers and sentinel) of a stored answer."""
-    data = zlib.decompressobj(zdict=meta.rdap_dict).decompress(blob)
+class Damaged(ValueError):
+    """A stored answer that does not inflate: a damaged row (`rdds answers --rebuild`)."""
+
+
+def inflate(meta: AnswerMeta, kind: AnswerKind, blob: bytes) -> bytes:
+    """A stored answer as `rdds answers` made it (still with markers and sentinel): an RDAP
+    answer's header block and body (`split_rdap`), or a port-43 text. Raises `Damaged`.
+
+    The store calls this on its own thread: zlib lets go of the GIL while it inflates, so the
+    event loop's thread goes on meanwhile."""
+    zdict = meta.rdap_dict if kind == "rdap" else meta.whois_dict
+    try:
+        return zlib.decompressobj(zdict=zdict).decompress(blob)
+    except zlib.error as exc:
+        raise Damaged(str(exc)) from None
+
+
+def split_rdap(data: bytes) -> tuple[tuple[tuple[str, str], ...], bytes]:
+    """The extra headers and the body of an inflated RDAP answer. Raises `Damaged`."""
     head, _, body = data.partition(b"\n\n") if not data.startswith(b"\n") else (b"", b"", data[1:])
-    headers = tuple(
-        (name, value)
-        for name, _, value in (line.decode().partition(": ") for line in head.split(b"\n"))
-        if name
-    )
+    try:
+        headers = tuple(
+            (name, value)
+            for name, _, value in (line.decode().partition(": ") for line in head.split(b"\n"))
+            if name
+        )
+    except UnicodeDecodeError as exc:
+        raise Damaged(str(exc)) from None
     return headers, body
-
-
-def unpack_whois(meta: AnswerMeta, blob: bytes) -> bytes:
-    """The text (still with markers and sentinel) of a stored port-43 answer."""
-    return zlib.decompressobj(zdict=meta.whois_dict).decompress(blob)
 
 
 def make_dict(samples: list[bytes]) -> bytes:

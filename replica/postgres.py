@@ -40,7 +40,7 @@ from registry.model import (
     Tld,
 )
 from replica import pg_schema
-from replica.answers import AnswerMeta
+from replica.answers import AnswerKind, AnswerMeta
 from replica.schema import (
     META_GENERATION,
     META_SCHEMA,
@@ -53,7 +53,6 @@ from replica.schema import (
 from replica.store import (
     _EPOCH,
     REFERENCE_CAP,
-    AnswerKind,
     DomainKey,
     _contact,
     _domain,

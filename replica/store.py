@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import orjson
 
@@ -48,7 +48,7 @@ from registry.model import (
 )
 from registry.status import is_pending_delete
 from replica import answers as answers_mod
-from replica.answers import AnswerMeta
+from replica.answers import AnswerKind, AnswerMeta
 from replica.schema import (
     META_GENERATION,
     META_WATERMARK,
@@ -62,7 +62,6 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _T = TypeVar("_T")
 
 #: The two kinds of precomputed answer (`replica.answers`).
-AnswerKind = Literal["rdap", "whois"]
 
 #: How many referencing domains per kind of reference (registrant, other roles) a lookup by
 #: handle reads. A registrar's role contact may serve 100,000 domains; past the cap the
@@ -356,7 +355,7 @@ class SqliteStore:
         self._answers: AnswerMeta | None = None
         #: Stored-answer reads waiting for this turn's job, and the jobs under way.
         self._pending: list[tuple[str, AnswerKind, asyncio.Future[bytes | None]]] = []
-        self._reading: set[asyncio.Task[list[bytes | None]]] = set()
+        self._reading: set[asyncio.Task[list[bytes | answers_mod.Damaged | None]]] = set()
 
     @property
     def info(self) -> ReplicaInfo:
@@ -462,10 +461,12 @@ class SqliteStore:
         return self._answers
 
     async def answer(self, ldh: str, kind: AnswerKind) -> bytes | None:
-        """The stored answer of one kind ("rdap" or "whois") for a domain, if there is one.
+        """The stored answer of one kind ("rdap" or "whois") for a domain, if there is one,
+        inflated (`replica.answers.inflate`; raises its `Damaged` for a damaged row).
 
         Reads asked for in the same turn of the event loop go to the thread as one job (a
-        crawler's concurrent requests share one hand-off instead of one each)."""
+        crawler's concurrent requests share one hand-off instead of one each), which also
+        inflates them: zlib lets go of the GIL meanwhile, so the loop's thread goes on."""
         meta = self._answers
         if meta is None:
             return None
@@ -480,7 +481,7 @@ class SqliteStore:
         batch, self._pending = self._pending, []
         keys = [(ldh, kind) for ldh, kind, _ in batch]
 
-        def job(conn: sqlite3.Connection) -> list[bytes | None]:
+        def job(conn: sqlite3.Connection) -> list[bytes | answers_mod.Damaged | None]:
             # The same build as the metadata in hand (a rebuild changes the sentinel and the
             # dictionaries, and the generation only once it is committed): else no answer.
             found = conn.execute(
@@ -488,17 +489,20 @@ class SqliteStore:
             ).fetchone()
             if found is None or found[0] != meta.sentinel:
                 return [None] * len(keys)
-            found_by: dict[tuple[str, str], bytes] = {}
+            found_by: dict[tuple[str, str], bytes | answers_mod.Damaged] = {}
             for kind in {kind for _, kind in keys}:
                 names = sorted({ldh for ldh, k in keys if k == kind})
                 for start in range(0, len(names), _IN_CHUNK):
                     chunk = names[start : start + _IN_CHUNK]
                     sql = _ANSWERS_SQL[kind].format(",".join("?" * len(chunk)))
                     for name, blob in conn.execute(sql, chunk):
-                        found_by[(name, kind)] = bytes(blob)
+                        try:
+                            found_by[(name, kind)] = answers_mod.inflate(meta, kind, blob)
+                        except answers_mod.Damaged as exc:
+                            found_by[(name, kind)] = exc
             return [found_by.get(key) for key in keys]
 
-        def deliver(task: asyncio.Task[list[bytes | None]]) -> None:
+        def deliver(task: asyncio.Task[list[bytes | answers_mod.Damaged | None]]) -> None:
             exc = None if task.cancelled() else task.exception()
             for i, (_, _, future) in enumerate(batch):
                 if future.done():
@@ -508,7 +512,11 @@ class SqliteStore:
                 elif exc is not None:
                     future.set_exception(exc)
                 else:
-                    future.set_result(task.result()[i])
+                    found = task.result()[i]
+                    if isinstance(found, answers_mod.Damaged):
+                        future.set_exception(found)
+                    else:
+                        future.set_result(found)
 
         task = asyncio.ensure_future(self._run(job))
         task.add_done_callback(deliver)
