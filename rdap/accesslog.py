@@ -35,25 +35,38 @@ class AccessLogger(AbstractAccessLogger):
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time_: float) -> None:
         """Log one answered request (never the name, handle or query string)."""
+        self.line(
+            request.get(CLIENT) or request.remote or "",
+            request.method,
+            request.path,
+            response.status,
+            time_,
+            response.headers.get(REQUEST_ID_HEADER, "-"),
+        )
+
+    def line(
+        self, client: str, method: str, path: str, status: int, time_: float, request_id: str
+    ) -> None:
+        """Log one answer: the request's client address (before truncation), method and path,
+        the answer's status and request id, and the seconds it took (`rdap.wire`'s answers
+        are logged here directly)."""
         if not self.logger.isEnabledFor(logging.INFO):
             return  # filtered out: nothing computed
-        client = truncate_address(request.get(CLIENT) or request.remote)
-        method = request.method if request.method in METHODS else "OTHER"
-        rid = response.headers.get(REQUEST_ID_HEADER, "-")
-        path = request.path
+        shown = truncate_address(client)
+        method = method if method in METHODS else "OTHER"
         logs.access(
             self.logger,
             "%s %s /%s %d %.1fms",  # text lines as before; JSON lines add the request id
-            client,
+            shown,
             method,
             kind(path),
-            response.status,
+            status,
             time_ * 1000,
             frontend=FRONTEND,
             route=route_kind(path),
-            status=response.status,
+            status=status,
             seconds=time_,
-            client=client,
-            request_id=rid,
+            client=shown,
+            request_id=request_id,
             method=method,
         )

@@ -8,22 +8,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.streams import EMPTY_PAYLOAD
 from aiohttp.web_protocol import RequestPayloadError
 
 from core import texts
 from core.limits import ConnectionCaps
 from core.network import network_key, truncate_address
-from rdap import cors, render
+from rdap import cors, render, wire
+from rdap.accesslog import AccessLogger
 from rdap.handler import dump
 from rdap.observe import FRONTEND, METRICS
 from rdap.state import app_context, render_context
 from registry.errors import BadQuery, RateLimited, RddsError, ReplicaError
+
+if TYPE_CHECKING:
+    from rdap.hits import Hits, Wired
+    from rdap.query import DomainQuery
 
 log = logging.getLogger("rdds.rdap")
 
@@ -113,11 +120,32 @@ class RdapProtocol(web.RequestHandler):
     aiohttp's `keepalive_timeout`. A `request_handler` answers each request in the
     application's place (and hands it on to the application when it cannot).
 
+    With `hits`, a plain anonymous GET or HEAD whose answer is cached or stored is answered
+    from the bytes received (`rdap.wire`), before aiohttp parses them, when the connection is
+    idle: no request in progress or queued, aiohttp's parser between requests, nothing
+    waiting to be written. While a stored answer is read, what else arrives is held, and fed
+    on once the answer is written; a request that cannot be answered so is fed to aiohttp's
+    parser as it came.
+
     aiohttp's own answer is a text/plain 400 quoting the offending line, a bearer token
     included, and its log line carries a traceback, the token and the full client address.
     """
 
-    __slots__ = ("_admitted", "_app", "_caps", "_head_timeout", "_head_timer", "_heads", "_key")
+    __slots__ = (
+        "_admitted",
+        "_app",
+        "_between",
+        "_caps",
+        "_head_timeout",
+        "_head_timer",
+        "_heads",
+        "_held",
+        "_held_paused",
+        "_hits",
+        "_key",
+        "_peer",
+        "_reading",
+    )
 
     def __init__(
         self,
@@ -127,6 +155,7 @@ class RdapProtocol(web.RequestHandler):
         caps: ConnectionCaps | None = None,
         header_timeout: float = 0.0,
         request_handler: Callable[[web.BaseRequest], Awaitable[web.StreamResponse]] | None = None,
+        hits: Hits | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(manager, **kwargs)
@@ -140,14 +169,23 @@ class RdapProtocol(web.RequestHandler):
         self._heads = 0
         self._key = ""
         self._admitted = False
+        self._hits = hits
+        self._peer = ""
+        #: aiohttp's parser is between requests (nothing of a head or a body buffered).
+        self._between = True
+        #: Bytes that arrived while a stored answer was read (None: none is being read).
+        self._held: list[bytes] | None = None
+        self._held_paused = False
+        self._reading: asyncio.Task[None] | None = None
 
     # --- connection limits ----------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Admit the connection under the caps (or close it at once), start the head timer."""
+        peer = transport.get_extra_info("peername")
+        self._peer = peer[0] if isinstance(peer, tuple) and peer else ""
         if self._caps is not None:
-            peer = transport.get_extra_info("peername")
-            self._key = network_key(peer[0] if isinstance(peer, tuple) and peer else "")
+            self._key = network_key(self._peer)
             cap = self._caps.refusal(self._key)
             if cap is not None:
                 # Over a cap: closed at once, never queued; aiohttp never sees it.
@@ -165,19 +203,164 @@ class RdapProtocol(web.RequestHandler):
             return
         self._admitted = False
         self._cancel_head_timer()
+        if self._reading is not None:
+            self._reading.cancel()
+            self._reading = None
+        self._held = None
         if self._caps is not None:
             self._caps.release(self._key)
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        """Answer a plain request whose answer is cached or stored (`rdap.wire`), or feed
+        aiohttp's parser."""
+        held = self._held
+        if held is not None:
+            # A stored answer is being read: what follows waits for it to be written.
+            held.append(data)
+            if not self._held_paused and sum(map(len, held)) > wire.MAX_HEAD:
+                self._held_paused = True
+                if self.transport is not None:
+                    self.transport.pause_reading()
+            return
+        if self._hits is not None and self._between and self._idle():
+            head = wire.read_head(data)
+            if head is not None and self._answer(head, data):
+                return
+        self._feed(data)
+
+    def _feed(self, data: bytes) -> None:
         """Feed aiohttp's parser; a complete request head stops the head timer, the first
         bytes of the next request on a kept-alive connection start it again."""
+        count = self._request_count
         super().data_received(data)
+        messages = self._messages
+        # Between requests again when the bytes ended with a whole head of a request without
+        # a body (the last one parsed); else aiohttp's parser holds part of a request.
+        self._between = (
+            self._request_count > count
+            and data.endswith(b"\r\n\r\n")
+            and bool(messages)
+            and messages[-1][1] is EMPTY_PAYLOAD
+        )
         if self._request_count > self._heads:
             self._heads = self._request_count
             self._cancel_head_timer()
         elif data and self._head_timer is None:
             self._start_head_timer()
+
+    # --- answers from the bytes received ----------------------------------------------------
+
+    def _idle(self) -> bool:
+        """No request in progress or queued, and the connection open and writable."""
+        waiter = self._waiter
+        return (
+            waiter is not None
+            and not waiter.done()
+            and not self._messages
+            and not self._force_close
+            and not self._close
+            and not self._upgraded
+            and not self.writing_paused
+            and self.transport is not None
+        )
+
+    def _answer(self, head: wire.Head, data: bytes) -> bool:
+        """Answer `head` from the cache, or start reading its stored answer; False when the
+        application must answer it."""
+        hits = self._hits
+        assert hits is not None
+        started = time.perf_counter()
+        try:
+            wired = hits.wire_hit(head, self._peer, started)
+            query = hits.storable(head) if wired is None else None
+        except Exception as exc:
+            # A bug: nothing is written yet, so the application answers the request.
+            log.error("the fast path failed: %s", type(exc).__name__, exc_info=exc)
+            return False
+        if wired is not None:
+            self._begin()
+            self._send(head, wired, started)
+            return True
+        if query is None:
+            return False
+        self._begin()
+        self._held = []
+        self._reading = self._loop.create_task(self._read_stored(head, query, data, started))
+        return True
+
+    def _begin(self) -> None:
+        """Count a request answered here as aiohttp counts its own, and stop its timers."""
+        self._request_count += 1
+        self._heads = self._request_count
+        self._cancel_head_timer()
+        if self._manager is not None:
+            self._manager.requests_count += 1
+        self._next_keepalive_close_time = self._loop.time() + self._keepalive_timeout
+
+    async def _read_stored(
+        self, head: wire.Head, query: DomainQuery, data: bytes, started: float
+    ) -> None:
+        hits = self._hits
+        assert hits is not None
+        try:
+            wired = await hits.wire_stored(head, query, self._peer, started)
+        except Exception as exc:
+            # A bug: nothing is written yet, so the application answers the request.
+            log.error("the fast path failed: %s", type(exc).__name__, exc_info=exc)
+            wired = None
+        held, self._held, self._reading = self._held or [], None, None
+        if self._held_paused:
+            self._held_paused = False
+            if self.transport is not None:
+                self.transport.resume_reading()
+        if self.transport is None:
+            return  # the client left
+        if wired is None:
+            # Counted again as aiohttp parses it.
+            self._request_count -= 1
+            self._heads = self._request_count
+            if self._manager is not None:
+                self._manager.requests_count -= 1
+            self._feed(data)
+        else:
+            self._send(head, wired, started)
+        if held and self.transport is not None:
+            self.data_received(b"".join(held))
+
+    async def shutdown(self, timeout: float | None = 15.0) -> None:  # noqa: ASYNC109 - aiohttp's
+        """Stop serving: a stored answer being read is written first (as aiohttp lets a
+        request in progress finish), then aiohttp's own shutdown."""
+        reading = self._reading
+        if reading is not None:
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(reading), timeout)
+        await super().shutdown(timeout)
+
+    def _send(self, head: wire.Head, wired: Wired, started: float) -> None:
+        """Write an answer made here, log it, and keep the connection alive (or close it)."""
+        transport = self.transport
+        assert transport is not None
+        transport.write(wired.data)
+        if head.close:
+            self.force_close()
+        elif self._keepalive_timeout > 0:
+            loop = self._loop
+            self._next_keepalive_close_time = loop.time() + self._keepalive_timeout
+            if self._keepalive_handle is None:
+                self._keepalive_handle = loop.call_at(
+                    self._next_keepalive_close_time, self._process_keepalive
+                )
+        logger = self.access_logger
+        if isinstance(logger, AccessLogger):
+            logger.line(
+                wired.client or self._peer,
+                head.method,
+                head.path,
+                wired.status,
+                time.perf_counter() - started,
+                wired.request_id,
+            )
 
     def _start_head_timer(self) -> None:
         if self._head_timeout > 0:

@@ -12,6 +12,12 @@ credentials (`Authorization`), preflights and other methods, `Expect`, over-budg
 health path). The response is the same object the application would build, so its status,
 headers and body are the same bytes; only the routing, the middleware chain and the
 `on_response_prepare` signal are skipped, which is most of a hit's cost.
+
+`Hits.wire_hit` and `Hits.wire_stored` do the same for a request the connection handler read
+from its bytes (`rdap.wire.read_head`: a plain GET or HEAD without parameters), before aiohttp
+parses it, and give the bytes aiohttp would write (`rdap.wire.response`); aiohttp's own
+per-request work (its parser's request object, the handler task, the response object and
+its header serialisation) is then skipped too.
 """
 
 from __future__ import annotations
@@ -19,12 +25,14 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from aiohttp import web
 
-from core import texts
+from core import logs, texts
 from core.lookup import Lookup
-from rdap import cors, render
+from core.network import client_address
+from rdap import cors, render, wire
 from rdap.answers import AnswerCache, Cached
 from rdap.limits import LIMITS, client_of, kind_of_path
 from rdap.observe import FRONTEND, METRICS, answered, route_kind, stamp
@@ -122,11 +130,30 @@ async def stored_answer(lookup: Lookup, query: DomainQuery) -> Cached | None:
     return Cached.split(200, body, found.request_url, found.headers)
 
 
+@dataclass(frozen=True, slots=True)
+class Wired:
+    """An answer made from a request's bytes (`rdap.wire`), ready to write."""
+
+    data: bytes
+    status: int
+    client: str
+    request_id: str
+
+
 class Hits:
     """The fast path of one running application (built once it is frozen: its state no longer
     changes)."""
 
-    __slots__ = ("_cache", "_config", "_fallback", "_limits", "_lookup", "_metrics")
+    __slots__ = (
+        "_base",
+        "_cache",
+        "_config",
+        "_date",
+        "_fallback",
+        "_limits",
+        "_lookup",
+        "_metrics",
+    )
 
     def __init__(self, app: web.Application, fallback: Handler) -> None:
         self._fallback = fallback
@@ -135,6 +162,8 @@ class Hits:
         self._lookup = app[LOOKUP]
         self._metrics = app[METRICS]
         self._limits = app.get(LIMITS)
+        self._base = self._config.base_url.rstrip("/")
+        self._date = wire.HttpDate()
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         """The cached or stored answer to `request`, or the application's answer."""
@@ -167,39 +196,136 @@ class Hits:
             return None  # the application answers the error
         if not isinstance(query, DomainQuery):
             return None
-        lookup = self._lookup
-        key = cache_key(request, lookup.generation, Kind.LOOKUP, [])
-        try:
-            cached = await stored_answer(lookup, query)
-        except RddsError:
-            return None  # the replica is unreadable: the application answers the 503
+        key = cache_key(request, self._lookup.generation, Kind.LOOKUP, [])
+        cached = await self._read_stored(query)
         if cached is None:
             return None
         config = self._config
         rid = stamp(request, config.trusted_proxies)
         if not self._within_budget(request, Kind.LOOKUP):
             return None
-        metrics = self._metrics
-        metrics.cache(FRONTEND, hit=False)
-        metrics.lookup(FRONTEND, "domain", time.perf_counter() - started)
-        metrics.stored(FRONTEND)
-        self._cache.put(key, cached)
+        self._keep_stored(key, cached, started)
         response = send(request, cached, config.base_url, cache_control(200, config.max_age), _Hit)
-        answered(metrics, response, rid, "domain", started)
+        answered(self._metrics, response, rid, "domain", started)
         return response
 
     def _within_budget(self, request: web.BaseRequest, kind: Kind) -> bool:
         """Take the anonymous budget's token of `kind` for the request's network; False when
-        it is spent. The application then answers the 429 (and counts it): a refused take
+        it is spent."""
+        return self._take(client_of(request), kind)
+
+    def _take(self, client: str, kind: Kind) -> bool:
+        """Take the anonymous budget's token of `kind` for `client`'s network; False when it
+        is spent. The application then answers the 429 (and counts it): a refused take
         spends nothing, so its own check finds the same bucket (or, a moment later, one
         refilled enough to answer after all). Cached and stored answers are anonymous."""
         if self._limits is None:
             return True
         try:
-            self._limits.check(client_of(request), ANONYMOUS, kind)
+            self._limits.check(client, ANONYMOUS, kind)
         except RateLimited:
             return False
         return True
+
+    # --- answers made from a request's bytes (`rdap.wire`) ---------------------------------
+
+    def wire_hit(self, head: wire.Head, peer: str, started: float) -> Wired | None:
+        """The bytes of the cached answer to `head` (from the TCP `peer`), as the application
+        would write them; None when the application (or `wire_stored`) must answer it."""
+        path = head.path
+        route = route_kind(path)
+        if route == "other":
+            return None  # not an RDAP path: the web page's or the public health path's
+        # The key `cache_key` makes for this request: the path (no query, no purpose).
+        cached = self._cache.get((self._lookup.generation, path))
+        if cached is None:
+            return None
+        client = client_address(peer, head.forwarded_for, self._config.trusted_proxies)
+        if not self._take(client, kind_of_path(path)):
+            return None
+        self._metrics.cache(FRONTEND, hit=True)
+        return self._wired(head, cached, client, route, started)
+
+    def storable(self, head: wire.Head) -> DomainQuery | None:
+        """The domain lookup `head` asks for when a stored answer may answer it (the cache
+        missed it): a domain path whose name parses, with stored answers made under this
+        server's configuration."""
+        if not head.path.startswith("/domain/") or not self._lookup.precomputed_ready():
+            return None
+        try:
+            query = parse(head.path)
+        except RddsError:
+            return None  # the application answers the error
+        return query if isinstance(query, DomainQuery) else None
+
+    async def wire_stored(
+        self, head: wire.Head, query: DomainQuery, peer: str, started: float
+    ) -> Wired | None:
+        """The bytes of the stored answer to the domain lookup `head` (see `storable`), as the
+        application would write them, and the answer cached; None when the application must
+        answer it (no stored answer, an unreadable replica, over the rate limit)."""
+        key = (self._lookup.generation, head.path)
+        cached = await self._read_stored(query)
+        if cached is None:
+            return None
+        client = client_address(peer, head.forwarded_for, self._config.trusted_proxies)
+        if not self._take(client, Kind.LOOKUP):
+            return None
+        self._keep_stored(key, cached, started)
+        return self._wired(head, cached, client, "domain", started)
+
+    async def _read_stored(self, query: DomainQuery) -> Cached | None:
+        """The stored answer to `query`; None without one or when the replica is unreadable
+        (the application then answers the 503)."""
+        try:
+            return await stored_answer(self._lookup, query)
+        except RddsError:
+            return None
+
+    def _keep_stored(self, key: tuple[object, ...], cached: Cached, started: float) -> None:
+        """Count a stored answer as served (a cache miss answered since `started`) and cache
+        it."""
+        metrics = self._metrics
+        metrics.cache(FRONTEND, hit=False)
+        metrics.lookup(FRONTEND, "domain", time.perf_counter() - started)
+        metrics.stored(FRONTEND)
+        self._cache.put(key, cached)
+
+    def _wired(
+        self, head: wire.Head, cached: Cached, client: str, route: str, started: float
+    ) -> Wired:
+        """`send`'s answer as bytes: the request URL spliced in, the ETag, the caching rules,
+        a 304 when the client holds the answer; counted and timed."""
+        config = self._config
+        request_url = self._base + head.path
+        etag = cached.etag(request_url)
+        tail = (
+            *cached.headers,
+            ("ETag", etag),
+            ("Cache-Control", cache_control(cached.status, config.max_age)),
+        )
+        rid = logs.request_id()
+        date = self._date.now()
+        inm = head.if_none_match
+        if inm is not None and _conditional_match(inm, etag):
+            status = 304
+            data = wire.response(
+                304, tail, None, length=0, request_id=rid, date=date, close=head.close
+            )
+        else:
+            status = cached.status
+            body = cached.body(request_url)
+            data = wire.response(
+                status,
+                (("Content-Type", texts.MEDIA_TYPE), *tail),
+                None if head.method == "HEAD" else body,
+                length=len(body),
+                request_id=rid,
+                date=date,
+                close=head.close,
+            )
+        self._metrics.request(FRONTEND, route, status, time.perf_counter() - started)
+        return Wired(data, status, client, rid)
 
     def answer(self, request: web.BaseRequest) -> web.Response | None:
         """The response the application would give `request` from the answer cache, or None

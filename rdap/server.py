@@ -162,6 +162,7 @@ class _Site(web.BaseSite):
                 header_timeout=config.header_timeout,
                 keepalive_timeout=config.keepalive_timeout,
                 request_handler=handler,
+                hits=self._hits,
             )
 
         self._server = await loop.create_server(connection, sock=self._sock, backlog=BACKLOG)
