@@ -110,6 +110,35 @@ class _ParserErrorResponse(web.Response):
         return await super().prepare(request)
 
 
+#: What of aiohttp's connection handler (3.14) the answers from the bytes read and keep up:
+#: its idle state, its counts, its keep-alive timer. `RdapProtocol` answers from the bytes
+#: only when all of it is there (`answers_from_bytes`); the byte-for-byte tests of
+#: `tests/integration/test_wire_path.py` hold the rest against an upgrade.
+_HANDLER_STATE = (
+    "_close",
+    "_force_close",
+    "_keepalive_handle",
+    "_keepalive_timeout",
+    "_loop",
+    "_manager",
+    "_messages",
+    "_next_keepalive_close_time",
+    "_request_count",
+    "_upgraded",
+    "_waiter",
+)
+_HANDLER_METHODS = ("_process_keepalive", "force_close", "writing_paused")
+
+
+def answers_from_bytes() -> bool:
+    """Whether this aiohttp's connection handler has what `RdapProtocol` needs to answer from
+    a request's bytes; without it every request goes through aiohttp's parser."""
+    slots = {n for cls in web.RequestHandler.__mro__ for n in getattr(cls, "__slots__", ())}
+    return all(n in slots for n in _HANDLER_STATE) and all(
+        hasattr(web.RequestHandler, n) for n in _HANDLER_METHODS
+    )
+
+
 class RdapProtocol(web.RequestHandler):
     """aiohttp's HTTP/1.1 connection handler, answering what its parser rejects (a space
     before a header's colon, an obs-folded or over-long header, a space in the request target)

@@ -8,6 +8,7 @@ store's lifetime and subscribes `clear_cache` to the replica watcher.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections.abc import Iterable, Sequence
 
@@ -22,13 +23,15 @@ from core.searcher import Searcher
 from rdap.accesslog import AccessLogger
 from rdap.answers import AnswerCache, url_marker
 from rdap.cors import add_headers, preflight
-from rdap.errors import RdapProtocol, errors
+from rdap.errors import RdapProtocol, answers_from_bytes, errors
 from rdap.handler import handle
 from rdap.hits import Hits
 from rdap.limits import LIMITS, Limits
 from rdap.observe import HEALTH, METRICS, observe
 from rdap.settings import RdapConfig
 from rdap.state import ACCESS, CACHE, CONFIG, LOOKUP, SEARCHER, URL_MARKER
+
+log = logging.getLogger("rdds.rdap")
 
 BACKLOG = 128
 
@@ -121,7 +124,7 @@ class _Site(web.BaseSite):
     """One bound socket serving a runner's application through `RdapProtocol` (aiohttp's
     own sites build aiohttp's connection handler, whose error answers echo the request)."""
 
-    __slots__ = ("_app_runner", "_caps", "_hits", "_sock")
+    __slots__ = ("_app_runner", "_caps", "_hits", "_sock", "_wire")
 
     def __init__(
         self,
@@ -129,12 +132,14 @@ class _Site(web.BaseSite):
         sock: socket.socket,
         caps: ConnectionCaps,
         hits: Hits | None,
+        wire: bool,
     ) -> None:
         super().__init__(runner, backlog=BACKLOG)
         self._app_runner = runner
         self._sock = sock
         self._caps = caps
         self._hits = hits
+        self._wire = wire
 
     @property
     def name(self) -> str:
@@ -162,7 +167,7 @@ class _Site(web.BaseSite):
                 header_timeout=config.header_timeout,
                 keepalive_timeout=config.keepalive_timeout,
                 request_handler=handler,
-                hits=self._hits,
+                hits=self._hits if self._wire else None,
             )
 
         self._server = await loop.create_server(connection, sock=self._sock, backlog=BACKLOG)
@@ -183,9 +188,15 @@ async def serve(
     server = runner.server
     assert server is not None
     hits = Hits(app, server.request_handler) if fast_hits else None
+    wire = hits is not None and answers_from_bytes()
+    if hits is not None and not wire:
+        log.warning(
+            "this aiohttp's connection handler is not the one rdds knows: cache hits and stored"
+            " answers are answered after aiohttp parses each request (slower, same answers)"
+        )
     try:
         for sock in sockets:
-            await _Site(runner, sock, caps, hits).start()
+            await _Site(runner, sock, caps, hits, wire).start()
     except BaseException:
         await runner.cleanup()
         raise

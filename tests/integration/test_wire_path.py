@@ -287,3 +287,27 @@ async def test_a_stored_read_under_way_is_answered_before_the_server_stops(
         await (stopping if stopping is not None else server.__aexit__(None, None, None))
     # THEN the answer was written first
     assert answer.status == "HTTP/1.1 200 OK" and not answer.full
+
+
+async def test_an_aiohttp_without_the_handler_state_gets_every_request_parsed(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from rdap import errors
+
+    monkeypatch.setattr(errors, "_HANDLER_STATE", (*errors._HANDLER_STATE, "_gone_in_3_15"))
+    sent = []
+    monkeypatch.setattr(errors.RdapProtocol, "_send", lambda *args: sent.append(args))
+    async with served(store) as s:
+        got = await answers_of(s.port, [request("GET", "/help")] * 2, ["GET", "GET"])
+    # THEN nothing was answered from the bytes, the hit still below the application, and
+    # the operator is told once
+    assert not sent and got[0].full and not got[1].full
+    assert got[0].comparable() == got[1].comparable()
+    assert [r.levelname for r in caplog.records if "connection handler" in r.message] == ["WARNING"]
+    assert errors.answers_from_bytes() is False
+
+
+def test_this_aiohttp_has_the_handler_state() -> None:
+    from rdap import errors
+
+    assert errors.answers_from_bytes()
