@@ -7,6 +7,8 @@ replica (generation, watermark, served TLDs); they never reach into the store.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -17,7 +19,7 @@ from registry import names
 from registry.errors import NotFound
 from registry.model import HostRecord, RegistrarRecord, ReplicaInfo, Tld, parse_iana_id
 from replica import answers as stored
-from replica.answers import AnswerKind
+from replica.answers import AnswerKind, AnswerMeta
 from replica.store import REFERENCE_CAP, Store
 
 
@@ -39,6 +41,15 @@ class Precomputed:
         """The answer with the replica's watermark spelled in (`watermark`, as the
         front-end's renderer spells dates: plain ASCII)."""
         return self.data.replace(self.sentinel, watermark.encode("ascii"))
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRead:
+    """A stored answer's read under way (`Lookup.precomputed_soon`)."""
+
+    meta: AnswerMeta
+    kind: AnswerKind
+    future: asyncio.Future[bytes | None]
 
 
 _MARKER_ORIGIN = stored.MARKER_ORIGIN.encode("ascii")
@@ -126,14 +137,32 @@ class Lookup:
         """The stored anonymous answer of `kind` for a domain, when the replica has one made
         under this configuration; None otherwise (then `domain` answers, as always). Only
         for the anonymous requester: the stored answers are the anonymous view."""
+        reading = self.precomputed_soon(name, kind)
+        if reading is None:
+            return None
+        with contextlib.suppress(Exception):
+            await reading.future  # its outcome, exceptions too, is `precomputed_done`'s
+        return self.precomputed_done(reading)
+
+    def precomputed_soon(self, name: names.Name, kind: AnswerKind) -> StoredRead | None:
+        """`precomputed` started now, from synchronous code (`rdap.hits` answers from a
+        request's bytes): the read under way, for `precomputed_done` once its future is done;
+        None when no stored answer can answer (not made under this configuration, not a
+        domain of this registry)."""
         meta = self._store.answers
         if meta is None or meta.digest != self.answers_digest:
             return None
-        tld = await self.served_tld(name)
-        if tld is None or len(name.labels) != 2:
+        if name.tld not in self._store.served or len(name.labels) != 2:
             return None  # not ours: `domain` says 404
+        future = self._store.answer_soon(name.ldh, kind)
+        return None if future is None else StoredRead(meta, kind, future)
+
+    def precomputed_done(self, reading: StoredRead) -> Precomputed | None:
+        """The answer a finished `precomputed_soon` read (see `precomputed`); raises what the
+        read raised (ReplicaError), but a damaged row is rendered instead."""
+        meta = reading.meta
         try:
-            data = await self._store.answer(name.ldh, kind)
+            data = reading.future.result()
             if (
                 data is None
                 or self._store.answers is not meta
@@ -143,7 +172,7 @@ class Lookup:
                 # rebuilt while we read: the caller renders (and caches) under what holds now.
                 return None
             headers: tuple[tuple[str, str], ...] = ()
-            if kind == "rdap":
+            if reading.kind == "rdap":
                 headers, data = stored.split_rdap(data)
         except stored.Damaged:
             # A damaged row: the lookup renders instead (`rdds answers --rebuild` repairs it).

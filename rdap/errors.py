@@ -29,8 +29,8 @@ from rdap.state import app_context, render_context
 from registry.errors import BadQuery, RateLimited, RddsError, ReplicaError
 
 if TYPE_CHECKING:
+    from core.lookup import StoredRead
     from rdap.hits import Hits, Wired
-    from rdap.query import DomainQuery
 
 log = logging.getLogger("rdds.rdap")
 
@@ -205,7 +205,8 @@ class RdapProtocol(web.RequestHandler):
         #: Bytes that arrived while a stored answer was read (None: none is being read).
         self._held: list[bytes] | None = None
         self._held_paused = False
-        self._reading: asyncio.Task[None] | None = None
+        #: The stored answer being read (`Lookup.precomputed_soon`), if any.
+        self._reading: asyncio.Future[bytes | None] | None = None
 
     # --- connection limits ----------------------------------------------------------------
 
@@ -313,9 +314,16 @@ class RdapProtocol(web.RequestHandler):
             return True
         if query is None:
             return False
+        key = hits.wire_key(head)
+        reading = hits.wire_stored_soon(query)
+        if reading is None:
+            return False
         self._begin()
         self._held = []
-        self._reading = self._loop.create_task(self._read_stored(head, query, data, started))
+        self._reading = reading.future
+        reading.future.add_done_callback(
+            lambda _: self._stored_read(head, reading, key, data, started)
+        )
         return True
 
     def _begin(self) -> None:
@@ -327,13 +335,22 @@ class RdapProtocol(web.RequestHandler):
             self._manager.requests_count += 1
         self._next_keepalive_close_time = self._loop.time() + self._keepalive_timeout
 
-    async def _read_stored(
-        self, head: wire.Head, query: DomainQuery, data: bytes, started: float
+    def _stored_read(
+        self,
+        head: wire.Head,
+        reading: StoredRead,
+        key: tuple[object, ...],
+        data: bytes,
+        started: float,
     ) -> None:
+        """A stored answer's read is done: write the answer (or feed the request to aiohttp),
+        then what arrived meanwhile."""
+        if reading.future.cancelled():
+            return  # the client left (`connection_lost`)
         hits = self._hits
         assert hits is not None
         try:
-            wired = await hits.wire_stored(head, query, self._peer, started)
+            wired = hits.wire_stored(head, reading, key, self._peer, started)
         except Exception as exc:
             # A bug: nothing is written yet, so the application answers the request.
             log.error("the fast path failed: %s", type(exc).__name__, exc_info=exc)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from core import logs, texts
-from core.lookup import Lookup
+from core.lookup import Lookup, Precomputed, StoredRead
 from core.network import client_address
 from rdap import cors, render, wire
 from rdap.answers import AnswerCache, Cached
@@ -123,7 +123,12 @@ async def stored_answer(lookup: Lookup, query: DomainQuery) -> Cached | None:
     """The answer `rdds answers` stored for an anonymous domain lookup (made under this
     server's configuration), with the replica's watermark spliced in, as the cache keeps it;
     None without one (then the lookup renders)."""
-    found = await lookup.precomputed(query.name, "rdap")
+    return cached_of(await lookup.precomputed(query.name, "rdap"))
+
+
+def cached_of(found: Precomputed | None) -> Cached | None:
+    """A stored answer (`Lookup.precomputed`) with the replica's watermark spliced in, as the
+    cache keeps it."""
     if found is None:
         return None
     body = found.body(render.date_text(found.watermark))
@@ -236,8 +241,7 @@ class Hits:
         route = route_kind(path)
         if route == "other":
             return None  # not an RDAP path: the web page's or the public health path's
-        # The key `cache_key` makes for this request: the path (no query, no purpose).
-        cached = self._cache.get((self._lookup.generation, path))
+        cached = self._cache.get(self.wire_key(head))
         if cached is None:
             return None
         client = client_address(peer, head.forwarded_for, self._config.trusted_proxies)
@@ -258,14 +262,27 @@ class Hits:
             return None  # the application answers the error
         return query if isinstance(query, DomainQuery) else None
 
-    async def wire_stored(
-        self, head: wire.Head, query: DomainQuery, peer: str, started: float
+    def wire_stored_soon(self, query: DomainQuery) -> StoredRead | None:
+        """Start reading the stored answer to the domain lookup `query` (see `storable`);
+        None when there is none to read."""
+        return self._lookup.precomputed_soon(query.name, "rdap")
+
+    def wire_stored(
+        self,
+        head: wire.Head,
+        reading: StoredRead,
+        key: tuple[object, ...],
+        peer: str,
+        started: float,
     ) -> Wired | None:
-        """The bytes of the stored answer to the domain lookup `head` (see `storable`), as the
-        application would write them, and the answer cached; None when the application must
-        answer it (no stored answer, an unreadable replica, over the rate limit)."""
-        key = (self._lookup.generation, head.path)
-        cached = await self._read_stored(query)
+        """The bytes of the stored answer a finished `wire_stored_soon` read gave for `head`,
+        as the application would write them, and the answer cached under `key` (made when the
+        read started); None when the application must answer it (no stored answer, an
+        unreadable replica, over the rate limit)."""
+        try:
+            cached = cached_of(self._lookup.precomputed_done(reading))
+        except RddsError:
+            return None  # the replica is unreadable: the application answers the 503
         if cached is None:
             return None
         client = client_address(peer, head.forwarded_for, self._config.trusted_proxies)
@@ -273,6 +290,11 @@ class Hits:
             return None
         self._keep_stored(key, cached, started)
         return self._wired(head, cached, client, "domain", started)
+
+    def wire_key(self, head: wire.Head) -> tuple[object, ...]:
+        """The cache key of `head`'s answer under the replica generation now: the key
+        `cache_key` makes for the same request (the path; no query, no purpose)."""
+        return (self._lookup.generation, head.path)
 
     async def _read_stored(self, query: DomainQuery) -> Cached | None:
         """The stored answer to `query`; None without one or when the replica is unreadable

@@ -415,6 +415,11 @@ class PostgresStore:
         """The TLDs this replica serves, by A-label."""
         return self._tlds
 
+    @property
+    def served(self) -> dict[str, Tld]:
+        """`tlds` as of the last `refresh`, from synchronous code."""
+        return self._tlds
+
     async def domain(self, ldh: str) -> DomainRecord | None:
         """A domain by lower-case A-label, with everything it references (one statement)."""
         row = await self._row(DOMAIN_SQL, ldh)
@@ -612,6 +617,10 @@ class PostgresStore:
         return None
 
     async def answer(self, ldh: str, kind: AnswerKind) -> bytes | None:
+        """None (see `answers`)."""
+        return None
+
+    def answer_soon(self, ldh: str, kind: AnswerKind) -> asyncio.Future[bytes | None] | None:
         """None (see `answers`)."""
         return None
 

@@ -200,6 +200,11 @@ class Store(Protocol):
 
     async def tlds(self) -> dict[str, Tld]: ...
 
+    @property
+    def served(self) -> dict[str, Tld]:
+        """`tlds` as of the last `refresh`, from synchronous code."""
+        ...
+
     async def domain(self, ldh: str) -> DomainRecord | None: ...
 
     async def host(self, ldh: str) -> HostRecord | None: ...
@@ -222,6 +227,11 @@ class Store(Protocol):
         ...
 
     async def answer(self, ldh: str, kind: AnswerKind) -> bytes | None: ...
+
+    def answer_soon(self, ldh: str, kind: AnswerKind) -> asyncio.Future[bytes | None] | None:
+        """`answer` started now, from synchronous code: its future, or None when this replica
+        holds no stored answers."""
+        ...
 
     # --- searches (core.searcher) ---------------------------------------------------------
 
@@ -450,6 +460,11 @@ class SqliteStore:
         """The TLDs this replica serves, by A-label."""
         return self._tlds
 
+    @property
+    def served(self) -> dict[str, Tld]:
+        """`tlds` as of the last `refresh`, from synchronous code."""
+        return self._tlds
+
     async def domain(self, ldh: str) -> DomainRecord | None:
         """A domain by lower-case A-label, with everything it references."""
         tlds, info, registrars = self._tlds, self._info, self._registrars
@@ -467,6 +482,12 @@ class SqliteStore:
         Reads asked for in the same turn of the event loop go to the thread as one job (a
         crawler's concurrent requests share one hand-off instead of one each), which also
         inflates them: zlib lets go of the GIL meanwhile, so the loop's thread goes on."""
+        future = self.answer_soon(ldh, kind)
+        return None if future is None else await future
+
+    def answer_soon(self, ldh: str, kind: AnswerKind) -> asyncio.Future[bytes | None] | None:
+        """`answer` started now (joining this turn's job), from synchronous code: its future
+        (cancel it to give up), or None when the replica holds no stored answers."""
         meta = self._answers
         if meta is None:
             return None
@@ -475,7 +496,7 @@ class SqliteStore:
         self._pending.append((ldh, kind, future))
         if len(self._pending) == 1:
             loop.call_soon(self._read_answers, meta)
-        return await future
+        return future
 
     def _read_answers(self, meta: AnswerMeta) -> None:
         batch, self._pending = self._pending, []

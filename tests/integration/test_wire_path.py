@@ -19,6 +19,7 @@ import pytest
 
 from rdap import hits as hits_mod
 from rdap.settings import RdapConfig
+from replica.answers import AnswerKind
 from replica.store import SqliteStore
 from tests.integration.conftest import BASE
 from tests.integration.test_hits import FULL, Answer, served
@@ -124,23 +125,12 @@ async def test_what_arrives_during_a_stored_read_waits_for_its_answer(
 ) -> None:
     path, _ = stored_copy(demo_replica, tmp_path, _stored_config())
     release = asyncio.Event()
-    reads = []
-    wire_stored = hits_mod.Hits.wire_stored
-
-    async def slow(self: hits_mod.Hits, *args: object) -> object:
-        reads.append(args[0])
-        await release.wait()
-        return await wire_stored(self, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(hits_mod.Hits, "wire_stored", slow)
+    started = held_stored_reads(monkeypatch, release)
     async with served_stored(path, fast=True) as port, connection(port) as (reader, writer):
         # GIVEN a stored read under way, and two more requests arriving meanwhile
         writer.write(request("GET", "/domain/example.org"))
         await writer.drain()
-        for _ in range(100):
-            if reads:
-                break
-            await asyncio.sleep(0.01)
+        await asyncio.wait_for(started.wait(), 10)
         writer.write(request("GET", "/help"))
         writer.write(request("GET", "/domain/no-such.org"))
         await writer.drain()
@@ -159,18 +149,45 @@ async def test_what_arrives_during_a_stored_read_waits_for_its_answer(
     assert b'"ldhName":"example.org"' in got[0].body and b'"rdapConformance"' in got[1].body
 
 
-def slowed_stored_reads(monkeypatch: pytest.MonkeyPatch, seconds: float) -> asyncio.Event:
-    """Stored reads from the bytes take `seconds` longer; the event is set when one starts."""
+def held_stored_reads(
+    monkeypatch: pytest.MonkeyPatch, release: asyncio.Event | None = None, seconds: float = 0.0
+) -> asyncio.Event:
+    """Stored reads finish only once `release` is set, and `seconds` later; the event
+    returned is set when one starts."""
     started = asyncio.Event()
-    wire_stored = hits_mod.Hits.wire_stored
+    answer_soon = SqliteStore.answer_soon
+    relays: list[asyncio.Task[None]] = []
 
-    async def slow(self: hits_mod.Hits, *args: object) -> object:
+    def held(self: SqliteStore, ldh: str, kind: AnswerKind) -> asyncio.Future[bytes | None] | None:
+        inner = answer_soon(self, ldh, kind)
+        if inner is None:
+            return None
         started.set()
-        await asyncio.sleep(seconds)
-        return await wire_stored(self, *args)  # type: ignore[arg-type]
+        outer: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
 
-    monkeypatch.setattr(hits_mod.Hits, "wire_stored", slow)
+        async def relay() -> None:
+            if release is not None:
+                await release.wait()
+            await asyncio.sleep(seconds)
+            try:
+                result = await inner
+            except Exception as exc:
+                if not outer.done():
+                    outer.set_exception(exc)
+                return
+            if not outer.done():
+                outer.set_result(result)
+
+        relays.append(asyncio.ensure_future(relay()))
+        return outer
+
+    monkeypatch.setattr(SqliteStore, "answer_soon", held)
     return started
+
+
+def slowed_stored_reads(monkeypatch: pytest.MonkeyPatch, seconds: float) -> asyncio.Event:
+    """Stored reads take `seconds` longer; the event is set when one starts."""
+    return held_stored_reads(monkeypatch, seconds=seconds)
 
 
 def _stored_config() -> str:
@@ -184,11 +201,8 @@ async def test_a_stored_read_given_up_on_leaves_the_request_to_the_application(
 ) -> None:
     path, _ = stored_copy(demo_replica, tmp_path, _stored_config())
 
-    async def nothing(self: hits_mod.Hits, *args: object) -> None:
-        await asyncio.sleep(0.1)  # the next request arrives meanwhile, and is held
-        return None
-
-    monkeypatch.setattr(hits_mod.Hits, "wire_stored", nothing)
+    slowed_stored_reads(monkeypatch, 0.1)  # the next request arrives meanwhile, and is held
+    monkeypatch.setattr(hits_mod.Hits, "wire_stored", lambda *args: None)
     async with served_stored(path, fast=True) as port:
         got = await answers_of(
             port, [request("GET", "/domain/example.org"), request("GET", "/help")], ["GET", "GET"]
