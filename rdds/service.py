@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import socket
@@ -370,6 +371,11 @@ async def serve(
     if running.metrics_port is not None:
         where = f"{settings.metrics.host}:{running.metrics_port}"
         print(f"rdds: metrics and health on http://{where}/metrics", flush=True)
+    # Everything made until now (modules, the app, the policy) lives as long as the process:
+    # out of the collector's way, so that its full collections, which stop every request
+    # for as long as they walk the heap, walk only what serving makes.
+    gc.collect()
+    gc.freeze()
     try:
         await stop.wait()
     finally:
