@@ -85,6 +85,30 @@ def cache_control(status: int, max_age: int) -> str:
     return f"public, max-age={age}"
 
 
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What a cached answer sends to one request: its status, headers and body (None: a 304,
+    which has none)."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes | None
+
+
+def reply(cached: Cached, request_url: str, cache_control: str, if_none_match: str | None) -> Reply:
+    """A cached anonymous answer for the request whose URL is `request_url`: its ETag and
+    caching rules, and a 304 without a body when the client already holds it (RFC 9110
+    §15.4.5)."""
+    etag = cached.etag(request_url)
+    # The answer's own headers (distinct names: the .coop flags), then the caching ones.
+    tail = (*cached.headers, ("ETag", etag), ("Cache-Control", cache_control))
+    if if_none_match is not None and _conditional_match(if_none_match, etag):
+        return Reply(304, tail, None)
+    return Reply(
+        cached.status, (("Content-Type", texts.MEDIA_TYPE), *tail), cached.body(request_url)
+    )
+
+
 def send(
     request: web.BaseRequest,
     cached: Cached,
@@ -92,21 +116,14 @@ def send(
     cache_control: str,
     response_class: type[web.Response] = web.Response,
 ) -> web.Response:
-    """A cached anonymous answer with its request URL (on the public `base_url`), its ETag and
-    its caching rules; a 304 without a body when the client already holds it (RFC 9110
-    §15.4.5)."""
-    request_url = base_url.rstrip("/") + request.raw_path
-    etag = cached.etag(request_url)
-    inm = request.headers.get("If-None-Match")
-    # The answer's own headers (distinct names: the .coop flags), then the caching ones.
-    tail = (*cached.headers, ("ETag", etag), ("Cache-Control", cache_control))
-    if inm is not None and _conditional_match(inm, etag):
-        return response_class(status=304, headers=tail)
-    return response_class(
-        status=cached.status,
-        body=cached.body(request_url),
-        headers=(("Content-Type", texts.MEDIA_TYPE), *tail),
+    """`reply` as aiohttp's response, its request URL on the public `base_url`."""
+    out = reply(
+        cached,
+        base_url.rstrip("/") + request.raw_path,
+        cache_control,
+        request.headers.get("If-None-Match"),
     )
+    return response_class(status=out.status, headers=out.headers, body=out.body)
 
 
 class _Hit(web.Response):
@@ -316,38 +333,27 @@ class Hits:
     def _wired(
         self, head: wire.Head, cached: Cached, client: str, route: str, started: float
     ) -> Wired:
-        """`send`'s answer as bytes: the request URL spliced in, the ETag, the caching rules,
-        a 304 when the client holds the answer; counted and timed."""
-        config = self._config
-        request_url = self._base + head.path
-        etag = cached.etag(request_url)
-        tail = (
-            *cached.headers,
-            ("ETag", etag),
-            ("Cache-Control", cache_control(cached.status, config.max_age)),
+        """`reply` as the bytes aiohttp would write (`rdap.wire.response`); counted and
+        timed."""
+        out = reply(
+            cached,
+            self._base + head.path,
+            cache_control(cached.status, self._config.max_age),
+            head.if_none_match,
         )
         rid = logs.request_id()
-        date = self._date.now()
-        inm = head.if_none_match
-        if inm is not None and _conditional_match(inm, etag):
-            status = 304
-            data = wire.response(
-                304, tail, None, length=0, request_id=rid, date=date, close=head.close
-            )
-        else:
-            status = cached.status
-            body = cached.body(request_url)
-            data = wire.response(
-                status,
-                (("Content-Type", texts.MEDIA_TYPE), *tail),
-                None if head.method == "HEAD" else body,
-                length=len(body),
-                request_id=rid,
-                date=date,
-                close=head.close,
-            )
-        self._metrics.request(FRONTEND, route, status, time.perf_counter() - started)
-        return Wired(data, status, client, rid)
+        body = out.body
+        data = wire.response(
+            out.status,
+            out.headers,
+            None if head.method == "HEAD" else body,
+            length=0 if body is None else len(body),
+            request_id=rid,
+            date=self._date.now(),
+            close=head.close,
+        )
+        self._metrics.request(FRONTEND, route, out.status, time.perf_counter() - started)
+        return Wired(data, out.status, client, rid)
 
     def answer(self, request: web.BaseRequest) -> web.Response | None:
         """The response the application would give `request` from the answer cache, or None
