@@ -11,8 +11,12 @@ across requesters, and `/entity/HANDLE` under the rule of issue 11 item 1 (docs/
 "Contacts looked up by handle").
 
 Every front-end test runs twice: rendering every lookup, and with the replica's stored
-answers (`rdds answers`) serving anonymous domain lookups. Mutation: the answers builder
-rendering for a full-grant tier instead of the anonymous requester fails the stored runs.
+answers (`rdds answers`) serving anonymous domain lookups. RDAP is served as `rdds serve`
+serves it (`rdap.server.serve`), so cache hits and stored answers written from the requests'
+bytes (`rdap.wire`) face the model as well. Mutations: the answers builder rendering for a
+full-grant tier instead of the anonymous requester fails the stored runs; `rdap.wire`
+reading a head with `Authorization` (the public's cached answer to a credential) fails the
+cache and domain tests.
 """
 
 from __future__ import annotations
@@ -26,8 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import orjson
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from access import credentials, disclosures
@@ -35,7 +41,7 @@ from access.credentials import CredentialStore
 from access.service import build
 from access.settings import AuthSettings
 from core.lookup import Lookup
-from rdap.server import make_app
+from rdap.server import bind, bound_port, make_app, serve
 from rdap.settings import RdapConfig
 from rdap.state import CACHE
 from rdds import answers as rdds_answers
@@ -199,7 +205,8 @@ def issue(data_dir: Path) -> list[Asking]:
 
 @dataclass
 class Service:
-    client: Client
+    client: aiohttp.ClientSession
+    app: web.Application
     askers: list[Asking]
     store: SqliteStore
     data_dir: Path
@@ -210,11 +217,10 @@ class Service:
 
 
 @pytest.fixture(params=ANSWERS)
-async def service(
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    aiohttp_client: Callable[..., Awaitable[Client]],
-) -> AsyncIterator[Service]:
+async def service(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Service]:
+    """The RDAP app served as `rdds serve` serves it (`rdap.server.serve`, on loopback): its
+    connection handler answers cache hits and stored answers from the requests' bytes, so
+    those answers face the model too."""
     store = await open_store(replica_for(request), pool_size=2)
     data_dir = tmp_path / "access"
     askers = issue(data_dir)
@@ -222,9 +228,14 @@ async def service(
     lookup = lookup_for(request, store)
     assert lookup.precomputed_ready() == (request.param == "stored")
     app = make_app(lookup, RdapConfig(base_url=BASE, port43=PORT43), access)
+    sockets = bind("127.0.0.1", 0)
+    runner = await serve(app, sockets)
+    client = aiohttp.ClientSession(base_url=f"http://127.0.0.1:{bound_port(sockets)}")
     try:
-        yield Service(await aiohttp_client(app), askers, store, data_dir)
+        yield Service(client, app, askers, store, data_dir)
     finally:
+        await client.close()
+        await runner.cleanup()
         await store.close()
 
 
@@ -447,7 +458,7 @@ async def test_cache_never_crosses_requesters(service: Service, the_world: world
     Mutations that fail this, in rdap/handler.py: authorized requests reading the public's
     cache entry (`if not authorization:` -> `if True:` before `cache.get`); authorized
     answers stored too (`if not authorization: cache.put(...)` -> `cache.put(...)`)."""
-    cache = service.client.app[CACHE]
+    cache = service.app[CACHE]
     for record in the_world.records[:12]:
         path = f"/domain/{record.domain.name}"
         public_bodies = set()
