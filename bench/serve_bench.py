@@ -641,22 +641,29 @@ def _run_target(target: Target, args: argparse.Namespace, work: Path, fixed: str
     if target.protocol == "rdap":
         assert target.proc.http_port is not None
         paths_file = work / f"paths-{target.label}.txt"
-        paths_file.write_text("".join(f"/domain/{n}\n" for n in names), encoding="ascii")
+        lines = names
+        if target.names is not None and len(names) < args.slice:
+            # A small replica's names, repeated to fill the slice: wrk holds a file of the
+            # same size on both sides of p99-scale.
+            lines = (names * (args.slice // len(names) + 1))[: args.slice]
+        paths_file.write_text("".join(f"/domain/{n}\n" for n in lines), encoding="ascii")
         result = run_wrk(
             target.proc.http_port, paths_file, seconds, args.wrk_threads, args.connections
         )
         # One wrk thread walks the slice in order (plus one request wrk makes to check the
         # script, plus the ones in flight at the end); several threads start at their shares.
         used = result.requests + args.connections + 1 if args.wrk_threads == 1 else len(names)
+        walked = min(used, len(lines))  # all of a repeated file's names, and round again
     else:
         assert target.proc.whois_port is not None
         queries = [n.encode() + b"\r\n" for n in names]
         result = run_whois(target.proc.whois_port, queries, seconds, args.whois_connections)
         used = result.extra.pop("used")
+        walked = min(used, len(names))
     if target.names is not None:
         if used > len(names):
             result.extra["repeated_names"] = used - len(names)
-        target.names.consume(min(used, len(names)))
+        target.names.consume(walked)
     return result
 
 
