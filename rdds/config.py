@@ -44,6 +44,9 @@ class Settings:
     replica: Path | str | None = None
     demo: bool = False
     demo_domains: int = 2_000
+    #: Read a replica file's usable stored answers into the OS page cache at start
+    #: (`replica.readahead`: skipped when the file exceeds half the memory available).
+    read_ahead: bool = True
     rdap: RdapSettings = field(default_factory=RdapSettings)
     whois: WhoisSettings = field(default_factory=WhoisSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
@@ -182,7 +185,7 @@ def parse(text: str, source: str = "config") -> Settings:
     server = data.get("server", {})
     if not isinstance(server, dict):
         raise ConfigError(f"{source}: server: expected a table")
-    allowed_server = {"host", "replica", "demo_domains", "trusted_proxies"}
+    allowed_server = {"host", "replica", "demo_domains", "trusted_proxies", "read_ahead"}
     for key in server:
         if key not in allowed_server:
             allowed = ", ".join(sorted(allowed_server))
@@ -198,6 +201,10 @@ def parse(text: str, source: str = "config") -> Settings:
     if "demo_domains" in server:
         settings = replace(
             settings, demo_domains=_coerce(server["demo_domains"], 0, "server.demo_domains", source)
+        )
+    if "read_ahead" in server:
+        settings = replace(
+            settings, read_ahead=_coerce(server["read_ahead"], True, "server.read_ahead", source)
         )
     if "trusted_proxies" in server:
         proxies = server["trusted_proxies"]

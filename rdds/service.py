@@ -42,7 +42,7 @@ from replica import demo, schema
 from replica import open as replica_open
 from replica.open import OpenStore
 from replica.postgres import PostgresStore
-from replica.store import check_readable
+from replica.store import SqliteStore, check_readable
 from web import app as web_app
 from whois43 import server as whois_server
 
@@ -171,7 +171,9 @@ async def start(settings: Settings, *, reuse_port: bool = False) -> Running:
             answers_digest=answers_digest,
             answers_origin=answers_origin[0] if answers_origin else "",
         )
-        _report_answers(lookup, store, replica)
+        usable = _report_answers(lookup, store, replica)
+        if usable and settings.read_ahead and isinstance(store, SqliteStore):
+            store.read_ahead_answers()  # into the OS page cache, on a thread of its own
         watcher = ReplicaWatcher(lookup, settings.rdap.refresh_seconds)
         lag: Callable[[], float | None] | None = None
         if isinstance(store, PostgresStore):
@@ -253,8 +255,9 @@ async def start(settings: Settings, *, reuse_port: bool = False) -> Running:
     return running
 
 
-def _report_answers(lookup: Lookup, store: OpenStore, replica: Path | str) -> None:
-    """Say at start whether the replica's stored answers are used (no data in the line)."""
+def _report_answers(lookup: Lookup, store: OpenStore, replica: Path | str) -> bool:
+    """Say at start whether the replica's stored answers are used (no data in the line);
+    True when they are."""
     meta = store.answers
     if meta is None:
         log.debug("no stored answers in the replica: every lookup renders")
@@ -266,6 +269,8 @@ def _report_answers(lookup: Lookup, store: OpenStore, replica: Path | str) -> No
         )
     else:
         log.info("serving stored answers from %s", replica)
+        return True
+    return False
 
 
 def _replication_lag(store: PostgresStore) -> Callable[[], float | None]:

@@ -49,6 +49,7 @@ from registry.model import (
 from registry.status import is_pending_delete
 from replica import answers as answers_mod
 from replica.answers import AnswerKind, AnswerMeta
+from replica.readahead import ReadAhead
 from replica.schema import (
     META_GENERATION,
     META_WATERMARK,
@@ -352,6 +353,8 @@ class SqliteStore:
     def __init__(self, path: Path, pool_size: int = 4) -> None:
         self.path = path
         self._pool_size = pool_size
+        #: The read-ahead of the stored answers, once `read_ahead_answers` has started it.
+        self.read_ahead: ReadAhead | None = None
         self._pool: asyncio.Queue[_Reader] = asyncio.Queue()
         self._all: list[_Reader] = []
         self._info = ReplicaInfo(0, _EPOCH)
@@ -376,6 +379,14 @@ class SqliteStore:
         """Open the pool (read-only) and read the replica metadata."""
         self._all, self._pool, self._inode = await self._connect()
         await self.refresh()
+
+    def read_ahead_answers(self) -> ReadAhead:
+        """Start reading the stored answers into the OS page cache on a thread of its own
+        (`replica.readahead`; once: later calls return the same one). `close` stops it."""
+        if self.read_ahead is None:
+            self.read_ahead = ReadAhead(self.path)
+            self.read_ahead.start()
+        return self.read_ahead
 
     async def _connect(self) -> tuple[list[_Reader], asyncio.Queue[_Reader], int]:
         check_readable(self.path)
@@ -423,6 +434,8 @@ class SqliteStore:
 
     async def close(self) -> None:
         """Close every connection."""
+        if self.read_ahead is not None:
+            self.read_ahead.stop()  # interrupted at its next step: a few milliseconds at most
         for task in self._closing:
             task.cancel()
         for reader in [*self._all, *self._retired]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,3 +39,15 @@ async def rdap(
         ),
     )
     return await aiohttp_client(app)
+
+
+@pytest.fixture(scope="module")
+def answered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 300-domain demo replica with every answer stored under the default settings."""
+    from rdds import answers, config
+    from replica import demo
+
+    path = tmp_path_factory.mktemp("answered") / "answers.sqlite"
+    demo.write(path, 300, seed=1)
+    answers.build(path, config.Settings(replica=path))
+    return path

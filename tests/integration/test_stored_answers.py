@@ -370,16 +370,6 @@ WRITES: dict[str, tuple[str, str, str]] = {
 }
 
 
-@pytest.fixture(scope="module")
-def answered(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from replica import demo
-
-    path = tmp_path_factory.mktemp("answered") / "answers.sqlite"
-    demo.write(path, 300, seed=1)
-    answers.build(path, config.Settings(replica=path))
-    return path
-
-
 @pytest.mark.parametrize("what", sorted(WRITES))
 def test_every_write_deletes_exactly_its_answers(what: str, answered: Path, tmp_path: Path) -> None:
     path = tmp_path / "r.sqlite"
