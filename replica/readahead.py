@@ -9,10 +9,10 @@ own (lookups never wait for it), as `pg_prewarm` does for PostgreSQL or
 `index.store.preload` for Elasticsearch. SQLite does the whole walk inside one call, so the
 thread barely holds the GIL.
 
-It is skipped, with one line in the log, when the replica holds no stored answers or when
-the replica file is larger than half the memory the OS reports available (the answers
-would only push out other pages). The OS may still reclaim the pages later; reads of those
-go to the disk again, as they would without this.
+It reads nothing from a file without an answer table, and is skipped with one line in the
+log when the replica file is larger than half the memory the OS reports available (the
+answers would only push out other pages). The OS may still reclaim the pages later; reads
+of those go to the disk again, as they would without this.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("rdds")
 
@@ -85,7 +86,7 @@ class ReadAhead:
         start = time.monotonic()
         try:
             self.outcome = self._read(start)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:  # OSError: the file went away meanwhile
             if self._stopping:
                 self.outcome = Outcome(None, time.monotonic() - start, "stopped")
             else:
@@ -127,8 +128,8 @@ class ReadAhead:
         # count(*) walks every page of the smallest b-tree holding every row, the name index;
         # the sums walk every leaf of the table itself (length() of a blob needs only the
         # row's header, so the rare answer too big for its page leaves its overflow unread).
-        count = int(conn.execute("SELECT count(*) FROM answer").fetchone()[0])
-        conn.execute("SELECT sum(length(rdap)) + sum(length(whois)) FROM answer").fetchone()
+        count = int(self._one(conn, "SELECT count(*) FROM answer"))
+        self._one(conn, "SELECT sum(length(rdap)) + sum(length(whois)) FROM answer")
         seconds = time.monotonic() - start
         log.info(
             "replica: %d stored answers read ahead into the OS page cache in %.1f s",
@@ -136,3 +137,10 @@ class ReadAhead:
             seconds,
         )
         return Outcome(count, seconds)
+
+    def _one(self, conn: sqlite3.Connection, sql: str) -> Any:
+        """One statement's one value, unless stopped meanwhile (an interrupt that comes
+        between two statements is lost: SQLite interrupts only a statement that runs)."""
+        if self._stopping:
+            raise sqlite3.OperationalError("interrupted")
+        return conn.execute(sql).fetchone()[0]

@@ -157,6 +157,17 @@ def test_an_unreadable_file_is_one_warning(
     assert "reading the stored answers ahead failed" in warnings[0].getMessage()
 
 
+def test_a_file_gone_is_one_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    ahead = ReadAhead(tmp_path / "gone.sqlite", available=lambda: None)
+    ahead.start()
+    assert ahead.done.wait(30)
+    assert ahead.outcome is not None and ahead.outcome.reason.startswith("failed: ")
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert [r.getMessage().split(" (")[0] for r in warnings] == [
+        "replica: reading the stored answers ahead failed"
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "build", "reads"),
     [
