@@ -25,6 +25,14 @@ class RateLimiter:
         """Take one token for `key`; False when its bucket is empty."""
         return self.take(key, now) == 0.0
 
+    def has_token(self, key: str, now: float) -> bool:
+        """Whether `take` would take one for `key` now; takes nothing, changes nothing."""
+        found = self._buckets.get(key)
+        if found is None:
+            return True  # a bucket not (or no longer) remembered is full
+        tokens, last = found
+        return min(float(self.burst), tokens + max(0.0, now - last) * self.rate) >= 1.0
+
     def take(self, key: str, now: float) -> float:
         """Take one token for `key`: 0.0 when taken, else the seconds until one is there."""
         tokens, last = self._buckets.pop(key, (float(self.burst), now))

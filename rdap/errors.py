@@ -315,7 +315,7 @@ class RdapProtocol(web.RequestHandler):
         if query is None:
             return False
         key = hits.wire_key(head)
-        reading = hits.wire_stored_soon(query)
+        reading = hits.wire_stored_soon(head, query, self._peer)
         if reading is None:
             return False
         self._begin()

@@ -219,6 +219,8 @@ class Hits:
         if not isinstance(query, DomainQuery):
             return None
         key = cache_key(request, self._lookup.generation, Kind.LOOKUP, [])
+        if not self._may_take(client_of(request)):
+            return None  # over budget: the application's 429, without reading the replica
         cached = await self._read_stored(query)
         if cached is None:
             return None
@@ -235,6 +237,13 @@ class Hits:
         """Take the anonymous budget's token of `kind` for the request's network; False when
         it is spent."""
         return self._take(client_of(request), kind)
+
+    def _may_take(self, client: str) -> bool:
+        """Whether `_take` would take a lookup token for `client` now (takes nothing): a
+        stored answer is read only for a client within its budget. The token is taken once
+        the answer is there, so a name without one costs the client one token, the
+        application's."""
+        return self._limits is None or self._limits.has_token(client, ANONYMOUS, Kind.LOOKUP)
 
     def _take(self, client: str, kind: Kind) -> bool:
         """Take the anonymous budget's token of `kind` for `client`'s network; False when it
@@ -279,9 +288,13 @@ class Hits:
             return None  # the application answers the error
         return query if isinstance(query, DomainQuery) else None
 
-    def wire_stored_soon(self, query: DomainQuery) -> StoredRead | None:
-        """Start reading the stored answer to the domain lookup `query` (see `storable`);
-        None when there is none to read."""
+    def wire_stored_soon(self, head: wire.Head, query: DomainQuery, peer: str) -> StoredRead | None:
+        """Start reading the stored answer to the domain lookup `query` of `head` (see
+        `storable`); None when there is none to read, or when its client (from the TCP
+        `peer`) is over its budget: the application then answers the 429."""
+        client = client_address(peer, head.forwarded_for, self._config.trusted_proxies)
+        if not self._may_take(client):
+            return None
         return self._lookup.precomputed_soon(query.name, "rdap")
 
     def wire_stored(

@@ -72,6 +72,11 @@ class Limits:
             limiter = self._limiters[tier, kind] = RateLimiter(budget.rate, budget.burst)
         return limiter
 
+    def has_token(self, client: str, tier: str, kind: Kind = Kind.LOOKUP) -> bool:
+        """Whether `check` would pass for `client`'s network now (takes nothing)."""
+        key = network_key(client, self.policy.ipv4_prefix, self.policy.ipv6_prefix)
+        return self._limiter(tier, kind).has_token(key, self.clock())
+
     def check(self, client: str, tier: str, kind: Kind = Kind.LOOKUP) -> None:
         """Take one token for `client`'s network; raise `RateLimited` when none is left."""
         key = network_key(client, self.policy.ipv4_prefix, self.policy.ipv6_prefix)

@@ -774,3 +774,37 @@ def test_the_demo_cache_stores_answers_again_after_an_upgrade(
     conn.close()
     assert meta is not None and meta.digest == answers.digest(settings)
     assert answer_names(path) == set(domain_names(path))
+
+
+@pytest.mark.parametrize("from_bytes", [True, False], ids=["bytes-path", "aiohttp-path"])
+async def test_over_its_budget_a_client_costs_no_stored_read(
+    demo_replica: Path,
+    tmp_path: Path,
+    start: Started,
+    monkeypatch: pytest.MonkeyPatch,
+    from_bytes: bool,
+) -> None:
+    from rdap import errors
+
+    if not from_bytes:  # every request parsed by aiohttp: `Hits.stored` answers instead
+        monkeypatch.setattr(errors, "_HANDLER_STATE", (*errors._HANDLER_STATE, "_gone"))
+    path, settings = stored_copy(demo_replica, tmp_path)
+    settings = dataclasses.replace(
+        settings, rdap=dataclasses.replace(settings.rdap, rate_per_second=0.001, rate_burst=2)
+    )
+    up = await start(settings)
+    read: list[str] = []
+    real = up.store.answer_soon
+
+    def counted(ldh: str, kind: stored.AnswerKind) -> Any:
+        read.append(ldh)
+        return real(ldh, kind)
+
+    monkeypatch.setattr(up.store, "answer_soon", counted)
+    names = [n for n in domain_names(path) if n.isascii()][:4]
+    async with aiohttp.ClientSession() as session:  # one kept-alive connection
+        statuses = [(await rdap(session, up.rdap_port, f"/domain/{n}"))[0] for n in names]
+    # WHEN the burst of 2 is spent by two stored answers
+    # THEN the next two are the application's 429s, and their names were never read
+    assert statuses == [200, 200, 429, 429]
+    assert read == names[:2]

@@ -36,6 +36,44 @@ def test_take_reports_the_wait_until_the_next_token() -> None:
     assert limiter.allow("b", 0.0)  # another key has its own bucket
 
 
+@pytest.mark.parametrize(
+    ("takes", "at", "has"),
+    [
+        (0, 0.0, True),  # never seen: full
+        (1, 0.0, True),
+        (2, 0.0, False),  # burst spent
+        (2, 0.49, False),
+        (2, 0.5, True),  # one token back at 2 a second
+        (3, 0.25, False),  # a refused third take spent nothing, and gave nothing back
+        (3, 0.5, True),
+    ],
+)
+def test_has_token_says_what_take_would_do_and_takes_nothing(
+    takes: int, at: float, has: bool
+) -> None:
+    limiter = RateLimiter(rate=2.0, burst=2)
+    for _ in range(takes):
+        limiter.take("a", 0.0)
+    before = dict(limiter._buckets)
+    assert limiter.has_token("a", at) is has
+    assert limiter.has_token("a", at) is has  # asking twice changes nothing
+    assert dict(limiter._buckets) == before
+    assert (limiter.take("a", at) == 0.0) is has
+
+
+def test_limits_has_token_per_network_tier_and_kind() -> None:
+    clock = Clock()
+    limits = Limits(policy(rate=1.0, burst=1), clock)
+    limits.check("192.0.2.1", "anonymous")
+    assert not limits.has_token("192.0.2.1", "anonymous")
+    assert not limits.has_token("192.0.2.1", "anonymous")  # still not: nothing taken
+    assert limits.has_token("192.0.2.2", "anonymous")  # another /32
+    assert limits.has_token("192.0.2.1", "anonymous", Kind.SEARCH)  # another budget
+    clock.now += 1.0
+    assert limits.has_token("192.0.2.1", "anonymous")
+    limits.check("192.0.2.1", "anonymous")  # and check agrees
+
+
 def test_a_clock_going_backwards_adds_no_tokens() -> None:
     limiter = RateLimiter(rate=1.0, burst=1)
     assert limiter.allow("a", 10.0)
