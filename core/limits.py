@@ -25,18 +25,20 @@ class RateLimiter:
         """Take one token for `key`; False when its bucket is empty."""
         return self.take(key, now) == 0.0
 
+    def _refilled(self, found: tuple[float, float] | None, now: float) -> float:
+        """The tokens of a bucket as stored (`found`; None: not remembered, so full) at `now`."""
+        if found is None:
+            return float(self.burst)
+        tokens, last = found
+        return min(float(self.burst), tokens + max(0.0, now - last) * self.rate)
+
     def has_token(self, key: str, now: float) -> bool:
         """Whether `take` would take one for `key` now; takes nothing, changes nothing."""
-        found = self._buckets.get(key)
-        if found is None:
-            return True  # a bucket not (or no longer) remembered is full
-        tokens, last = found
-        return min(float(self.burst), tokens + max(0.0, now - last) * self.rate) >= 1.0
+        return self._refilled(self._buckets.get(key), now) >= 1.0
 
     def take(self, key: str, now: float) -> float:
         """Take one token for `key`: 0.0 when taken, else the seconds until one is there."""
-        tokens, last = self._buckets.pop(key, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + max(0.0, now - last) * self.rate)
+        tokens = self._refilled(self._buckets.pop(key, None), now)
         wait = 0.0
         if tokens >= 1.0:
             tokens -= 1.0
