@@ -384,8 +384,10 @@ async def serve(
     try:
         await stop.wait()
     finally:
+        logs.flush_access()  # before the line that says it stops
         print("rdds: stopping", flush=True)
         await running.close()
+        logs.flush_access()  # the requests answered while it stopped
 
 
 def run(

@@ -4,6 +4,7 @@ have given; any other setup still gets the record."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import itertools
@@ -180,3 +181,76 @@ def test_a_failing_stream_reports_through_the_handler(capsys: pytest.CaptureFixt
     out.close()  # writing raises ValueError
     line(logger)  # reported by `Handler.handleError` (to stderr), not raised
     assert "ValueError" in capsys.readouterr().err
+
+
+class _CountingStream(io.StringIO):
+    """Counts the writes it gets."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+def test_lines_of_one_loop_turn_are_one_write_at_the_next_turn() -> None:
+    logger = own()
+    out = _CountingStream()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(logs.formatter("text"))
+    logger.addHandler(handler)
+
+    async def main() -> tuple[int, int, int]:
+        for _ in range(5):
+            line(logger)
+        before = out.writes  # WHEN five lines are made in one turn THEN none written yet
+        await asyncio.sleep(0)  # the next turn
+        after = out.writes
+        line(logger)
+        logs.flush_access()  # AND what a stopping service flushes is written at once
+        return before, after, out.writes
+
+    assert asyncio.run(main()) == (0, 1, 2)
+    assert len(out.getvalue().splitlines()) == 6
+    # AND without a running loop a line is written at once
+    line(logger)
+    assert out.writes == 3
+
+
+def test_a_failing_stream_goes_to_the_handlers_error_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    logger = own()
+    out = stream(logger, logs.formatter("json"))
+    out.close()  # writing raises ValueError
+    handler = logger.handlers[0]
+    errors: list[logging.LogRecord] = []
+    monkeypatch.setattr(handler, "handleError", errors.append)
+
+    async def main() -> None:
+        line(logger)
+        await asyncio.sleep(0)
+
+    asyncio.run(main())
+    assert [r.getMessage() for r in errors] == ["access lines not written"]
+
+
+def test_a_loop_closed_before_its_write_does_not_stop_the_next_loops() -> None:
+    logger = own()
+    out = stream(logger, logs.formatter("text"))
+
+    async def made() -> None:
+        line(logger)  # WHEN the loop ends before the turn that would write it
+
+    async def next_loop() -> None:
+        line(logger)
+        await asyncio.sleep(0)
+
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(made())
+    loop.close()  # its scheduled write never runs
+    asyncio.run(next_loop())
+    # THEN the next loop in the thread writes both lines
+    assert len(out.getvalue().splitlines()) == 2
